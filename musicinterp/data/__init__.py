@@ -1,0 +1,1 @@
+"""Data: audio loading, manifests and concept sets."""

@@ -1,0 +1,190 @@
+"""Generation through nnsight with per-step interventions addressed by step and CFG rows.
+
+``generate`` runs MusicGen's own ``generate`` inside one nnsight trace. Step 0
+is the first generated frame (the discarded prefill pass is skipped), codes
+come back as ``(B, K, T)`` with the delay pattern undone, and audio is decoded
+by the model's codec (EnCodec, or the organism's renderer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers.generation.stopping_criteria import StoppingCriteria, StoppingCriteriaList
+
+from .data.audio import load_audio
+from .interventions import Intervention
+from .models.delay import frames_to_new_tokens
+from .models.musicgen import DISCARDED_PREFILL_PASSES, MusicGen
+from .models.sites import execution_key
+
+StepCallback = Callable[[int], None]
+
+
+class _SequenceRecorder(StoppingCriteria):
+    """Keeps the decoder sequence after each appended token; never stops generation.
+
+    MusicGen's conditional ``generate`` returns audio only (and does not pass its
+    streamer on), but stopping criteria see every step's full token sequence.
+    """
+
+    def __init__(self) -> None:
+        self.sequence: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        self.sequence = input_ids
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+@dataclass
+class GenerationResult:
+    """Codes ``(B, K, T)`` (prompt frames first), audio ``(B, samples)`` and per-step records."""
+
+    codes: torch.Tensor
+    prompt_frames: int
+    audio: np.ndarray | None
+    sample_rate: int
+    steps: int
+    logits: torch.Tensor | None = None  # (steps, rows, K, V) when recorded
+    records: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def new_codes(self) -> torch.Tensor:
+        """Only the generated frames."""
+        return self.codes[..., self.prompt_frames:]
+
+
+def _prompt_codes(model: MusicGen, prompt_codes: torch.Tensor | None,
+                  prompt_audio: str | Path | np.ndarray | None, batch: int) -> torch.Tensor | None:
+    if prompt_audio is not None:
+        if prompt_codes is not None:
+            raise ValueError("give prompt_codes or prompt_audio, not both")
+        if isinstance(prompt_audio, (str, Path)):
+            prompt_audio = load_audio(prompt_audio, model.sample_rate).samples
+        prompt_codes = model.audio_to_codes(prompt_audio)
+    if prompt_codes is None:
+        return None
+    prompt_codes = model.check_codes(torch.as_tensor(prompt_codes), "prompt_codes")
+    if prompt_codes.shape[0] == 1 and batch > 1:
+        prompt_codes = prompt_codes.expand(batch, -1, -1)
+    if prompt_codes.shape[0] != batch:
+        raise ValueError(f"prompt_codes have {prompt_codes.shape[0]} rows for a batch of {batch}")
+    return prompt_codes
+
+
+@torch.no_grad()
+def generate(
+    model: MusicGen,
+    *,
+    text: Sequence[str] | str | None = None,
+    input_ids: torch.Tensor | None = None,
+    attention_mask: torch.Tensor | None = None,
+    batch: int | None = None,
+    prompt_codes: torch.Tensor | None = None,
+    prompt_audio: str | Path | np.ndarray | None = None,
+    n_frames: int | None = None,
+    max_new_tokens: int | None = None,
+    guidance_scale: float = 3.0,
+    do_sample: bool = True,
+    temperature: float = 1.0,
+    top_k: int | None = 250,
+    seed: int | None = None,
+    interventions: Sequence[Intervention] = (),
+    callbacks: Sequence[StepCallback] = (),
+    record_logits: bool = False,
+    decode_audio: bool = True,
+    traced: bool | None = None,
+) -> GenerationResult:
+    """Generate ``n_frames`` new frames (or ``max_new_tokens`` decoder steps).
+
+    Conditioning is ``text`` (needs a tokenizer), ``input_ids`` or nothing
+    (unconditional, ``batch`` rows). A continuation starts from
+    ``prompt_codes`` ``(B, K, Tp)`` or ``prompt_audio`` (file path or mono
+    samples at the model's rate). ``interventions`` edit sites at their steps
+    and rows; ``callbacks(step)`` run at the end of each step inside the trace
+    (monitors use them). ``traced=False`` runs plain Hugging Face generation.
+    """
+    if isinstance(text, str):
+        text = [text]
+    if text is None and input_ids is None and batch is None:
+        batch = 1
+    cond = model.conditioning(text=text, input_ids=input_ids, attention_mask=attention_mask, batch=batch)
+    b = cond.batch
+    prompt = _prompt_codes(model, prompt_codes, prompt_audio, b)
+    prompt_frames = 0 if prompt is None else prompt.shape[-1]
+    if max_new_tokens is None:
+        if n_frames is None:
+            raise ValueError("give n_frames (frames to generate) or max_new_tokens")
+        max_new_tokens = frames_to_new_tokens(n_frames, model.n_codebooks)
+    cfg = guidance_scale is not None and guidance_scale > 1
+    decoder_start = model.generation_start(b, prompt)
+
+    recorder = _SequenceRecorder()
+    gen_kwargs: dict[str, Any] = dict(
+        **cond.kwargs(), decoder_input_ids=decoder_start.to(model.device), max_new_tokens=max_new_tokens,
+        do_sample=do_sample, guidance_scale=guidance_scale if cfg else None,
+        stopping_criteria=StoppingCriteriaList([recorder]),
+        temperature=temperature if do_sample else None, top_k=top_k if do_sample else None,
+        min_new_tokens=max_new_tokens,
+    )
+
+    def driver(**kwargs: Any) -> torch.Tensor:
+        return model.hf.generate(**kwargs)
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    steps = _active_steps(interventions, max_new_tokens, every_step=record_logits)
+    use_trace = traced if traced is not None else bool(steps)
+    logits: list[torch.Tensor] = []
+    if use_trace:
+        _traced_generate(model, driver, gen_kwargs, interventions, callbacks, steps, b, cfg,
+                         logits if record_logits else None)
+    else:
+        driver(**gen_kwargs)
+
+    codes = model.finish_generated(recorder.sequence, decoder_start, b)
+    audio = model.codes_to_audio(codes) if decode_audio else None
+    return GenerationResult(
+        codes=codes.cpu(), prompt_frames=prompt_frames, audio=audio, sample_rate=model.sample_rate,
+        steps=max_new_tokens, logits=torch.stack(logits) if logits else None,
+    )
+
+
+def _active_steps(interventions: Sequence[Intervention], n_steps: int, every_step: bool) -> list[int]:
+    if every_step:
+        return list(range(n_steps))
+    return [s for s in range(n_steps) if any(iv.steps.contains(s) for iv in interventions)]
+
+
+def _traced_generate(model: MusicGen, driver: Callable[..., Any], gen_kwargs: dict[str, Any],
+                     interventions: Sequence[Intervention], callbacks: Sequence[StepCallback],
+                     steps: list[int], batch: int, cfg: bool, logits: list[torch.Tensor] | None) -> None:
+    """Run ``driver`` in an nnsight trace, editing sites step by step in execution order."""
+    groups: dict[tuple[int, str], list[Intervention]] = {}
+    for iv in interventions:
+        groups.setdefault((iv.layer, iv.site), []).append(iv)
+    order = sorted(groups, key=lambda k: execution_key(*k))
+    passes = [s + DISCARDED_PREFILL_PASSES for s in steps]
+    with model.nn.trace(fn=driver, **gen_kwargs) as tracer:
+        if passes:
+            for occurrence in tracer.iter[passes]:
+                step = occurrence - DISCARDED_PREFILL_PASSES
+                for layer, site in order:
+                    active = [iv for iv in groups[(layer, site)] if iv.steps.contains(step)]
+                    if not active:
+                        continue
+                    original = model.read_site(site, layer)
+                    value = original
+                    for iv in active:
+                        value = iv.edit(value, iv.context(step, batch, cfg))
+                    if value is not original:
+                        model.write_site(site, layer, value)
+                if logits is not None:
+                    logits.append(model.read_logits()[:, :, -1].save())
+                for callback in callbacks:
+                    callback(step)
