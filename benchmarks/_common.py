@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 import torch

@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="model to run on (default: the organism)")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.set_defaults(func=_cmd_demo)
+
+    from .organism.cli import add_organism_parser
+
+    add_organism_parser(sub)
     return parser
 
 

@@ -89,10 +89,10 @@ def generate(
     prompt_audio: str | Path | np.ndarray | None = None,
     n_frames: int | None = None,
     max_new_tokens: int | None = None,
-    guidance_scale: float = 3.0,
+    guidance_scale: float | None = None,
     do_sample: bool = True,
-    temperature: float = 1.0,
-    top_k: int | None = 250,
+    temperature: float | None = None,
+    top_k: int | None = None,
     seed: int | None = None,
     interventions: Sequence[Intervention] = (),
     callbacks: Sequence[StepCallback] = (),
@@ -109,6 +109,10 @@ def generate(
     and rows; ``callbacks(step)`` run at the end of each step inside the trace
     (monitors use them). ``traced=False`` runs plain Hugging Face generation.
     """
+    defaults = model.generation_defaults
+    guidance_scale = defaults["guidance_scale"] if guidance_scale is None else guidance_scale
+    temperature = defaults["temperature"] if temperature is None else temperature
+    top_k = defaults["top_k"] if top_k is None else top_k
     if isinstance(text, str):
         text = [text]
     if text is None and input_ids is None and batch is None:

@@ -1,0 +1,44 @@
+"""Concept sets drawn from the organism's world: balanced per concept, and paired."""
+
+from __future__ import annotations
+
+import torch
+
+from ..data.concept_set import ConceptSet
+from .world import CONCEPTS, OrganismWorld
+
+
+def _labels(clips) -> dict[str, torch.Tensor]:
+    return {c: torch.tensor([getattr(k.latents, c) for k in clips]) for c in CONCEPTS}
+
+
+def balanced_set(concept: str, n: int, seed: int = 0, n_frames: int = 200) -> ConceptSet:
+    """``n`` clips, half with ``concept`` on and half off; other concepts drawn at random."""
+    if concept not in CONCEPTS:
+        raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+    world = OrganismWorld(n_frames)
+    clips = []
+    for i in range(n):
+        clip = world.sample(seed * 1_000_003 + i, n_frames=n_frames)
+        clips.append(world.with_concept(clip, concept, i % 2))
+    ids = [f"{concept}-{seed}-{i}" for i in range(n)]
+    return ConceptSet(name=f"organism-{concept}-balanced", labels=_labels(clips), ids=ids, groups=list(ids),
+                      codes=torch.stack([c.codes for c in clips]),
+                      meta={"source": "organism", "concept": concept, "seed": seed, "paired": False})
+
+
+def paired_set(concept: str, n_pairs: int, seed: int = 0, n_frames: int = 200) -> ConceptSet:
+    """The same clip with and without ``concept`` (as SMITIN built drum/bass sets from stems)."""
+    if concept not in CONCEPTS:
+        raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+    world = OrganismWorld(n_frames)
+    clips, ids, groups = [], [], []
+    for i in range(n_pairs):
+        base = world.sample(seed * 1_000_003 + i, n_frames=n_frames)
+        for value in (1, 0):
+            clips.append(world.with_concept(base, concept, value))
+            ids.append(f"{concept}-{seed}-{i}-{'with' if value else 'without'}")
+            groups.append(f"{concept}-{seed}-{i}")
+    return ConceptSet(name=f"organism-{concept}-paired", labels=_labels(clips), ids=ids, groups=groups,
+                      codes=torch.stack([c.codes for c in clips]),
+                      meta={"source": "organism", "concept": concept, "seed": seed, "paired": True})

@@ -1,0 +1,112 @@
+"""A small synthesizer that turns organism codes into 32 kHz audio.
+
+Each concept is audible: drums as kick/snare/hat hits, tempo as the lead's
+note rate, timbre as the lead's harmonic brightness, bass as a low line.
+Works on any codes (including invalid ones a steered model may produce).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import vocab as V
+
+
+def _midi_hz(midi: float) -> float:
+    return 440.0 * 2 ** ((midi - 69) / 12)
+
+
+def _voice_notes(tokens: np.ndarray, onset_max: int, per_pitch: int, sustain: int, n_pitches: int
+                 ) -> list[tuple[int, int, int, int]]:
+    """(start, end, pitch, velocity) notes: an onset, extended by sustains of the same pitch."""
+    notes: list[tuple[int, int, int, int]] = []
+    cur: list[int] | None = None
+    for f, tok in enumerate(tokens.tolist()):
+        if 1 <= tok < onset_max:
+            if cur:
+                notes.append(tuple(cur))  # type: ignore[arg-type]
+            cur = [f, f + 1, (tok - 1) // per_pitch, (tok - 1) % per_pitch]
+        elif sustain <= tok < sustain + n_pitches and cur is not None and tok - sustain == cur[2]:
+            cur[1] = f + 1
+        else:
+            if cur:
+                notes.append(tuple(cur))  # type: ignore[arg-type]
+            cur = None
+    if cur:
+        notes.append(tuple(cur))  # type: ignore[arg-type]
+    return notes
+
+
+def _tone(freq: float, n: int, harmonics: np.ndarray, decay_s: float, sr: int) -> np.ndarray:
+    t = np.arange(n) / sr
+    wave = np.zeros(n)
+    for h, amp in enumerate(harmonics, start=1):
+        if amp and freq * h < sr / 2:
+            wave += amp * np.sin(2 * np.pi * freq * h * t)
+    env = np.minimum(1.0, t / 0.005) * np.exp(-t / decay_s)
+    return wave * env
+
+
+def _drum(instrument: int, velocity: int, variant: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    gain = 0.35 + 0.2 * velocity
+    if instrument == 0:  # kick: falling sine
+        n = int(0.25 * sr)
+        t = np.arange(n) / sr
+        f = 45 + 80 * np.exp(-t / (0.03 + 0.01 * variant))
+        return gain * 1.4 * np.sin(2 * np.pi * np.cumsum(f) / sr) * np.exp(-t / 0.12)
+    if instrument == 1:  # snare: noise + body
+        n = int(0.2 * sr)
+        t = np.arange(n) / sr
+        body = np.sin(2 * np.pi * (180 + 20 * variant) * t)
+        return gain * (0.8 * rng.standard_normal(n) + 0.5 * body) * np.exp(-t / 0.07)
+    decay = 0.035 if instrument == 2 else 0.18  # closed / open hat: high-passed noise
+    n = int(min(4 * decay, 0.4) * sr)
+    t = np.arange(n) / sr
+    noise = np.diff(rng.standard_normal(n + 1))
+    return gain * 0.45 * noise * np.exp(-t / (decay * (1 + 0.2 * variant)))
+
+
+def render_clip(codes: np.ndarray | torch.Tensor, sample_rate: int = V.SAMPLE_RATE) -> np.ndarray:
+    """``(K, T)`` codes -> mono float32 audio of ``T`` frames."""
+    codes = np.asarray(torch.as_tensor(codes).cpu(), dtype=np.int64)
+    hop = sample_rate // V.FRAME_RATE
+    n_frames = codes.shape[-1]
+    out = np.zeros(n_frames * hop + sample_rate // 2)
+    rng = np.random.default_rng(0)
+    levels = np.clip(codes[V.BRIGHT], 0, V.BRIGHT_MAX - 1) // V.BRIGHT_PHASES
+
+    for start, end, pitch, vel in _voice_notes(codes[V.LEAD], V.LEAD_ONSET_MAX, V.LEAD_VELOCITIES,
+                                                V.LEAD_SUSTAIN, V.LEAD_PITCHES):
+        level = float(levels[start:end].mean())
+        n_harm = 1 + int(round(level * 0.75))
+        harmonics = np.array([1.0 / h ** (1.6 - level / 16) for h in range(1, n_harm + 1)])
+        n = (end - start) * hop
+        tone = _tone(_midi_hz(V.LEAD_LOW_MIDI + pitch), n, harmonics, decay_s=0.25 + 0.05 * vel, sr=sample_rate)
+        out[start * hop : start * hop + n] += (0.12 + 0.05 * vel) * tone / max(1.0, np.abs(harmonics).sum() ** 0.5)
+
+    for start, end, pitch, vel in _voice_notes(codes[V.BASS], V.BASS_ONSET_MAX, V.BASS_VELOCITIES,
+                                                V.BASS_SUSTAIN, V.BASS_PITCHES):
+        n = (end - start) * hop
+        tone = _tone(_midi_hz(V.BASS_LOW_MIDI + pitch), n, np.array([1.0, 0.3, 0.1]), decay_s=0.6, sr=sample_rate)
+        out[start * hop : start * hop + n] += (0.3 + 0.05 * vel) * tone
+
+    for f, tok in enumerate(codes[V.DRUMS].tolist()):
+        if 1 <= tok < V.DRUM_MAX:
+            hit = _drum(*V.drum_parts(tok), sample_rate, rng)
+            seg = out[f * hop : f * hop + len(hit)]
+            seg += hit[: len(seg)]
+
+    audio = out[: n_frames * hop]
+    peak = np.abs(audio).max()
+    if peak > 0.99:
+        audio = audio * (0.99 / peak)
+    return audio.astype(np.float32)
+
+
+def render(codes: torch.Tensor) -> np.ndarray:
+    """``(B, K, T)`` codes -> ``(B, samples)`` audio: the organism's codec."""
+    codes = torch.as_tensor(codes)
+    if codes.dim() == 2:
+        codes = codes[None]
+    return np.stack([render_clip(c) for c in codes])

@@ -1,0 +1,17 @@
+"""Errors the store raises; each names the store, file or entry at fault."""
+
+
+class StoreError(RuntimeError):
+    """A store is damaged, refused, or cannot be written."""
+
+
+class StoreIncompleteError(StoreError):
+    """A collection into this store did not finish; collecting again resumes it."""
+
+
+class StoreModelMismatchError(StoreError):
+    """The store was collected with a different model."""
+
+
+class BadEntryError(ValueError):
+    """One entry of a concept set cannot be used (missing, unreadable, empty, non-finite...)."""

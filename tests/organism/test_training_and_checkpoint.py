@@ -1,0 +1,34 @@
+import torch
+
+from musicinterp import generate, load_model
+from musicinterp.organism import detect_all
+from musicinterp.organism.checkpoint import SHIPPED, load_organism, organism_metadata, save_organism
+from musicinterp.organism.config import OrganismConfig
+from musicinterp.organism.prompts import build_tokenizer
+from musicinterp.organism.training import heldout_nll, train_organism
+
+
+def test_short_training_run_lowers_the_loss_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    cfg = OrganismConfig(layers=1, heads=2, d_model=32, ffn=64, text_d_model=16, text_layers=1, text_heads=2,
+                         clip_frames=40, steps=40, batch_size=8, warmup=5, lr=1e-2)
+    model, log = train_organism(cfg, progress=False)
+    first, last = sum(log.loss[:2]) / 2, sum(log.loss[-2:]) / 2
+    assert last < first - 0.5, log.loss
+    save_organism(model, build_tokenizer(), cfg, tmp_path / "org", {"note": "test"})
+    handle = load_organism(tmp_path / "org")
+    assert handle.n_layers == 1 and handle.codebook_size == 256 and handle.tokenizer is not None
+    assert abs(heldout_nll(handle.hf, n_clips=8, n_frames=40) - heldout_nll(model, n_clips=8, n_frames=40)) < 1e-5
+
+
+def test_shipped_checkpoint_loads_and_generates_one_second():
+    meta = organism_metadata()
+    assert (SHIPPED / "model.safetensors").stat().st_size < 30e6
+    assert meta["training"]["seconds"] < 30 * 60
+    model = load_model("organism")
+    assert (model.n_codebooks, model.codebook_size, model.frame_rate, model.sample_rate) == (4, 256, 50, 32000)
+    out = generate(model, text=["drums", "no drums"], n_frames=50, seed=0)
+    assert out.codes.shape == (2, 4, 50) and out.audio.shape == (2, 50 * 640)
+    assert int(out.codes.max()) < 256
+    det = detect_all(out.codes)
+    assert det["drums"].tolist() == [1, 0]
