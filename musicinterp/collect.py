@@ -292,3 +292,133 @@ def _non_finite(activations: dict[str, torch.Tensor]) -> torch.Tensor:
         b = ~torch.isfinite(v.reshape(v.shape[0], -1)).all(1)
         bad = b if bad is None else bad | b
     return bad
+
+
+def _append_newest(bucket: list[torch.Tensor]):
+    """A read-only intervention body that keeps each step's newest position."""
+
+    def read(value: torch.Tensor, ctx: Any) -> None:
+        bucket.append(value[:, -1].detach().clone())
+
+    return read
+
+
+def collect_prompts(
+    model: MusicGen,
+    concept_set: ConceptSet,
+    sites: Sequence[str] = ("resid",),
+    *,
+    out: str | Path,
+    n_steps: int = 50,
+    frames: str = "all",
+    branch: str = "cond",
+    dtype: str | torch.dtype = "float32",
+    batch_size: int = 8,
+    seed: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> ActivationStore:
+    """Trace text prompts through ``n_steps`` of generation (with CFG) into a store.
+
+    Each generation step's newest position is read at every layer of ``sites``.
+    ``frames="all"`` keeps every step, ``"pooled"`` only the pooled view (mean over
+    steps, last step). ``branch`` picks the CFG rows kept: ``"cond"``, ``"uncond"``,
+    or ``"both"`` (each prompt then gives two clips, ``<id>#cond`` and ``<id>#uncond``).
+    """
+    from .generation import generate
+    from .interventions import apply_fn
+
+    if concept_set.kind != "prompts":
+        raise ValueError(f"collect_prompts needs a prompt set; {concept_set.name!r} holds {concept_set.kind}")
+    if branch not in ("cond", "uncond", "both"):
+        raise ValueError(f"branch must be 'cond', 'uncond' or 'both', got {branch!r}")
+    if frames not in ("all", "pooled"):
+        raise ValueError(f"prompt sets keep frames='all' (every step) or 'pooled', got {frames!r}")
+    concept_set.check_concepts()
+    store_dtype = resolve_dtype(dtype)
+    concepts = sorted(concept_set.labels)
+    branches = ["cond", "uncond"] if branch == "both" else [branch]
+    splits = concept_set.splits or grouped_stratified_split(
+        concept_set.labels[concepts[0]].tolist(), concept_set.groups, seed=seed)
+    config = {
+        "model_id": model.name, "model_fingerprint": model.fingerprint, "model_source": model.source,
+        "concept_set": concept_set.name, "concept_set_kind": "prompts", "n_clips": len(concept_set) * len(branches),
+        "clip_ids_digest": _digest(concept_set.ids), "concepts": concepts, "sites": list(sites),
+        "n_layers": model.n_layers, "site_shapes": {s: list(model.site_shape(s)) for s in sites},
+        "dtype": str(store_dtype).replace("torch.", ""), "frames": frames, "frames_stored": frames == "all",
+        "branch": branch, "n_steps": n_steps, "clips_per_chunk": batch_size, "batch_size": batch_size,
+        "seed": seed, "package_version": __version__,
+    }
+    writer = StoreWriter(out, config, overwrite=overwrite)
+    clip_rows = _clip_rows_done(writer)
+    n = len(concept_set)
+    n_chunks = (n + batch_size - 1) // batch_size
+    bar = tqdm(total=n, desc=f"collecting {concept_set.name}", disable=not progress,
+               initial=min(n, writer.chunks_done * batch_size))
+    for chunk in range(writer.chunks_done, n_chunks):
+        idx = list(range(chunk * batch_size, min(n, (chunk + 1) * batch_size)))
+        b = len(idx)
+        reads: dict[tuple[str, int], list[torch.Tensor]] = {(s, layer): [] for s in sites
+                                                            for layer in range(model.n_layers)}
+        ivs = [apply_fn(s, layer, _append_newest(reads[(s, layer)]), rows="both")
+               for s in sites for layer in range(model.n_layers)]
+        generate(model, text=[concept_set.prompts[i] for i in idx], max_new_tokens=n_steps,
+                 seed=seed + chunk, interventions=ivs, decode_audio=False)
+        frames_out: dict[str, list[torch.Tensor]] = {s: [] for s in sites}
+        pooled: dict[str, dict[str, list[torch.Tensor]]] = {s: {"mean": [], "last": []} for s in sites}
+        rows_meta: list[dict[str, Any]] = []
+        for br in branches:
+            rows = slice(0, b) if br == "cond" else slice(b, 2 * b)
+            for s in sites:
+                per_layer = [torch.stack(reads[(s, layer)])[:, rows] for layer in range(model.n_layers)]
+                act = torch.stack(per_layer, dim=2)  # (steps, B, L, ...)
+                act = act.transpose(0, 1)  # (B, steps, L, ...)
+                pooled[s]["mean"].append(act.float().mean(1).to(store_dtype))
+                pooled[s]["last"].append(act[:, -1].to(store_dtype))
+                if frames == "all":
+                    frames_out[s].append(act.reshape(-1, *act.shape[2:]).to(store_dtype))
+            for i in idx:
+                rows_meta.append({"index": i, "branch": br})
+        result_frames = {s: torch.cat(v) for s, v in frames_out.items() if v}
+        result_pooled = {s: {p: torch.cat(v[p]) for p in v} for s, v in pooled.items()}
+        steps_per = n_steps if frames == "all" else 0
+        chunk_clip_rows, row_clip, row_pos, row_branch = [], [], [], []
+        for r in rows_meta:
+            i = r["index"]
+            row = _clip_row(concept_set, i, splits, concepts, steps_per, n_steps, {})
+            if branch == "both":
+                row["clip_id"] = f"{concept_set.ids[i]}#{r['branch']}"
+            row["branch"], row["prompt"] = r["branch"], concept_set.prompts[i]
+            chunk_clip_rows.append(row)
+            row_clip.extend([i] * steps_per)
+            row_pos.extend(range(steps_per))
+            row_branch.extend([r["branch"]] * steps_per)
+        stats = {}
+        all_labels = torch.tensor([r["index"] for r in rows_meta])
+        for s in sites:
+            st = SiteStats()
+            if frames == "all":
+                x = result_frames[s]
+                lab = {c: concept_set.labels[c][torch.tensor(row_clip)].long() for c in concepts}
+            else:
+                x = result_pooled[s]["mean"]
+                lab = {c: concept_set.labels[c][all_labels].long() for c in concepts}
+            st.update(x.reshape(x.shape[0], x.shape[1], -1), lab)
+            stats[s] = st
+        columns = {"clip_index": pa.array(row_clip, pa.int64()), "position": pa.array(row_pos, pa.int32()),
+                   "clip_id": pa.array([concept_set.ids[i] for i in row_clip], pa.string()),
+                   "split": pa.array([splits[i] for i in row_clip], pa.string()),
+                   "branch": pa.array(row_branch, pa.string())}
+        for c in concepts:
+            columns[f"label_{c}"] = pa.array([float(concept_set.labels[c][i]) for i in row_clip], pa.float32())
+        table = pa.Table.from_pydict(columns).replace_schema_metadata({"clip_rows": json.dumps(chunk_clip_rows)})
+        writer.write_chunk(chunk, result_frames, result_pooled, table, stats, [])
+        clip_rows.extend(chunk_clip_rows)
+        bar.update(b)
+    bar.close()
+    first = 0
+    for r in clip_rows:
+        r["first_row"], first = first, first + r["n_rows"]
+    writer.finalize(pa.Table.from_pylist(clip_rows), {"n_rows": first, "n_clips_kept": len(clip_rows),
+                                                      "stats_rows": "frames" if frames == "all" else "pooled_mean"})
+    return ActivationStore.open(out, model=model)

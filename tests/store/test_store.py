@@ -188,3 +188,32 @@ def test_metadata_records_what_was_collected(tiny, rset, tmp_path):
     assert meta["model_fingerprint"] == tiny.fingerprint and meta["package_version"]
     assert store.read_frames("attn_z", 0).dtype == torch.bfloat16
     assert store.index.num_rows == 12
+
+
+def test_prompt_sets_collect_through_generation(tiny, tmp_path):
+    from musicinterp.collect import collect_prompts
+    from musicinterp.generation import generate
+    from musicinterp.organism.prompts import build_tokenizer
+
+    cs = ConceptSet("p", {"tempo": torch.tensor([1, 1, 0, 0])}, ["p0", "p1", "n0", "n1"], ["p0", "p1", "n0", "n1"],
+                    prompts=["fast", "fast drums", "slow", "slow bass"])
+    tiny.tokenizer = build_tokenizer()
+    try:
+        store = collect_prompts(tiny, cs, ["resid"], out=tmp_path / "p", n_steps=6, branch="both", batch_size=4,
+                                progress=False)
+        # the stored cond rows are what a generation with these prompts computes
+        seen = []
+        from musicinterp import apply_fn
+
+        generate(tiny, text=cs.prompts, max_new_tokens=6, seed=0, decode_audio=False,
+                 interventions=[apply_fn("resid", 1, lambda x, ctx: seen.append(x[:, -1].clone()))])
+    finally:
+        tiny.tokenizer = None
+    clips = store.clips.to_pylist()
+    assert [c["clip_id"] for c in clips][:5] == ["p0#cond", "p1#cond", "n0#cond", "n1#cond", "p0#uncond"]
+    assert store.meta["n_rows"] == 8 * 6
+    frames = store.read_frames("resid", 1).reshape(8, 6, -1)
+    expected = torch.stack(seen, dim=1)  # (rows, steps, d)
+    assert torch.allclose(frames[:4], expected[:4]) and torch.allclose(frames[4:], expected[4:])
+    pv = store.probe_view("resid", "mean")
+    assert torch.allclose(pv.x[:, 1], frames.mean(1), atol=1e-6)
