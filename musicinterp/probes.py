@@ -247,6 +247,18 @@ def _groups(view: ProbeView) -> tuple[torch.Tensor, tuple[int, ...]]:
     return x.reshape(x.shape[0], -1, x.shape[-1]).transpose(0, 1).contiguous(), grid
 
 
+def split_indices(view: ProbeView, concept: str, cfg: ProbeConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and validation rows of ``view`` for ``concept``: 4:1, stratified, grouped by source clip."""
+    labels = view.labels[concept]
+    idx = torch.nonzero(torch.isfinite(labels)).flatten()
+    binary = set(torch.unique(labels[idx]).tolist()) <= {0.0, 1.0}
+    strat = labels[idx].tolist() if binary else (labels[idx] > labels[idx].median()).float().tolist()
+    split = grouped_stratified_split(strat, [view.groups[i] for i in idx.tolist()], cfg.val_fraction, cfg.seed)
+    tr = idx[torch.tensor([s == "train" for s in split], dtype=torch.bool)]
+    va = idx[torch.tensor([s == "val" for s in split], dtype=torch.bool)]
+    return tr, va
+
+
 def fit_probe_bank(source: ActivationStore | ProbeView, concept: str, site: str = "attn_z", *,
                    pooling: str = "mean", config: ProbeConfig | None = None) -> ProbeBank:
     """Fit one probe per head/layer of ``site`` for ``concept`` from a store's probe view."""
@@ -260,11 +272,7 @@ def fit_probe_bank(source: ActivationStore | ProbeView, concept: str, site: str 
     if cfg.kind == "logistic" and not binary:
         raise ValueError(f"concept {concept!r} is continuous; use kind='linear'")
     x, grid = _groups(view)
-    idx = torch.nonzero(keep).flatten()
-    strat = labels[idx].tolist() if binary else (labels[idx] > labels[idx].median()).float().tolist()
-    split = grouped_stratified_split(strat, [view.groups[i] for i in idx.tolist()], cfg.val_fraction, cfg.seed)
-    tr = idx[torch.tensor([s == "train" for s in split])]
-    va = idx[torch.tensor([s == "val" for s in split])]
+    tr, va = split_indices(view, concept, cfg)
     dev = torch.device(cfg.device)
     x64 = x.to(dev, torch.float64 if dev.type == "cpu" else torch.float32)
     normalize = cfg.kind == "linear"

@@ -1,0 +1,96 @@
+"""Judging generations: concept success, collateral, fidelity (NLL, validity), continuation faithfulness.
+
+On the organism everything is exact: detectors read concepts from codes, the
+world's grammar gives validity, and NLL is measured under the unsteered model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .models.musicgen import Conditioning, MusicGen
+
+
+@torch.no_grad()
+def nll_under(model: MusicGen, codes: torch.Tensor, cond: Conditioning | None = None, start_frame: int = 0,
+              batch: int = 32) -> torch.Tensor:
+    """Per-clip mean negative log-likelihood (nats/token) of frames ``start_frame:`` under ``model``."""
+    out = []
+    for i in range(0, codes.shape[0], batch):
+        c = codes[i : i + batch]
+        sub = None
+        if cond is not None:
+            sub = Conditioning(cond.input_ids[i : i + batch], cond.attention_mask[i : i + batch])
+        logits = model.forward_logits(c, sub)  # (B, K, T+K, V)
+        t = c.shape[-1]
+        frame_logits = model.logits_to_frames(logits, t)  # (B, K, T, V) predicting frame t of codebook k
+        logp = torch.log_softmax(frame_logits.float(), dim=-1)
+        tok = logp.gather(-1, c.to(logp.device).unsqueeze(-1)).squeeze(-1)  # (B, K, T)
+        out.append(-tok[..., start_frame:].mean(dim=(1, 2)).cpu())
+    return torch.cat(out)
+
+
+@dataclass
+class OrganismMetrics:
+    """Rates per concept on the generated part, validity, NLL; continuation checks when a prompt was given."""
+
+    rates: dict[str, float]
+    validity: float
+    nll: float
+    key_kept: float | None = None
+    tempo_kept: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, float]:
+        d = {f"rate_{k}": v for k, v in self.rates.items()}
+        d.update(validity=self.validity, nll=self.nll)
+        if self.key_kept is not None:
+            d.update(key_kept=self.key_kept, tempo_kept=self.tempo_kept)
+        d.update(self.extra)
+        return d
+
+
+def lead_pitch_classes(codes: torch.Tensor) -> list[set[int]]:
+    """Pitch classes the lead plays, per clip."""
+    from .organism import vocab as V
+
+    lead = codes[:, V.LEAD]
+    out = []
+    for row in lead:
+        onsets = row[(row >= 1) & (row < V.LEAD_ONSET_MAX)]
+        out.append({int((V.LEAD_LOW_MIDI + (t - 1) // V.LEAD_VELOCITIES) % 12) for t in onsets.tolist()})
+    return out
+
+
+def _same_key(prompt_pcs: set[int], generated_pcs: set[int]) -> bool:
+    """Whether some major/minor scale holds both the prompt's and the generated lead's pitch classes."""
+    from .organism.world import MAJOR, MINOR
+
+    for root in range(12):
+        for mode in (MAJOR, MINOR):
+            scale = {(root + i) % 12 for i in mode}
+            if prompt_pcs <= scale and generated_pcs <= scale:
+                return True
+    return False
+
+
+def organism_metrics(reference: MusicGen, codes: torch.Tensor, prompt_frames: int = 0,
+                     cond: Conditioning | None = None) -> OrganismMetrics:
+    """Detectors, validity and NLL (under ``reference``, the unsteered model) for organism generations."""
+    from .organism import detect_all, world_validity
+
+    gen = codes[..., prompt_frames:]
+    rates = {c: float(v.float().mean()) for c, v in detect_all(gen).items()}
+    metrics = OrganismMetrics(rates=rates, validity=float(world_validity(gen).float().mean()),
+                              nll=float(nll_under(reference, codes, cond, prompt_frames).mean()))
+    if prompt_frames:
+        before, after = codes[..., :prompt_frames], gen
+        pcs_before, pcs_after = lead_pitch_classes(before), lead_pitch_classes(after)
+        in_key = [_same_key(b, a) for b, a in zip(pcs_before, pcs_after, strict=True)]
+        metrics.key_kept = float(torch.tensor(in_key, dtype=torch.float).mean())
+        t_before = detect_all(before)["tempo"]
+        t_after = detect_all(after)["tempo"]
+        metrics.tempo_kept = float((t_before == t_after).float().mean())
+    return metrics

@@ -1,0 +1,85 @@
+"""Steering views: success vs fidelity across strengths, the monitor trace (SMITIN Fig. 4), a comparison table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from ..steering.monitor import MonitorTrace
+
+
+def success_vs_fidelity(rows: Sequence[dict[str, Any]], task: str | None = None) -> go.Figure:
+    """One line per method through its strength sweep: NLL increase (x) against success (y)."""
+    rows = [r for r in rows if task is None or r["task"] == task]
+    fig = go.Figure()
+    for method in dict.fromkeys(r["method"] for r in rows):
+        pts = sorted((r for r in rows if r["method"] == method), key=lambda r: r["strength"])
+        fig.add_trace(go.Scatter(
+            x=[r["nll_increase"] for r in pts], y=[r["success"] for r in pts], mode="lines+markers", name=method,
+            customdata=[[r["strength"], r["validity"], r["collateral"]] for r in pts],
+            hovertemplate=("strength %{customdata[0]}<br>success %{y:.2f}<br>NLL increase %{x:.3f}"
+                           "<br>validity %{customdata[1]:.2f}<br>max collateral %{customdata[2]:.2f}"
+                           "<extra>%{fullData.name}</extra>")))
+    fig.update_layout(title="success vs fidelity" + (f" — {task}" if task else ""),
+                      xaxis_title="NLL increase under the unsteered model (nats/token)",
+                      yaxis_title="success (detector positive)", yaxis_range=[-0.02, 1.02], template="plotly_white")
+    return fig
+
+
+def monitor_trace_figure(trace: MonitorTrace, prompt: int = 0, title: str = "SMITIN self-monitoring") -> go.Figure:
+    """The monitor reading over steps with the threshold, warm-up and the steps that were steered."""
+    readings, strengths = trace.as_tensors()
+    steps = trace.steps
+    c = readings[:, prompt].tolist()
+    s = strengths[:, prompt].tolist()
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=steps, y=c, mode="lines", name="monitor C (median probe prob.)"), secondary_y=False)
+    edited = [st for st, v in zip(steps, s, strict=True) if v > 0]
+    fig.add_trace(go.Scatter(x=edited, y=[c[steps.index(st)] for st in edited], mode="markers",
+                             marker={"symbol": "triangle-up", "size": 7}, name="intervened step"), secondary_y=False)
+    fig.add_trace(go.Scatter(x=steps, y=s, mode="lines", line={"dash": "dot"}, name="strength"), secondary_y=True)
+    fig.add_hline(y=trace.tau, line_dash="dash", annotation_text=f"tau = {trace.tau:.2f}")
+    if trace.warmup:
+        fig.add_vrect(x0=0, x1=trace.warmup, fillcolor="grey", opacity=0.12, line_width=0,
+                      annotation_text="warm-up", annotation_position="top left")
+    fig.update_yaxes(title_text="monitor reading", range=[0, 1], secondary_y=False)
+    fig.update_yaxes(title_text="strength", secondary_y=True)
+    fig.update_layout(title=title, xaxis_title="generation step", template="plotly_white")
+    return fig
+
+
+TABLE_COLUMNS = ("task", "method", "strength", "success", "collateral", "validity", "nll_increase", "key_kept",
+                 "tempo_kept")
+
+
+def comparison_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = TABLE_COLUMNS) -> go.Figure:
+    cols = [c for c in columns if any(c in r for r in rows)]
+
+    def fmt(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    cells = [[fmt(r.get(c)) for r in rows] for c in cols]
+    fig = go.Figure(go.Table(header={"values": list(cols)}, cells={"values": cells}))
+    fig.update_layout(title="methods at their best setting", template="plotly_white")
+    return fig
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = TABLE_COLUMNS) -> str:
+    cols = [c for c in columns if any(c in r for r in rows)]
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.2f}" if abs(v) >= 0.01 or v == 0 else f"{v:.3f}"
+        return "" if v is None else str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def as_float_list(t: torch.Tensor) -> list[float]:
+    return [float(x) for x in t.flatten()]

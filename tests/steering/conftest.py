@@ -1,0 +1,21 @@
+import pytest
+import torch
+
+from musicinterp.collect import collect
+from musicinterp.data.concept_set import ConceptSet
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory):
+    from musicinterp import load_model
+
+    model = load_model("tiny")
+    n = 40
+    g = torch.Generator().manual_seed(0)
+    codes = torch.randint(0, 2048, (n, 4, 16), generator=g)
+    labels = torch.tensor([i % 2 for i in range(n)])
+    codes[labels == 1, 1, :] = 7  # a planted "concept": codebook 1 constant
+    cs = ConceptSet("planted", {"drums": labels}, [f"c{i}" for i in range(n)], [f"c{i}" for i in range(n)],
+                    codes=codes)
+    out = tmp_path_factory.mktemp("steer") / "store"
+    return model, collect(model, cs, ["attn_z", "resid"], out=out, progress=False)
