@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_stems)
 
     from .organism.cli import add_organism_parser
+    from .steering.cli import add_steering_parsers
+
+    add_steering_parsers(sub)
 
     add_organism_parser(sub)
     return parser

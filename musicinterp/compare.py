@@ -25,10 +25,10 @@ from .organism.world import CONCEPTS, OrganismWorld
 from .steering import Steerer, steer
 
 DEFAULT_SWEEPS: dict[str, list[float]] = {
-    "iti": [2.0, 5.0, 10.0, 15.0],
-    "smitin": [5.0, 10.0, 20.0, 40.0],
+    "iti": [1.0, 2.0, 5.0, 10.0],
+    "smitin": [10.0, 25.0, 50.0, 100.0],
     "diffmeans": [0.5, 1.0, 1.5, 3.0],
-    "regression": [0.25, 0.5, 1.0, 2.0],
+    "regression": [0.05, 0.1, 0.2, 0.5],
 }
 
 

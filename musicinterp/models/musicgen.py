@@ -208,7 +208,11 @@ class MusicGen:
                 f"model {self.name!r} has no tokenizer; pass token ids (input_ids=...) instead of text"
             )
         enc = self.tokenizer(list(texts), return_tensors="pt", padding=True)
-        return enc["input_ids"], enc["attention_mask"]
+        ids, mask = enc["input_ids"], enc["attention_mask"]
+        if ids.shape[1] == 0:  # every prompt empty: one masked pad column is the null condition
+            ids = torch.zeros(len(texts), 1, dtype=torch.long)
+            mask = torch.zeros(len(texts), 1, dtype=torch.long)
+        return ids, mask
 
     def conditioning(
         self,

@@ -28,6 +28,9 @@ def save_organism(model: MusicgenForConditionalGeneration, tokenizer: PreTrained
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
         (tmp / "organism.json").write_text(json.dumps({"config": cfg.to_dict(), **(extra or {})}, indent=2))
+        tmp.chmod(0o755)
+        for f in tmp.iterdir():
+            f.chmod(0o644)
         if folder.exists():
             shutil.rmtree(folder)
         tmp.rename(folder)

@@ -22,9 +22,9 @@ class OrganismConfig:
     text_layers: int = 2
     text_heads: int = 4
     max_positions: int = 512
-    clip_frames: int = 200
-    steps: int = 1500
-    batch_size: int = 32
+    clip_frames: int = 400  # 8 s: a 4 s prompt continued for 4 s stays within trained positions
+    steps: int = 2000
+    batch_size: int = 16
     lr: float = 3e-3
     warmup: int = 100
     weight_decay: float = 0.01

@@ -38,6 +38,14 @@ class SMITINConfig:
     C: float = 1.0
 
 
+def soft_head_weights(acc: torch.Tensor, power: float = 3.0) -> torch.Tensor:
+    """``((acc - min) / (max - min)) ** power``; uniform when every head is equally accurate."""
+    spread = acc.max() - acc.min()
+    if float(spread) < 1e-9:
+        return torch.ones_like(acc)
+    return ((acc - acc.min()) / spread) ** power
+
+
 def derive_tau(val_logits: torch.Tensor, val_labels: torch.Tensor, flip: bool = False) -> float:
     """The monitor threshold that best separates the classes on validation clips.
 
@@ -72,7 +80,7 @@ class SMITINSteerer(Steerer):
         view = store.probe_view("attn_z", cfg.pooling)
         bank = fit_probe_bank(view, concept, "attn_z", config=ProbeConfig(C=cfg.C))
         acc = bank.val_acc
-        soft = ((acc - acc.min()) / (acc.max() - acc.min()).clamp_min(1e-12)) ** cfg.power
+        soft = soft_head_weights(acc, cfg.power)
         dirs, sigma = head_directions(view, bank, concept, cfg.direction)
         mon = torch.argsort(acc, descending=True)[: min(cfg.monitor_heads, bank.n_groups)]
         tau = cfg.tau if cfg.tau is not None else derive_tau(bank.val_logits[mon], bank.val_labels, cfg.remove)
@@ -121,7 +129,9 @@ class SMITINSteerer(Steerer):
                 log.record(step, float(used.mean()))
             state.update(step + 1)
 
-        return Prepared(interventions=edits + monitor.interventions(), callbacks=[end_of_step], log=log,
+        # monitor reads come first: at each monitored layer they see the model's state before this
+        # layer's own push (otherwise the push itself would read as "trait present")
+        return Prepared(interventions=monitor.interventions() + edits, callbacks=[end_of_step], log=log,
                         monitor=monitor)
 
 

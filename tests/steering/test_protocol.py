@@ -141,3 +141,25 @@ def test_methods_combine_in_one_generation(tiny_store):
     assert not torch.equal(res.codes, plain.codes)
     zero = steer(model, s["iti"], strength=0.0, batch=2, n_frames=6, seed=0, decode_audio=False)
     assert torch.equal(zero.codes, plain.codes)
+
+
+def test_smitin_monitor_reads_before_its_own_push(tiny_store):
+    model, store = tiny_store
+    st = SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=8, warmup=5, interval=1))
+    kw = dict(batch=2, n_frames=4, seed=0, decode_audio=False, record_logits=True)
+    off_run = steer(model, st, strength=0.0, **kw)
+    off = next(iter(off_run.monitors.values()))
+    # with every edit at layer 1 only, step 0's readings cannot see the push (layer-1 heads read first)
+    only_last = steer(model, st, strength=50.0, spec=ApplySpec(layers=[1], every=1), **kw)
+    first = next(iter(only_last.monitors.values()))
+    assert torch.allclose(first.readings[0], off.readings[0], atol=1e-6)
+    push = (only_last.generation.logits[0] - off_run.generation.logits[0]).abs().max()
+    assert push > 1e-4  # the push itself was real
+
+
+def test_soft_head_weights():
+    from musicinterp.steering.smitin import soft_head_weights
+
+    w = soft_head_weights(torch.tensor([0.5, 0.75, 1.0]))
+    assert torch.allclose(w, torch.tensor([0.0, 0.125, 1.0]))
+    assert torch.equal(soft_head_weights(torch.ones(4)), torch.ones(4))
