@@ -34,9 +34,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--top-k", type=int, default=None, help="override the organism's default")
+    ap.add_argument("--temperature", type=float, default=None, help="override the organism's default")
     args = ap.parse_args()
     torch.set_num_threads(2)
     model = load_model(f"organism:{args.checkpoint}" if args.checkpoint else "organism")
+    if args.top_k is not None:
+        model.generation_defaults["top_k"] = args.top_k
+    if args.temperature is not None:
+        model.generation_defaults["temperature"] = args.temperature
     n_frames = int(args.seconds * model.frame_rate)
     t0 = time.perf_counter()
     all_codes = []
@@ -63,7 +69,7 @@ def main() -> None:
     for name, c in concepts.items():
         print(f"{name:8s} {c['pos_rate']:6.2f} {c['neg_rate']:6.2f} {c['uncond_rate']:7.2f}")
     print(f"validity {validity:.3f}, held-out NLL {nll:.3f}, {time.perf_counter() - t0:.0f}s")
-    print_json({"n": args.n, "seconds": args.seconds, "guidance_scale": model.generation_defaults["guidance_scale"],
+    print_json({"n": args.n, "seconds": args.seconds, **model.generation_defaults,
                 "concepts": concepts, "validity": round(validity, 4), "heldout_nll": round(nll, 4),
                 "gates_pass": gates_ok})
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, print_json, sync  # noqa: E402
+from _common import median, plain_generate, print_json, sync  # noqa: E402
 
 from musicinterp import add, generate, load_model  # noqa: E402
 
@@ -40,10 +40,7 @@ def main() -> None:
     dev_ids = ids.to(model.device)
 
     def plain() -> None:
-        torch.manual_seed(0)
-        model.hf.generate(input_ids=dev_ids, attention_mask=torch.ones_like(dev_ids),
-                          max_new_tokens=args.steps, min_new_tokens=args.steps, guidance_scale=3.0,
-                          do_sample=True, top_k=250)
+        plain_generate(model, dev_ids, args.steps)
 
     def traced_noop() -> None:
         generate(model, seed=0, traced=True, **kw)

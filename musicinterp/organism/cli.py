@@ -17,7 +17,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import heldout_nll, train_organism
 
     torch.set_num_threads(args.threads)
-    cfg = OrganismConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed, lr=args.lr)
+    cfg = OrganismConfig(steps=args.steps, seed=args.seed, lr=args.lr)
     model, log = train_organism(cfg)
     nll = heldout_nll(model)
     out = Path(args.out) if args.out else SHIPPED
@@ -52,7 +52,6 @@ def add_organism_parser(sub: argparse._SubParsersAction) -> None:
     t = osub.add_parser("train", help="train the organism on CPU (writes safetensors + JSON)")
     t.add_argument("--out", default=None, help="checkpoint folder (default: the shipped checkpoint)")
     t.add_argument("--steps", type=int, default=2000)
-    t.add_argument("--batch-size", type=int, default=16)
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)

@@ -49,8 +49,11 @@ def code_loss(model: MusicgenForConditionalGeneration, codes: torch.Tensor, inpu
 
 def training_batch(world: OrganismWorld, tokenizer, cfg: OrganismConfig, rng: np.random.Generator
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    seeds = rng.integers(0, 2**31 - 1, size=cfg.batch_size)
-    codes, clips = world.batch([int(s) for s in seeds], n_frames=cfg.clip_frames)
+    n_frames, batch = cfg.clip_frames, cfg.batch_size
+    if cfg.length_batches:
+        n_frames, batch = cfg.length_batches[int(rng.integers(len(cfg.length_batches)))]
+    seeds = rng.integers(0, 2**31 - 1, size=batch)
+    codes, clips = world.batch([int(s) for s in seeds], n_frames=n_frames)
     prompts = [training_prompt(c.latents, rng, cfg.p_mention, cfg.p_empty) for c in clips]
     enc = tokenizer(prompts, return_tensors="pt", padding=True)
     ids, mask = enc["input_ids"], enc["attention_mask"]

@@ -11,7 +11,7 @@ from musicinterp.organism.training import heldout_nll, train_organism
 def test_short_training_run_lowers_the_loss_and_round_trips(tmp_path):
     torch.manual_seed(0)
     cfg = OrganismConfig(layers=1, heads=2, d_model=32, ffn=64, text_d_model=16, text_layers=1, text_heads=2,
-                         clip_frames=40, steps=40, batch_size=8, warmup=5, lr=1e-2)
+                         clip_frames=40, length_batches=((40, 8), (60, 4)), steps=40, batch_size=8, warmup=5, lr=1e-2)
     model, log = train_organism(cfg, progress=False)
     first, last = sum(log.loss[:2]) / 2, sum(log.loss[-2:]) / 2
     assert last < first - 0.5, log.loss
