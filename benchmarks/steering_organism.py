@@ -30,7 +30,7 @@ from musicinterp.organism.concept_sets import balanced_set  # noqa: E402
 from musicinterp.views.steering import markdown_table  # noqa: E402
 
 KEYS = ("strength", "success", "validity", "nll_increase", "collateral", "key_kept", "tempo_kept",
-        "steps_edited", "monitor_stopped", "within_limits")
+        "steps_edited", "monitor_reached_tau", "within_limits")
 
 
 def _clean(row: dict) -> dict:
@@ -64,6 +64,7 @@ def main() -> None:
         "task": "add drums, continuation (4 s prompt without drums, 4 s continued)", "n": args.n,
         "methods": {m: best[m] for m in ("smitin", "iti", "diffmeans", "regression")},
         "last_frame_policy": {m: best[m] for m in ("smitin-last", "iti-last")},
+        "smitin_interval_5": best["smitin-s5"],
         "unsteered": _clean(head.unsteered["continuation"]),
         "all_tasks": {name: {task: {r["method"]: _clean(r) for r in comp.best(task)}
                              for task in comp.unsteered} for name, comp in results.items()},

@@ -24,11 +24,12 @@ from .organism.prompts import phrase
 from .organism.world import CONCEPTS, OrganismWorld
 from .steering import Steerer, steer
 
-DEFAULT_SWEEPS: dict[str, list[float]] = {
+DEFAULT_SWEEPS: dict[str, list[float]] = {  # by variant name, else by method family
     "iti": [1.0, 2.0, 5.0, 10.0],
-    "smitin": [10.0, 25.0, 50.0, 100.0],
-    "diffmeans": [0.5, 1.0, 1.5, 3.0],
-    "regression": [0.05, 0.1, 0.2, 0.5],
+    "smitin": [10.0, 15.0, 20.0, 25.0],
+    "smitin-s5": [25.0, 50.0, 75.0, 100.0],
+    "diffmeans": [1.5, 2.0, 2.5, 3.0],
+    "regression": [0.05, 0.1, 0.15, 0.2],
 }
 
 
@@ -106,7 +107,7 @@ def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *
     tasks = list(tasks) if tasks is not None else organism_tasks(target, n=n, seed=seed, add=add)
     sweeps = {**DEFAULT_SWEEPS, **(sweeps or {})}
     comp = Comparison(target=target, add=add)
-    total = len(tasks) * (1 + sum(len(sweeps[_family(name)]) for name in steerers))
+    total = len(tasks) * (1 + sum(len(_sweep(sweeps, name)) for name in steerers))
     bar = tqdm(total=total, desc=f"comparing methods on {target}", disable=not progress)
     for task in tasks:
         cond = model.conditioning(text=task.kwargs["text"]) if "text" in task.kwargs else None
@@ -115,15 +116,17 @@ def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *
         comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base}
         bar.update(1)
         for name, steerer in steerers.items():
-            for strength in sweeps[_family(name)]:
+            for strength in _sweep(sweeps, name):
                 res = steer(model, steerer, strength=strength, seed=seed, decode_audio=False, **task.kwargs)
                 row = {"task": task.name, "method": name, "strength": float(strength),
                        **_score(model, res.codes, task, target, add, base, cond)}
                 row["steps_edited"] = sum(len(log.steps) for log in res.logs.values()) / max(1, len(res.logs))
                 if res.monitors:
                     trace = next(iter(res.monitors.values()))
-                    row["monitor_final"] = float(trace.readings[-1].mean())
-                    row["monitor_stopped"] = float((trace.strengths[-1] == 0).float().mean())
+                    readings, _ = trace.as_tensors()
+                    row["monitor_final"] = float(readings[-1].mean())
+                    # prompts whose monitor read the trait as present (C >= tau) at some step after warm-up
+                    row["monitor_reached_tau"] = float((readings[trace.warmup:] >= trace.tau).any(0).float().mean())
                 if keep_results:
                     row["result"] = res
                 comp.rows.append(row)
@@ -132,5 +135,5 @@ def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *
     return comp
 
 
-def _family(name: str) -> str:
-    return name.split("-")[0]
+def _sweep(sweeps: dict[str, Sequence[float]], name: str) -> Sequence[float]:
+    return sweeps[name] if name in sweeps else sweeps[name.split("-")[0]]

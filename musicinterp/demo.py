@@ -42,7 +42,14 @@ def _activation_summary(model: MusicGen, out: Path, quick: bool) -> dict:
 
 
 def build_steerers(store, target: str, remove: bool = False) -> dict[str, Any]:
-    """Every method, with organism-sized settings; head methods under both frame policies."""
+    """Every method with organism-sized settings; head methods under both frame policies.
+
+    Calibrated on the organism: SMITIN acts every 2 steps (at the paper's s = 5 it needs
+    strengths that break the world's grammar; ``smitin-s5`` shows it), and the residual
+    methods act at the last layer (earlier layers' vectors do not add drums at any
+    strength that keeps other concepts still).
+    """
+    last = [store.n_layers - 1]
     from .steering import (
         DiffMeansConfig,
         DiffMeansSteerer,
@@ -57,14 +64,16 @@ def build_steerers(store, target: str, remove: bool = False) -> dict[str, Any]:
     return {
         "iti": ITISteerer.fit(store, target, ITIConfig(k=8, remove=remove)),
         "iti-last": ITISteerer.fit(store, target, ITIConfig(k=8, pooling="last", remove=remove)),
-        "smitin": SMITINSteerer.fit(store, target, SMITINConfig(remove=remove, monitor_heads=8)),
-        "smitin-last": SMITINSteerer.fit(store, target, SMITINConfig(pooling="last", remove=remove, monitor_heads=8)),
-        "diffmeans": DiffMeansSteerer.fit(store, target, DiffMeansConfig(remove=remove)),
-        "regression": RegressionSteerer.fit(store, target, RegressionConfig(remove=remove)),
+        "smitin": SMITINSteerer.fit(store, target, SMITINConfig(remove=remove, monitor_heads=8, interval=2)),
+        "smitin-last": SMITINSteerer.fit(store, target, SMITINConfig(pooling="last", remove=remove, monitor_heads=8,
+                                                                     interval=2)),
+        "smitin-s5": SMITINSteerer.fit(store, target, SMITINConfig(remove=remove, monitor_heads=8, interval=5)),
+        "diffmeans": DiffMeansSteerer.fit(store, target, DiffMeansConfig(remove=remove, layers=last)),
+        "regression": RegressionSteerer.fit(store, target, RegressionConfig(remove=remove, layers=last)),
     }
 
 
-def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target: str = "drums", n: int = 32,
+def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target: str = "drums", n: int = 16,
                        quick: bool = False, remove: bool = False) -> dict:
     """The organism pipeline for one target concept; writes everything under ``out``."""
     from .collect import collect
@@ -106,7 +115,7 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
         st.save(out / "steerers" / name)
 
     print(f"[4/5] comparing methods on {n} generations per task and strength")
-    sweeps = {k: v[1:3] for k, v in DEFAULT_SWEEPS.items()} if quick else None
+    sweeps = {k: v[1:3] for k, v in DEFAULT_SWEEPS.items()} if quick else None  # quick: two strengths each
     comp = run_comparison(model, steerers, target, add=not remove, n=n, sweeps=sweeps)
     rows = [{k: v for k, v in r.items() if k not in ("collateral_by_concept", "result")} for r in comp.rows]
     best = {task: comp.best(task) for task in comp.unsteered}

@@ -108,7 +108,7 @@ def add_steering_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("compare", help="compare all methods on the organism against ground truth")
     p.add_argument("--target", default="drums")
-    p.add_argument("--n", type=int, default=32, help="generations per task and setting")
+    p.add_argument("--n", type=int, default=16, help="generations per task and setting")
     p.add_argument("--remove", action="store_true", help="remove the concept instead of adding it")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", default="musicinterp_out/compare")

@@ -2,8 +2,8 @@
 
 A monitor reads its heads' ``attn_z`` (newest position, conditional rows) at
 every step and keeps features under its probes' frame policy: the running mean
-of the generated frames for pooled-mean probes, the current frame for
-last-frame probes. Its reading ``C`` (median probability over its heads) is
+of the generated frames (over a trailing window, so it says whether the trait is
+present *now*) for pooled-mean probes, the current frame for last-frame probes. Its reading ``C`` (median probability over its heads) is
 computed at the end of each step, so it can only steer the *next* step.
 """
 
@@ -35,7 +35,8 @@ class ProbeMonitor:
     """Median probability over monitor heads, per prompt, with a running mean of their features."""
 
     def __init__(self, heads: list[tuple[int, int]], weight: torch.Tensor, bias: torch.Tensor, *,
-                 pooling: str, flip: bool, tau: float, warmup: int, window: StepWindow) -> None:
+                 pooling: str, flip: bool, tau: float, warmup: int, window: StepWindow,
+                 frames: int | None = None) -> None:
         self.heads = heads
         self.weight = weight.float()
         self.bias = bias.float()
@@ -44,9 +45,9 @@ class ProbeMonitor:
         self.tau = tau
         self.warmup = warmup
         self.window = window
-        self.sums: torch.Tensor | None = None  # (B, M, hd)
+        self.frames = frames  # running mean over the last `frames` generated frames (None: all of them)
+        self.history: list[torch.Tensor] = []  # per-step (B, M, hd) features inside the window
         self.current: torch.Tensor | None = None
-        self.count = 0
         self.trace = MonitorTrace(tau=tau, warmup=warmup)
         self.reading: torch.Tensor | None = None
 
@@ -70,9 +71,10 @@ class ProbeMonitor:
         """Fold this step's features in and return the reading ``C`` per prompt."""
         if self.current is None:
             raise RuntimeError("monitor saw no activations this step")
-        self.count += 1
-        self.sums = self.current.clone() if self.sums is None else self.sums + self.current
-        feats = self.sums / self.count if self.pooling == "mean" else self.current
+        self.history.append(self.current.clone())
+        if self.frames is not None and len(self.history) > self.frames:
+            self.history.pop(0)
+        feats = torch.stack(self.history).mean(0) if self.pooling == "mean" else self.current
         probs = torch.sigmoid((feats * self.weight).sum(-1) + self.bias)  # (B, M)
         c = probs.median(dim=1).values
         self.reading = 1 - c if self.flip else c

@@ -23,7 +23,7 @@ from .spec import ApplySpec, Constant, Schedule, StrengthLog
 @dataclass
 class RegressionConfig:
     s: float = 0.5
-    layers: Sequence[int] | None = None  # None: the `top_layers` most accurate probes
+    layers: Sequence[int] | None = None  # None: the `top_layers` probes with the lowest validation MSE
     top_layers: int = 3
     period: int = 1
     pooling: str = "mean"
@@ -38,11 +38,14 @@ class RegressionSteerer(Steerer):
             spec: ApplySpec | None = None) -> RegressionSteerer:
         cfg = config or RegressionConfig()
         bank = fit_probe_bank(store, concept, "resid", pooling=cfg.pooling, config=ProbeConfig(kind="linear"))
+        target = 2 * bank.val_labels - 1
+        val_mse = (bank.val_logits - target).pow(2).mean(1)  # finer than accuracy, which often ties at 1.0
         layers = list(cfg.layers) if cfg.layers is not None else sorted(
-            torch.argsort(bank.val_acc, descending=True)[: cfg.top_layers].tolist())
+            torch.argsort(val_mse)[: cfg.top_layers].tolist())
         config = asdict(cfg)
         config["layers"] = layers
-        return cls(concept=concept, site="resid", tensors={"w": bank.unit_directions(), "val_acc": bank.val_acc},
+        return cls(concept=concept, site="resid", tensors={"w": bank.unit_directions(), "val_acc": bank.val_acc,
+                                                          "val_mse": val_mse},
                    config=config, model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
                    spec=spec or ApplySpec(rows="cond", every=cfg.period), meta={"store": str(store.root)})
 

@@ -34,6 +34,7 @@ class SMITINConfig:
     monitor_heads: int = 16
     tau: float | None = None  # None: derived from the probes' validation outputs (see derive_tau)
     warmup: int = 25
+    monitor_frames: int | None = 50  # the monitor's running mean covers the last 50 frames (1 s); None: all
     remove: bool = False
     C: float = 1.0
 
@@ -106,7 +107,8 @@ class SMITINSteerer(Steerer):
         window = StepWindow(spec.start, spec.stop, spec.every)
         monitor = ProbeMonitor([tuple(h) for h in self.tensors["monitor_heads"].tolist()],
                                self.tensors["monitor_weight"], self.tensors["monitor_bias"], pooling=cfg["pooling"],
-                               flip=cfg["remove"], tau=cfg["tau"], warmup=cfg["warmup"], window=window)
+                               flip=cfg["remove"], tau=cfg["tau"], warmup=cfg["warmup"], window=window,
+                               frames=cfg.get("monitor_frames"))
         grid = self.meta["grid"]
         delta = (self.tensors["soft_weights"][:, None] * self.tensors["sigma"][:, None]
                  * self.tensors["directions"] * sign).reshape(grid[0], grid[1], -1)
