@@ -129,23 +129,27 @@ def fit_logistic(x: torch.Tensor, y: torch.Tensor, C: float = 1.0, max_iter: int
     """Batched L2 logistic regression: ``x (G, N, d)``, ``y (N,)`` in {0, 1} -> ``w (G, d)``, ``b (G,)``.
 
     Minimises ``C * sum_i log(1 + exp(-s_i (w.x_i + b))) + ||w||^2 / 2`` per group
-    (scikit-learn's objective) with Newton steps.
+    (scikit-learn's objective) with Newton steps. Features are standardised per
+    group first, with the penalty rescaled to match (so the solution is the same),
+    which keeps float32 Hessians well conditioned; groups drop out once converged.
     """
     g, n, d = x.shape
-    xa = torch.cat([x, torch.ones(g, n, 1, dtype=x.dtype, device=x.device)], dim=2)  # intercept column
+    mu = x.mean(1, keepdim=True)
+    sd = x.std(1, keepdim=True).clamp_min(1e-6)
+    z = (x - mu) / sd
+    xa = torch.cat([z, torch.ones(g, n, 1, dtype=x.dtype, device=x.device)], dim=2)  # intercept column
     y = y.to(x.dtype).to(x.device)
+    reg = torch.cat([1.0 / (C * sd.squeeze(1) ** 2), torch.zeros(g, 1, dtype=x.dtype, device=x.device)], dim=1)
     theta = torch.zeros(g, d + 1, dtype=x.dtype, device=x.device)
-    reg = torch.full((d + 1,), 1.0 / C, dtype=x.dtype, device=x.device)
-    reg[-1] = 0.0
-    prev = None
+    active = torch.arange(g, device=x.device)
     for _ in range(max_iter):
-        z = torch.einsum("gnd,gd->gn", xa, theta)
-        p = torch.sigmoid(z)
-        grad = torch.einsum("gnd,gn->gd", xa, p - y) + reg * theta
+        xs, th, rg = xa[active], theta[active], reg[active]
+        p = torch.sigmoid(torch.bmm(xs, th.unsqueeze(-1)).squeeze(-1))
+        grad = torch.bmm(xs.transpose(1, 2), (p - y).unsqueeze(-1)).squeeze(-1) + rg * th
         w = (p * (1 - p)).clamp_min(1e-10)
         if d + 1 <= direct_max_dim:
-            hess = torch.einsum("gnd,gn,gne->gde", xa, w, xa)
-            hess.diagonal(dim1=1, dim2=2).add_(reg + 1e-10)
+            hess = torch.bmm(xs.transpose(1, 2), xs * w.unsqueeze(-1))
+            hess.diagonal(dim1=1, dim2=2).add_(rg + 1e-8)
             chol, info = torch.linalg.cholesky_ex(hess)
             step = torch.cholesky_solve(grad.unsqueeze(-1), chol).squeeze(-1)
             if bool((info != 0).any()):  # fall back to a damped solve where Cholesky failed
@@ -154,20 +158,23 @@ def fit_logistic(x: torch.Tensor, y: torch.Tensor, C: float = 1.0, max_iter: int
                 damped.diagonal(dim1=1, dim2=2).add_(1e-4)
                 step[bad] = torch.linalg.solve(damped, grad[bad].unsqueeze(-1)).squeeze(-1)
         else:
-            def hvp(v: torch.Tensor, w: torch.Tensor = w) -> torch.Tensor:
-                return torch.einsum("gnd,gn->gd", xa, w * torch.einsum("gnd,gd->gn", xa, v)) + (reg + 1e-10) * v
+            def hvp(v: torch.Tensor, xs: torch.Tensor = xs, w: torch.Tensor = w, rg: torch.Tensor = rg) -> torch.Tensor:
+                inner = torch.bmm(xs, v.unsqueeze(-1)).squeeze(-1) * w
+                return torch.bmm(xs.transpose(1, 2), inner.unsqueeze(-1)).squeeze(-1) + (rg + 1e-8) * v
 
             step = _batched_cg(hvp, grad, iters=min(d + 1, 100))
-        theta = theta - _line_search(xa, y, theta, step, grad, reg)
-        size = step.abs().max()
-        if prev is not None and size < tol * (1 + theta.abs().max()):
+        theta[active] = th - _line_search(xs, y, th, step, grad, rg)
+        done = step.abs().amax(1) < tol * (1 + th.abs().amax(1))
+        active = active[~done]
+        if active.numel() == 0:
             break
-        prev = size
-    return theta[:, :d], theta[:, d]
+    wz, bz = theta[:, :d], theta[:, d]
+    w_out = wz / sd.squeeze(1)
+    return w_out, bz - (w_out * mu.squeeze(1)).sum(1)
 
 
 def _objective(xa: torch.Tensor, y: torch.Tensor, theta: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
-    z = torch.einsum("gnd,gd->gn", xa, theta)
+    z = torch.bmm(xa, theta.unsqueeze(-1)).squeeze(-1)
     return (torch.nn.functional.softplus(z) - y * z).sum(1) + 0.5 * (reg * theta * theta).sum(1)
 
 
@@ -274,7 +281,7 @@ def fit_probe_bank(source: ActivationStore | ProbeView, concept: str, site: str 
     x, grid = _groups(view)
     tr, va = split_indices(view, concept, cfg)
     dev = torch.device(cfg.device)
-    x64 = x.to(dev, torch.float64 if dev.type == "cpu" else torch.float32)
+    x64 = x.to(dev, torch.float64 if cfg.kind == "linear" else torch.float32)
     normalize = cfg.kind == "linear"
     if normalize:
         x64 = x64 / x64.norm(dim=-1, keepdim=True).clamp_min(1e-12)

@@ -23,18 +23,20 @@ class SiteStats:
 
     def update(self, x: torch.Tensor, labels: dict[str, torch.Tensor]) -> None:
         """Add rows ``x`` ``(N, L, D)`` with their binary labels ``{concept: (N,)}``."""
-        x = x.to(torch.float64)
-        s, sq = x.sum(0), (x * x).sum(0)
+        n = x.shape[0]
+        s = x.sum(0, dtype=torch.float64)  # reduced in float64 without a float64 copy of x
+        sq = x.square().sum(0, dtype=torch.float64)
         self.total = s if self.total is None else self.total + s
         self.total_sq = sq if self.total_sq is None else self.total_sq + sq
-        self.count += x.shape[0]
+        self.count += n
         for concept, lab in labels.items():
-            for value in (0, 1):
-                sel = lab == value
+            sel = lab == 1
+            pos = x[sel].sum(0, dtype=torch.float64)  # the other class is the total minus this one
+            n_pos = int(sel.sum())
+            for value, part, count in ((1, pos, n_pos), (0, s - pos, n - n_pos)):
                 key = f"{concept}={value}"
-                part = x[sel].sum(0)
                 self.class_total[key] = self.class_total.get(key, torch.zeros_like(part)) + part
-                self.class_count[key] = self.class_count.get(key, 0) + int(sel.sum())
+                self.class_count[key] = self.class_count.get(key, 0) + count
 
     def merge(self, other: SiteStats) -> SiteStats:
         out = SiteStats()

@@ -20,10 +20,13 @@ def _centroid(x):
 
 
 def _onset_rate(x):
-    hop = 320
-    energy = np.array([np.sum(x[i : i + hop] ** 2) for i in range(0, len(x) - hop, hop)]) + 1e-8
-    flux = np.diff(np.log(energy))
-    peaks = (flux[1:-1] > 1.0) & (flux[1:-1] >= flux[:-2]) & (flux[1:-1] >= flux[2:])
+    """Onsets per second from spectral flux (new partials appear even while the last note rings)."""
+    hop, win = 320, 1024
+    frames = np.stack([x[i : i + win] * np.hanning(win) for i in range(0, len(x) - win, hop)])
+    mag = np.log1p(np.abs(np.fft.rfft(frames, axis=1)))
+    flux = np.maximum(mag[1:] - mag[:-1], 0).sum(1)
+    thresh = flux.mean() + flux.std()
+    peaks = (flux[1:-1] > thresh) & (flux[1:-1] >= flux[:-2]) & (flux[1:-1] >= flux[2:])
     return peaks.sum() / (len(x) / SR)
 
 
