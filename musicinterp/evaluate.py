@@ -6,7 +6,7 @@ world's grammar gives validity, and NLL is measured under the unsteered model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -41,15 +41,6 @@ class OrganismMetrics:
     nll: float
     key_kept: float | None = None
     tempo_kept: float | None = None
-    extra: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, float]:
-        d = {f"rate_{k}": v for k, v in self.rates.items()}
-        d.update(validity=self.validity, nll=self.nll)
-        if self.key_kept is not None:
-            d.update(key_kept=self.key_kept, tempo_kept=self.tempo_kept)
-        d.update(self.extra)
-        return d
 
 
 def lead_pitch_classes(codes: torch.Tensor) -> list[set[int]]:

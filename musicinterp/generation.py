@@ -18,10 +18,9 @@ import torch
 from transformers.generation.stopping_criteria import StoppingCriteria, StoppingCriteriaList
 
 from .data.audio import load_audio
-from .interventions import Intervention
+from .interventions import Intervention, plan
 from .models.delay import frames_to_new_tokens
 from .models.musicgen import DISCARDED_PREFILL_PASSES, MusicGen
-from .models.sites import execution_key
 
 StepCallback = Callable[[int], None]
 
@@ -169,17 +168,14 @@ def _traced_generate(model: MusicGen, driver: Callable[..., Any], gen_kwargs: di
                      interventions: Sequence[Intervention], callbacks: Sequence[StepCallback],
                      steps: list[int], batch: int, cfg: bool, logits: list[torch.Tensor] | None) -> None:
     """Run ``driver`` in an nnsight trace, editing sites step by step in execution order."""
-    groups: dict[tuple[int, str], list[Intervention]] = {}
-    for iv in interventions:
-        groups.setdefault((iv.layer, iv.site), []).append(iv)
-    order = sorted(groups, key=lambda k: execution_key(*k))
+    order = plan(interventions)
     passes = [s + DISCARDED_PREFILL_PASSES for s in steps]
     with model.nn.trace(fn=driver, **gen_kwargs) as tracer:
         if passes:
             for occurrence in tracer.iter[passes]:
                 step = occurrence - DISCARDED_PREFILL_PASSES
-                for layer, site in order:
-                    active = [iv for iv in groups[(layer, site)] if iv.steps.contains(step)]
+                for layer, site, group in order:
+                    active = [iv for iv in group if iv.steps.contains(step)]
                     if not active:
                         continue
                     original = model.read_site(site, layer)

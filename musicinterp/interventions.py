@@ -137,11 +137,16 @@ def apply_fn(site: str, layer: int, fn: EditFn, **kw) -> Intervention:
     return Intervention(site, layer, fn, name=kw.pop("name", getattr(fn, "__name__", "fn")), **kw)
 
 
-def plan(interventions: Sequence[Intervention]) -> list[tuple[int, str, list[Intervention]]]:
-    """Group interventions by (layer, site) in the order the forward pass reaches them."""
+def plan(interventions: Sequence[Intervention], reads: Sequence[tuple[int, str]] = ()
+         ) -> list[tuple[int, str, list[Intervention]]]:
+    """Group interventions by (layer, site), plus bare ``reads``, in the order the forward pass reaches them.
+
+    Within a group interventions keep their given order (a monitor listed first reads
+    the value before the edits after it).
+    """
     from .models.sites import execution_key
 
-    groups: dict[tuple[int, str], list[Intervention]] = {}
+    groups: dict[tuple[int, str], list[Intervention]] = {key: [] for key in reads}
     for iv in interventions:
         groups.setdefault((iv.layer, iv.site), []).append(iv)
     return [(layer, site, ivs) for (layer, site), ivs in sorted(groups.items(),

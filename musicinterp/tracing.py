@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import torch
 
 from .frames import FrameSpec, select_positions
-from .interventions import Intervention
+from .interventions import Intervention, plan
 from .models.musicgen import Conditioning, MusicGen
-from .models.sites import execution_key, get_site
+from .models.sites import get_site
 
 
 @dataclass
@@ -63,31 +63,25 @@ def trace_codes(
     positions = select_positions(frames, codes.shape[-1], model.n_codebooks)
     inputs = model.forward_inputs(codes, cond, cfg_rows)
     batch = codes.shape[0]
-    keys = {(layer, site) for site, layers in reads.items() for layer in layers}
-    keys |= {(iv.layer, iv.site) for iv in interventions}
-    order = sorted(keys, key=lambda k: execution_key(*k))
-    by_key: dict[tuple[int, str], list[Intervention]] = {}
-    for iv in interventions:
-        by_key.setdefault((iv.layer, iv.site), []).append(iv)
+    order = plan(interventions, reads=[(layer, site) for site, layers in reads.items() for layer in layers])
 
     saved: dict[tuple[str, int], torch.Tensor] = {}
     result = TraceResult(layers=reads, positions=positions)
     pos = positions.to(model.device)
     with model.nn.trace(**inputs):
-        for layer, site in order:
+        for layer, site, edits in order:
             original = model.read_site(site, layer)
             value = original
-            for iv in by_key.get((layer, site), []):
+            for iv in edits:
                 value = iv.edit(value, iv.context(-1, batch, cfg_rows))
             if value is not original:
                 model.write_site(site, layer, value)
             if layer in reads.get(site, ()):
                 saved[(site, layer)] = value.index_select(1, pos).save()
         if logits:
-            saved[("logits", -1)] = model.nn.output.logits.save()
+            saved[("logits", -1)] = model.read_logits().save()
     for site, layers in reads.items():
         result.activations[site] = torch.stack([saved[(site, layer)] for layer in layers], dim=1)
     if logits:
-        lg = saved[("logits", -1)]
-        result.logits = lg.reshape(-1, model.n_codebooks, *lg.shape[1:])
+        result.logits = saved[("logits", -1)]
     return result

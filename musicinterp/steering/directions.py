@@ -28,6 +28,3 @@ def head_directions(view: ProbeView, bank: ProbeBank, concept: str, kind: str) -
     sigma = torch.einsum("ngd,gd->ng", xt, d).std(0)
     return d, sigma
 
-
-def group_to_layer_head(index: int, n_heads: int) -> tuple[int, int]:
-    return divmod(int(index), n_heads)

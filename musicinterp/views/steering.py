@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
-import torch
 from plotly.subplots import make_subplots
 
 from ..steering.monitor import MonitorTrace
@@ -80,6 +79,3 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = TABL
     lines += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
 
-
-def as_float_list(t: torch.Tensor) -> list[float]:
-    return [float(x) for x in t.flatten()]
