@@ -29,6 +29,7 @@ from _common import print_json  # noqa: E402
 from musicinterp import load_model  # noqa: E402
 from musicinterp.collect import collect  # noqa: E402
 from musicinterp.data.concept_set import ConceptSet  # noqa: E402
+from musicinterp.models.delay import valid_positions  # noqa: E402
 
 
 class PeakRSS:
@@ -79,11 +80,11 @@ def main() -> None:
 
     def naive(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        k = model.n_codebooks
+        valid = valid_positions(args.frames, model.n_codebooks)
         with torch.no_grad():
             for bi, b in enumerate(batches):
                 hs = model.hf(**model.forward_inputs(b), output_hidden_states=True).decoder_hidden_states
-                resid = torch.stack(hs[1:], dim=1)[:, :, k : args.frames + 1]  # layer outputs, valid frames
+                resid = torch.stack(hs[1:], dim=1)[:, :, valid.start : valid.stop]  # layer outputs, valid frames
                 for j in range(b.shape[0]):
                     torch.save(resid[j].clone(), out / f"clip{bi * args.batch + j}.pt")
 

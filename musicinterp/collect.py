@@ -155,12 +155,7 @@ def collect(
     for concept in concepts:
         if len({r[f"label_{concept}"] for r in clip_rows}) < 2:
             raise BadEntryError(f"after skipping bad entries, concept {concept!r} has a single class")
-    first = 0
-    for r in clip_rows:  # global frame-row offsets
-        r["first_row"], first = first, first + r["n_rows"]
-    writer.finalize(pa.Table.from_pylist(clip_rows), {"n_rows": first, "n_clips_kept": len(clip_rows),
-                                                      "stats_rows": "frames" if store_frames else "pooled_mean"})
-    return ActivationStore.open(out, model=model)
+    return _finish(writer, clip_rows, store_frames, model)
 
 
 def _numel(model: MusicGen, site: str) -> int:
@@ -193,6 +188,31 @@ def _clip_row(cs: ConceptSet, i: int, splits: list[str], concepts: list[str], n_
     for c in concepts:
         row[f"label_{c}"] = float(cs.labels[c][i])
     return row
+
+
+def _row_table(cs: ConceptSet, row_clip: list[int], row_pos: list[int], row_branch: list[str], splits: list[str],
+               concepts: list[str], clip_rows: list[dict[str, Any]]) -> pa.Table:
+    """A chunk's frame-row index; its clip rows ride along in the schema metadata (for resumes)."""
+    columns = {
+        "clip_index": pa.array(row_clip, pa.int64()), "position": pa.array(row_pos, pa.int32()),
+        "clip_id": pa.array([cs.ids[i] for i in row_clip], pa.string()),
+        "split": pa.array([splits[i] for i in row_clip], pa.string()),
+        "branch": pa.array(row_branch, pa.string()),
+    }
+    for c in concepts:
+        columns[f"label_{c}"] = pa.array([float(cs.labels[c][i]) for i in row_clip], pa.float32())
+    return pa.Table.from_pydict(columns).replace_schema_metadata({"clip_rows": json.dumps(clip_rows)})
+
+
+def _finish(writer: StoreWriter, clip_rows: list[dict[str, Any]], frames_stored: bool, model: MusicGen
+            ) -> ActivationStore:
+    """Give clips their global frame-row offsets, finalize the store and open it (verified)."""
+    first = 0
+    for r in clip_rows:
+        r["first_row"], first = first, first + r["n_rows"]
+    writer.finalize(pa.Table.from_pylist(clip_rows), {"n_rows": first, "n_clips_kept": len(clip_rows),
+                                                      "stats_rows": "frames" if frames_stored else "pooled_mean"})
+    return ActivationStore.open(writer.root, model=model)
 
 
 def _clip_rows_done(writer: StoreWriter) -> list[dict[str, Any]]:
@@ -269,15 +289,7 @@ def _collect_chunk(model: MusicGen, cs: ConceptSet, indices: range, sites: Seque
         for s, v in pooled.items():
             stats[s] = SiteStats()
             stats[s].update(v["mean"].reshape(v["mean"].shape[0], v["mean"].shape[1], -1), _binary(clip_labels))
-    columns = {
-        "clip_index": pa.array(row_clip, pa.int64()), "position": pa.array(row_pos, pa.int32()),
-        "clip_id": pa.array([cs.ids[i] for i in row_clip], pa.string()),
-        "split": pa.array([splits[i] for i in row_clip], pa.string()),
-        "branch": pa.array([branch] * len(row_clip), pa.string()),
-    }
-    for c in concepts:
-        columns[f"label_{c}"] = pa.array([float(cs.labels[c][i]) for i in row_clip], pa.float32())
-    rows = pa.Table.from_pydict(columns).replace_schema_metadata({"clip_rows": json.dumps(clip_rows)})
+    rows = _row_table(cs, row_clip, row_pos, [branch] * len(row_clip), splits, concepts, clip_rows)
     return {"frames": out_frames, "pooled": pooled, "rows": rows, "stats": stats, "skipped": skipped,
             "clip_rows": clip_rows}
 
@@ -405,20 +417,9 @@ def collect_prompts(
                 lab = {c: concept_set.labels[c][all_labels].long() for c in concepts}
             st.update(x.reshape(x.shape[0], x.shape[1], -1), lab)
             stats[s] = st
-        columns = {"clip_index": pa.array(row_clip, pa.int64()), "position": pa.array(row_pos, pa.int32()),
-                   "clip_id": pa.array([concept_set.ids[i] for i in row_clip], pa.string()),
-                   "split": pa.array([splits[i] for i in row_clip], pa.string()),
-                   "branch": pa.array(row_branch, pa.string())}
-        for c in concepts:
-            columns[f"label_{c}"] = pa.array([float(concept_set.labels[c][i]) for i in row_clip], pa.float32())
-        table = pa.Table.from_pydict(columns).replace_schema_metadata({"clip_rows": json.dumps(chunk_clip_rows)})
+        table = _row_table(concept_set, row_clip, row_pos, row_branch, splits, concepts, chunk_clip_rows)
         writer.write_chunk(chunk, result_frames, result_pooled, table, stats, [])
         clip_rows.extend(chunk_clip_rows)
         bar.update(b)
     bar.close()
-    first = 0
-    for r in clip_rows:
-        r["first_row"], first = first, first + r["n_rows"]
-    writer.finalize(pa.Table.from_pylist(clip_rows), {"n_rows": first, "n_clips_kept": len(clip_rows),
-                                                      "stats_rows": "frames" if frames == "all" else "pooled_mean"})
-    return ActivationStore.open(out, model=model)
+    return _finish(writer, clip_rows, frames == "all", model)

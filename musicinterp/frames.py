@@ -24,7 +24,7 @@ def select_positions(spec: FrameSpec, n_frames: int, n_codebooks: int) -> torch.
     valid = valid_positions(n_frames, n_codebooks)
     if spec == "all":
         return torch.arange(n_frames + n_codebooks)
-    if len(valid) == 0 and spec != "all":
+    if len(valid) == 0:
         raise ValueError(f"a clip of {n_frames} frames has no valid positions with {n_codebooks} codebooks "
                          f"(needs at least {n_codebooks} frames)")
     if spec == "valid":

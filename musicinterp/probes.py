@@ -289,19 +289,19 @@ def fit_probe_bank(source: ActivationStore | ProbeView, concept: str, site: str 
     x, grid = _groups(view)
     tr, va = split_indices(view, concept, cfg)
     dev = torch.device(cfg.device)
-    x64 = x.to(dev, torch.float64 if cfg.kind == "linear" else torch.float32)
+    xg = x.to(dev, torch.float64 if cfg.kind == "linear" else torch.float32)
     normalize = cfg.kind == "linear"
     if normalize:
-        x64 = x64 / x64.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    y = labels.to(x64.dtype).to(dev)
+        xg = xg / xg.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    y = labels.to(xg.dtype).to(dev)
     if cfg.kind == "logistic":
-        w, b = fit_logistic(x64[:, tr], y[tr], cfg.C, cfg.max_iter, cfg.tol, cfg.direct_max_dim)
+        w, b = fit_logistic(xg[:, tr], y[tr], cfg.C, cfg.max_iter, cfg.tol, cfg.direct_max_dim)
     elif cfg.kind == "linear":
         target = 2 * y - 1 if binary else y
-        w, b = fit_linear(x64[:, tr], target[tr], cfg.ridge)
+        w, b = fit_linear(xg[:, tr], target[tr], cfg.ridge)
     else:
         raise ValueError(f"unknown probe kind {cfg.kind!r}; use 'logistic' or 'linear'")
-    scores = torch.einsum("gnd,gd->gn", x64, w) + b[:, None]
+    scores = torch.einsum("gnd,gd->gn", xg, w) + b[:, None]
     thresh = 0.0
     if binary:
         pred = (scores > thresh).to(y.dtype)

@@ -47,9 +47,6 @@ class Schedule:
     def __call__(self, step: int) -> float:
         raise NotImplementedError
 
-    def describe(self) -> dict[str, Any]:
-        return {"kind": type(self).__name__}
-
 
 @dataclass
 class Constant(Schedule):
@@ -57,9 +54,6 @@ class Constant(Schedule):
 
     def __call__(self, step: int) -> float:
         return self.value
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": "constant", "value": self.value}
 
 
 @dataclass
@@ -71,9 +65,6 @@ class Decay(Schedule):
 
     def __call__(self, step: int) -> float:
         return self.value * math.pow(0.5, step / self.half_life)
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": "decay", "value": self.value, "half_life": self.half_life}
 
 
 @dataclass
