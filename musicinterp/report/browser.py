@@ -1,0 +1,104 @@
+"""Open a saved report in a real headless Chromium, offline, and check what it shows.
+
+Used by the test suite and the size benchmark; also a quick way for a user to check
+a report before taking it to an offline classroom. Needs the ``playwright`` Python
+package (a dev dependency) and a system Chromium (``apt-get install chromium``);
+no browser is downloaded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL_HINT = "install one with `apt-get install chromium` (Debian/Ubuntu) and make sure it is on PATH"
+
+_FIGURES_DRAWN = """() => Array.from(document.querySelectorAll('.plotly-graph-div'))
+    .every(d => d.querySelector('svg.main-svg, canvas') !== null)"""
+_AUDIO_READY = """() => Array.from(document.querySelectorAll('audio'))
+    .every(a => a.readyState >= 1 || a.error !== null)"""
+_AUDIO_STATE = """() => Array.from(document.querySelectorAll('audio'))
+    .map(a => ({duration: a.duration, error: a.error ? a.error.code : null, src: a.src.slice(0, 40)}))"""
+_FIGURE_STATE = """() => Array.from(document.querySelectorAll('.plotly-graph-div'))
+    .map(d => ({id: d.id, drawn: d.querySelector('svg.main-svg, canvas') !== null}))"""
+
+
+def find_chromium() -> str | None:
+    """A Chromium/Chrome executable on PATH, or ``/usr/bin/chromium``; None when there is none."""
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+
+
+@dataclass
+class PageCheck:
+    """What the browser saw: load time, errors, every request, each figure and audio element."""
+
+    load_s: float
+    console_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    figures: list[dict] = field(default_factory=list)
+    audio: list[dict] = field(default_factory=list)
+    screenshot: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (not self.console_errors and not self.blocked and all(f["drawn"] for f in self.figures)
+                and all(a["error"] is None and a["duration"] > 0 for a in self.audio))
+
+
+def check_report(path: str | Path, *, screenshot: str | Path | None = None, timeout_s: float = 60.0,
+                 allow_sidecar: bool = False, executable: str | None = None) -> PageCheck:
+    """Open ``path`` from disk with every network request refused; wait for figures and audio metadata.
+
+    Allowed requests: the page itself, ``data:`` URLs and, with ``allow_sidecar``, files in the
+    report's ``<stem>_files/`` folder. Anything else is aborted and listed in ``blocked``.
+    """
+    from playwright.sync_api import sync_playwright
+
+    path = Path(path).resolve()
+    executable = executable or find_chromium()
+    if executable is None:
+        raise FileNotFoundError(f"no Chromium or Chrome found; {INSTALL_HINT}")
+    page_url = path.as_uri()
+    sidecar = path.with_name(path.stem + "_files").as_uri() + "/"
+    check = PageCheck(load_s=float("nan"))
+
+    def allowed(url: str) -> bool:
+        return url == page_url or url.startswith("data:") or (allow_sidecar and url.startswith(sidecar))
+
+    def route(r) -> None:
+        if allowed(r.request.url):
+            r.continue_()
+        else:
+            check.blocked.append(r.request.url)
+            r.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: check.console_errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: check.console_errors.append(f"page error: {e}"))
+            page.on("request", lambda r: check.requests.append(r.url))
+            page.route("**/*", route)
+            t0 = time.perf_counter()
+            page.goto(page_url, wait_until="load", timeout=timeout_s * 1000)
+            page.wait_for_function(_FIGURES_DRAWN, timeout=timeout_s * 1000)
+            page.wait_for_function(_AUDIO_READY, timeout=timeout_s * 1000)
+            check.load_s = time.perf_counter() - t0
+            check.figures = page.evaluate(_FIGURE_STATE)
+            check.audio = page.evaluate(_AUDIO_STATE)
+            check.blocked += [u for u in check.requests if not allowed(u) and u not in check.blocked]
+            if screenshot is not None:
+                check.screenshot = Path(screenshot)
+                page.screenshot(path=str(check.screenshot), full_page=True)
+        finally:
+            browser.close()
+    return check

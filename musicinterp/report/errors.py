@@ -1,0 +1,11 @@
+"""Errors the report raises; each names the argument, item or file at fault."""
+
+from __future__ import annotations
+
+
+class ReportError(ValueError):
+    """A report item, argument or input folder cannot be used."""
+
+
+class ReportItemTypeError(ReportError, TypeError):
+    """``Report.add`` was given an item of a type it cannot show."""
