@@ -1,0 +1,17 @@
+"""Errors of the SAE package; each names the argument, file or field at fault."""
+
+from __future__ import annotations
+
+from ..store.errors import StoreError
+
+
+class SAEConfigError(ValueError):
+    """A training, evaluation or steering setting is impossible (site, layer, head, dict size, k, steps...)."""
+
+
+class SAEArtifactError(StoreError):
+    """An SAE artifact (or training checkpoint) is missing, damaged, or inconsistent."""
+
+
+class SAETrainingError(RuntimeError):
+    """Training finished in a state that cannot be used (e.g. a BatchTopK run with no inference threshold)."""
