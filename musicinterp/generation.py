@@ -22,7 +22,7 @@ from .interventions import Intervention, plan
 from .models.delay import frames_to_new_tokens
 from .models.musicgen import DISCARDED_PREFILL_PASSES, MusicGen
 
-StepCallback = Callable[[int], None]
+StepCallback = Callable[[int, int], None]  # (step, prompts in the batch)
 
 
 class _SequenceRecorder(StoppingCriteria):
@@ -42,7 +42,11 @@ class _SequenceRecorder(StoppingCriteria):
 
 @dataclass
 class GenerationResult:
-    """Codes ``(B, K, T)`` (prompt frames first), audio ``(B, samples)`` and per-step records."""
+    """Codes ``(B, K, T)`` (prompt frames first), audio ``(B, samples)``, and what steering did.
+
+    ``logs`` maps each active steerer (``method:concept``) to the steps it
+    edited and its strengths; ``monitors`` to its monitor trace, if any.
+    """
 
     codes: torch.Tensor
     prompt_frames: int
@@ -50,12 +54,36 @@ class GenerationResult:
     sample_rate: int
     steps: int
     logits: torch.Tensor | None = None  # (steps, rows, K, V) when recorded
-    records: dict[str, Any] = field(default_factory=dict)
+    logs: dict[str, Any] = field(default_factory=dict)
+    monitors: dict[str, Any] = field(default_factory=dict)
 
     @property
     def new_codes(self) -> torch.Tensor:
         """Only the generated frames."""
         return self.codes[..., self.prompt_frames:]
+
+    def __repr__(self) -> str:
+        b, k, t = self.codes.shape
+        audio = "none" if self.audio is None else f"{self.audio.shape[-1] / self.sample_rate:.2f} s at {self.sample_rate} Hz"
+        steered = f", steered by {', '.join(self.logs)}" if self.logs else ""
+        return (f"GenerationResult({b} x {k} codebooks x {t} frames ({self.prompt_frames} prompt), "
+                f"audio {audio}{steered})")
+
+    def _repr_html_(self) -> str:
+        from .views.audio import audio_players_html
+
+        head = repr(self).replace("&", "&amp;").replace("<", "&lt;")
+        if self.audio is None:
+            return f"<pre>{head}</pre>"
+        return f"<pre>{head}</pre>" + audio_players_html(self.audio, self.sample_rate)
+
+    def play(self, index: int = 0):
+        """An IPython audio player for one generation."""
+        from IPython.display import Audio
+
+        if self.audio is None:
+            raise ValueError("this generation has no audio (generated with decode_audio=False)")
+        return Audio(self.audio[index], rate=self.sample_rate)
 
 
 def _prompt_codes(model: MusicGen, prompt_codes: torch.Tensor | None,
@@ -105,9 +133,13 @@ def generate(
     (unconditional, ``batch`` rows). A continuation starts from
     ``prompt_codes`` ``(B, K, Tp)`` or ``prompt_audio`` (file path or mono
     samples at the model's rate). ``interventions`` edit sites at their steps
-    and rows; ``callbacks(step)`` run at the end of each step inside the trace
+    and rows; ``callbacks(step, batch)`` run at the end of each step inside the trace
     (monitors use them). ``traced=False`` runs plain Hugging Face generation.
     """
+    active = list(model.steering)  # steerers held active by `with steerer.apply(model)`
+    prepared = [entry.prepare(model) for entry in active]
+    interventions = list(interventions) + [iv for p in prepared for iv in p.interventions]
+    callbacks = list(callbacks) + [cb for p in prepared for cb in p.callbacks]
     defaults = model.generation_defaults
     guidance_scale = defaults["guidance_scale"] if guidance_scale is None else guidance_scale
     temperature = defaults["temperature"] if temperature is None else temperature
@@ -124,13 +156,13 @@ def generate(
         if n_frames is None:
             raise ValueError("give n_frames (frames to generate) or max_new_tokens")
         max_new_tokens = frames_to_new_tokens(n_frames, model.n_codebooks)
-    cfg = guidance_scale is not None and guidance_scale > 1
+    guided = guidance_scale is not None and guidance_scale > 1
     decoder_start = model.generation_start(b, prompt)
 
     recorder = _SequenceRecorder()
     gen_kwargs: dict[str, Any] = dict(
         **cond.kwargs(), decoder_input_ids=decoder_start.to(model.device), max_new_tokens=max_new_tokens,
-        do_sample=do_sample, guidance_scale=guidance_scale if cfg else None,
+        do_sample=do_sample, guidance_scale=guidance_scale if guided else None,
         stopping_criteria=StoppingCriteriaList([recorder]),
         temperature=temperature if do_sample else None, top_k=top_k if do_sample else None,
         min_new_tokens=max_new_tokens,
@@ -145,17 +177,23 @@ def generate(
     use_trace = traced if traced is not None else bool(steps)
     logits: list[torch.Tensor] = []
     if use_trace:
-        _traced_generate(model, driver, gen_kwargs, interventions, callbacks, steps, b, cfg,
+        _traced_generate(model, driver, gen_kwargs, interventions, callbacks, steps, b, guided,
                          logits if record_logits else None)
     else:
         driver(**gen_kwargs)
 
     codes = model.finish_generated(recorder.sequence, decoder_start, b)
     audio = model.codes_to_audio(codes) if decode_audio else None
-    return GenerationResult(
+    result = GenerationResult(
         codes=codes.cpu(), prompt_frames=prompt_frames, audio=audio, sample_rate=model.sample_rate,
         steps=max_new_tokens, logits=torch.stack(logits) if logits else None,
     )
+    for i, (entry, prep) in enumerate(zip(active, prepared, strict=True)):
+        name = entry.name + (f"#{i}" if any(e.name == entry.name for e in active[:i]) else "")
+        result.logs[name] = prep.log
+        if prep.monitor is not None:
+            result.monitors[name] = prep.monitor.trace
+    return result
 
 
 def _active_steps(interventions: Sequence[Intervention], n_steps: int, every_step: bool) -> list[int]:
@@ -166,7 +204,7 @@ def _active_steps(interventions: Sequence[Intervention], n_steps: int, every_ste
 
 def _traced_generate(model: MusicGen, driver: Callable[..., Any], gen_kwargs: dict[str, Any],
                      interventions: Sequence[Intervention], callbacks: Sequence[StepCallback],
-                     steps: list[int], batch: int, cfg: bool, logits: list[torch.Tensor] | None) -> None:
+                     steps: list[int], batch: int, guided: bool, logits: list[torch.Tensor] | None) -> None:
     """Run ``driver`` in an nnsight trace, editing sites step by step in execution order."""
     order = plan(interventions)
     passes = [s + DISCARDED_PREFILL_PASSES for s in steps]
@@ -181,10 +219,10 @@ def _traced_generate(model: MusicGen, driver: Callable[..., Any], gen_kwargs: di
                     original = model.read_site(site, layer)
                     value = original
                     for iv in active:
-                        value = iv.edit(value, iv.context(step, batch, cfg))
+                        value = iv.edit(value, iv.context(step, batch, guided))
                     if value is not original:
                         model.write_site(site, layer, value)
                 if logits is not None:
                     logits.append(model.read_logits()[:, :, -1].save())
                 for callback in callbacks:
-                    callback(step)
+                    callback(step, batch)

@@ -43,7 +43,7 @@ class StepContext:
     layer: int
     site: str
     batch: int  # prompts in the batch (B)
-    cfg: bool  # decoder rows are doubled (cond, uncond)
+    guided: bool  # classifier-free guidance: decoder rows are doubled (cond, uncond)
     rows: slice  # the rows this intervention addresses
 
 
@@ -104,9 +104,9 @@ class Intervention:
             value[rows, pos] = new.to(value.dtype)
         return value
 
-    def context(self, step: int, batch: int, cfg: bool) -> StepContext:
-        return StepContext(step=step, layer=self.layer, site=self.site, batch=batch, cfg=cfg,
-                           rows=row_slice(self.rows, batch, cfg))
+    def context(self, step: int, batch: int, guided: bool) -> StepContext:
+        return StepContext(step=step, layer=self.layer, site=self.site, batch=batch, guided=guided,
+                           rows=row_slice(self.rows, batch, guided))
 
 
 def add(site: str, layer: int, vector: torch.Tensor, *, heads: Sequence[int] | None = None,

@@ -92,7 +92,7 @@ class MusicGen:
         self.sample_rate: int = self.hf.config.audio_encoder.sampling_rate
         self.frame_rate: int = int(self.hf.config.audio_encoder.frame_rate)
         self.has_cross_attention: bool = getattr(self._hf_layers()[0], "encoder_attn", None) is not None
-        self.text_dim: int = self.hf.config.text_encoder.d_model
+        self.steering: list = []  # steerers held active by `Steerer.apply` (generation reads them)
         # sampling settings ``generate`` uses when the caller gives none
         self.generation_defaults: dict[str, Any] = {"guidance_scale": 3.0, "top_k": 250, "temperature": 1.0}
 

@@ -1,16 +1,20 @@
-"""Steering methods behind one protocol: fit from a store, prepare for a generation, combine freely."""
+"""Steering methods behind one protocol: fit from a store, apply during generation, combine freely."""
 
-from .base import Prepared, Steerer
+from .artifact import SteererFileError
+from .base import Prepared, Steerer, SteerRun, clamp_with_warning
 from .diffmeans import DiffMeansConfig, DiffMeansSteerer
 from .iti import ITIConfig, ITISteerer
+from .monitor import Monitor, MonitorTrace, ProbeMonitor
 from .regression import RegressionConfig, RegressionSteerer
 from .run import SteeredResult, steer
-from .smitin import SMITINConfig, SMITINSteerer, derive_tau
-from .spec import ApplySpec, Constant, Decay, Schedule
+from .smitin import SMITINConfig, SMITINSteerer, derive_tau, soft_head_weights
+from .spec import ApplySpec, Constant, Decay, Schedule, SpecError, StrengthLog
 
 METHODS = {"iti": (ITISteerer, ITIConfig), "smitin": (SMITINSteerer, SMITINConfig),
            "diffmeans": (DiffMeansSteerer, DiffMeansConfig), "regression": (RegressionSteerer, RegressionConfig)}
 
-__all__ = ["Steerer", "Prepared", "ApplySpec", "Schedule", "Constant", "Decay", "ITISteerer", "ITIConfig",
-           "SMITINSteerer", "SMITINConfig", "derive_tau", "DiffMeansSteerer", "DiffMeansConfig", "RegressionSteerer",
-           "RegressionConfig", "METHODS", "steer", "SteeredResult"]
+__all__ = ["Steerer", "SteerRun", "Prepared", "clamp_with_warning", "ApplySpec", "SpecError", "Schedule", "Constant",
+           "Decay", "StrengthLog", "Monitor", "MonitorTrace", "ProbeMonitor", "ITISteerer", "ITIConfig",
+           "SMITINSteerer", "SMITINConfig", "derive_tau", "soft_head_weights", "DiffMeansSteerer",
+           "DiffMeansConfig", "RegressionSteerer", "RegressionConfig", "METHODS", "steer", "SteeredResult",
+           "SteererFileError"]

@@ -2,41 +2,88 @@
 
 Every method fits from an :class:`ActivationStore` (no model run), records the
 model fingerprint, its config and the package version, and saves as
-safetensors + JSON. At generation time :meth:`Steerer.prepare` turns it into
-interventions (and per-step callbacks, for monitors) for an :class:`ApplySpec`.
+safetensors + JSON. A subclass says what its strength means
+(``strength_name``), which config field holds it (``strength_key``), which
+:class:`ApplySpec` fields it honours (``spec_fields``), and builds its edits in
+:meth:`build`; everything else (model check, spec merge, strength, sign,
+schedule, monitor, log, the ``apply`` context manager, save/load) lives here.
 """
 
 from __future__ import annotations
 
-import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from safetensors.torch import load_file
 
-from .. import __version__
-from ..interventions import Intervention
+from ..interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..store.errors import StoreModelMismatchError
-from ..store.layout import atomic_save_tensors, atomic_write_json
-from .spec import ApplySpec, Schedule, StrengthLog
+from .artifact import load_artifact, save_artifact
+from .monitor import Monitor
+from .spec import ApplySpec, Constant, Schedule, SpecError, StrengthLog
+
+Strength = float | torch.Tensor | None
 
 
 @dataclass
 class Prepared:
-    """A steerer made ready for one generation."""
+    """A steerer made ready for one generation: its edits, end-of-step hooks, log and monitor."""
 
     interventions: list[Intervention]
     callbacks: list[Any] = field(default_factory=list)
     log: StrengthLog = field(default_factory=StrengthLog)
-    monitor: Any = None
+    monitor: Monitor | None = None
+    schedule: Schedule | None = None
+
+
+class SteerRun:
+    """One application of one steerer: merged spec, sign, and the strength per prompt row at each step."""
+
+    def __init__(self, spec: ApplySpec, strength: float | torch.Tensor, sign: float, schedule: Schedule,
+                 log: StrengthLog) -> None:
+        self.spec = spec
+        self.window = spec.window
+        self.rows = spec.rows_or_default
+        self.strength = strength
+        self.sign = sign
+        self.schedule = schedule
+        self.log = log
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def per_prompt(self, step: int, batch: int, device: torch.device | None = None) -> torch.Tensor:
+        """Strength per prompt ``(batch,)`` at ``step`` (teacher-forced traces: step -1, no schedule)."""
+        base = self.strength
+        if isinstance(base, torch.Tensor):
+            if base.shape != (batch,):
+                raise ValueError(f"a per-prompt strength needs shape ({batch},), got {tuple(base.shape)}")
+            base = base.to(device)
+        if step < 0:
+            return torch.ones(batch, device=device) * base
+        return base * self.schedule.factor(step, batch, device)
+
+    def scale(self, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+        """Strength per decoder row of ``x``, shaped ``(rows, 1, ..., 1)`` to broadcast over the slice."""
+        s = self.per_prompt(ctx.step, ctx.batch, x.device)
+        rows = torch.arange(ctx.rows.start, ctx.rows.stop, device=x.device) % ctx.batch
+        if ctx.step >= 0:
+            self.log.record(ctx.step, s.mean() if isinstance(s, torch.Tensor) else s)
+        return s[rows].to(x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
+
+    def cached(self, key: str, tensor: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """``tensor`` on ``like``'s device and dtype, converted once per run."""
+        k = (key, like.device, like.dtype)
+        if k not in self._cache:
+            self._cache[k] = tensor.to(like.device, like.dtype)
+        return self._cache[k]
 
 
 @dataclass
 class Steerer:
-    """Base of all methods. Subclasses set ``method`` and implement :meth:`prepare`."""
+    """Base of all methods: fit with :meth:`fit`, act with :meth:`apply` or ``mi.steer``."""
 
     concept: str
     site: str
@@ -47,6 +94,9 @@ class Steerer:
     spec: ApplySpec = field(default_factory=ApplySpec)
     meta: dict[str, Any] = field(default_factory=dict)
     method: ClassVar[str] = "base"
+    strength_name: ClassVar[str] = "strength"
+    strength_key: ClassVar[str] = "strength"
+    spec_fields: ClassVar[frozenset[str]] = frozenset({"rows", "start", "stop", "every", "layers"})
     registry: ClassVar[dict[str, type[Steerer]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -54,42 +104,126 @@ class Steerer:
         if cls.method != "base":
             Steerer.registry[cls.method] = cls
 
+    # ------------------------------------------------------------------ the protocol
+    @classmethod
+    def fit(cls, store: Any, concept: str, config: Any = None, spec: ApplySpec | None = None) -> Steerer:
+        """Fit from an activation store (never runs the model)."""
+        raise NotImplementedError(f"{cls.__name__} does not implement fit")
+
+    def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
+        """The edits for one generation; use ``run.scale(x, ctx)`` for the per-row strength."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement build")
+
+    def default_schedule(self) -> Schedule:
+        """The schedule used when none is given (SMITIN: its self-monitor)."""
+        return Constant()
+
+    @property
+    def remove(self) -> bool:
+        return bool(self.config.get("remove", False))
+
+    @property
+    def strength(self) -> float:
+        """The configured strength (see ``strength_name``)."""
+        return float(self.config[self.strength_key])
+
     def check_model(self, model: MusicGen) -> None:
         if model.fingerprint != self.model_fingerprint:
             raise StoreModelMismatchError(
                 f"{self.method} steerer for {self.concept!r} was fitted on model {self.model_id!r} "
                 f"(fingerprint {self.model_fingerprint}), not on {model.name!r} (fingerprint {model.fingerprint})")
 
-    def prepare(self, model: MusicGen, *, strength: float | None = None, schedule: Schedule | None = None,
+    def merged_spec(self, spec: ApplySpec | None) -> ApplySpec:
+        """The stored spec with ``spec``'s set fields replaced; refuses fields this method cannot honour."""
+        if spec is not None:
+            bad = [f for f in spec.set_fields() if f not in self.spec_fields]
+            if bad:
+                raise SpecError(f"{self.method} cannot honour ApplySpec.{bad[0]} (it honours: "
+                                f"{', '.join(sorted(self.spec_fields))})")
+        return self.spec.merge(spec)
+
+    def prepare(self, model: MusicGen, *, strength: Strength = None, schedule: Schedule | None = None,
                 spec: ApplySpec | None = None) -> Prepared:
-        raise NotImplementedError
+        """Interventions and hooks for one generation (the shared preamble of every method)."""
+        self.check_model(model)
+        merged = self.merged_spec(spec)
+        value = self.strength if strength is None else strength
+        if isinstance(value, (list, tuple)):
+            value = torch.tensor(value, dtype=torch.float32)
+        schedule = schedule or self.default_schedule()
+        schedule.start(0)  # a schedule (monitor) reused across generations starts clean
+        log = StrengthLog()
+        run = SteerRun(merged, value, -1.0 if self.remove else 1.0, schedule, log)
+        edits = self.build(model, run)
+        monitor = schedule if isinstance(schedule, Monitor) else None
+        reads = schedule.interventions(run.window) if monitor is not None else []
+        callbacks = []
+        if monitor is not None:
+            def end_of_step(step: int, batch: int) -> None:
+                used = run.per_prompt(step, batch)
+                if not run.window.contains(step):
+                    used = torch.zeros_like(used)
+                monitor.end_step(step)
+                monitor.record(step, used)
+            callbacks.append(end_of_step)
+        # monitor reads come first: at each layer they see the state before this layer's own push
+        return Prepared(interventions=reads + edits, callbacks=callbacks, log=log, monitor=monitor,
+                        schedule=schedule)
+
+    @contextmanager
+    def apply(self, model: MusicGen, *, strength: Strength = None, spec: ApplySpec | None = None,
+              schedule: Schedule | None = None) -> Iterator[Steerer]:
+        """Inside the block every ``mi.generate`` on ``model`` is steered; leaving it removes every edit."""
+        self.check_model(model)
+        self.merged_spec(spec)  # refuse a bad spec now, not at the first generation
+        entry = _Active(self, strength, spec, schedule)
+        model.steering.append(entry)
+        try:
+            yield self
+        finally:
+            model.steering.remove(entry)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(concept={self.concept!r}, site={self.site!r}, "
+                f"{self.strength_name}={self.config.get(self.strength_key)}, "
+                f"{'remove' if self.remove else 'add'}, rows={self.spec.rows_or_default}, "
+                f"every={self.spec.resolved()['every']}, model={self.model_id!r})")
 
     # ------------------------------------------------------------------ io
-    def save(self, folder: str | Path) -> Path:
-        folder = Path(folder)
-        atomic_save_tensors(folder / "steerer.safetensors", self.tensors)
-        atomic_write_json(folder / "steerer.json", {
-            "method": self.method, "concept": self.concept, "site": self.site, "config": self.config,
-            "model_fingerprint": self.model_fingerprint, "model_id": self.model_id, "spec": self.spec.to_dict(),
-            "meta": self.meta, "package_version": __version__})
-        return folder
+    def save(self, folder: Any) -> Any:
+        """Write ``steerer.safetensors`` + ``steerer.json`` (atomically) into ``folder``."""
+        return save_artifact(self, folder)
 
     @staticmethod
-    def load(folder: str | Path, model: MusicGen | None = None) -> Steerer:
+    def load(folder: Any, model: MusicGen | None = None) -> Steerer:
         """Load any method's artifact; with ``model``, refuse one fitted on another model."""
-        folder = Path(folder)
-        for name in ("steerer.json", "steerer.safetensors"):
-            if not (folder / name).is_file():
-                raise FileNotFoundError(f"no steerer in {folder} (missing {name})")
-        info = json.loads((folder / "steerer.json").read_text())
-        cls = Steerer.registry.get(info["method"])
-        if cls is None:
-            raise ValueError(f"{folder / 'steerer.json'}: unknown method {info['method']!r}")
-        spec = info["spec"]
-        spec["heads"] = [tuple(h) for h in spec["heads"]] if spec.get("heads") else None
-        steerer = cls(concept=info["concept"], site=info["site"], tensors=load_file(folder / "steerer.safetensors"),
-                      config=info["config"], model_fingerprint=info["model_fingerprint"], model_id=info["model_id"],
-                      spec=ApplySpec(**spec), meta=info.get("meta", {}))
+        steerer = load_artifact(folder, Steerer.registry)
         if model is not None:
             steerer.check_model(model)
         return steerer
+
+
+def clamp_with_warning(method: str, what: str, asked: int, available: int) -> int:
+    """``asked`` reduced to ``available`` with a warning that says so (never silently)."""
+    if asked > available:
+        warnings.warn(f"{method}: {what}={asked} exceeds the {available} available on this model; using "
+                      f"{available}", UserWarning, stacklevel=3)
+        return available
+    return asked
+
+
+@dataclass(eq=False)
+class _Active:
+    """A steerer held active on a model by ``apply`` (generation prepares it afresh each time)."""
+
+    steerer: Steerer
+    strength: Strength
+    spec: ApplySpec | None
+    schedule: Schedule | None
+
+    def prepare(self, model: MusicGen) -> Prepared:
+        return self.steerer.prepare(model, strength=self.strength, spec=self.spec, schedule=self.schedule)
+
+    @property
+    def name(self) -> str:
+        return f"{self.steerer.method}:{self.steerer.concept}"

@@ -72,7 +72,7 @@ def _cmd_steer(args: argparse.Namespace) -> int:
     if model.source == "organism":
         from ..organism import detect_all
 
-        found = {c: v.tolist() for c, v in detect_all(res.generation.new_codes).items()}
+        found = {c: v.tolist() for c, v in detect_all(res.new_codes).items()}
         print(json.dumps({"detected": found}))
     print(f"wrote {len(res.audio)} samples, codes {tuple(res.codes.shape)} and logs to {out}")
     return 0

@@ -14,53 +14,49 @@ import torch
 
 from ..interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
-from ..store.reader import ActivationStore
-from .base import Prepared, Steerer
-from .spec import ApplySpec, Constant, Schedule, StrengthLog
+from .base import Steerer, SteerRun
+from .spec import ApplySpec
 
 
 @dataclass
 class DiffMeansConfig:
-    lam: float = 1.0
+    lam: float = 1.0  # lambda: multiples of the class-mean difference
     layers: Sequence[int] | str = "all"  # "all", or a list of layers (one layer, a block)
     remove: bool = False
 
 
 class DiffMeansSteerer(Steerer):
+    """``strength`` is lambda: multiples of ``v`` (the paper sweeps 0 to 1.5)."""
+
     method = "diffmeans"
+    strength_name = "lambda"
+    strength_key = "lam"
+    required_tensors = ("v",)
 
     @classmethod
-    def fit(cls, store: ActivationStore, concept: str, config: DiffMeansConfig | None = None,
+    def fit(cls, store, concept: str, config: DiffMeansConfig | None = None,
             spec: ApplySpec | None = None) -> DiffMeansSteerer:
-        cfg = config or DiffMeansConfig()
+        config = config or DiffMeansConfig()
         stats = store.stats("resid")
         v = (stats.class_mean(concept, 1) - stats.class_mean(concept, 0)).float()  # (L, d)
-        config = asdict(cfg)
-        config["layers"] = list(cfg.layers) if not isinstance(cfg.layers, str) else cfg.layers
-        return cls(concept=concept, site="resid", tensors={"v": v}, config=config,
+        saved = asdict(config)
+        saved["layers"] = list(config.layers) if not isinstance(config.layers, str) else config.layers
+        return cls(concept=concept, site="resid", tensors={"v": v}, config=saved,
                    model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
                    spec=spec or ApplySpec(rows="both"),
                    meta={"store": str(store.root), "stats_rows": store.meta.get("stats_rows")})
 
-    def prepare(self, model: MusicGen, *, strength: float | None = None, schedule: Schedule | None = None,
-                spec: ApplySpec | None = None) -> Prepared:
-        self.check_model(model)
-        spec = spec or self.spec
-        lam = self.config["lam"] if strength is None else strength
-        sign = -1.0 if self.config["remove"] else 1.0
-        schedule = schedule or Constant()
+    def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
         chosen = self.config["layers"]
-        layers = list(spec.layers) if spec.layers is not None else (
+        layers = list(run.spec.layers) if run.spec.layers is not None else (
             list(range(self.tensors["v"].shape[0])) if chosen == "all" else list(chosen))
-        log = StrengthLog()
-        ivs = [Intervention("resid", layer, _add_scaled(sign * self.tensors["v"][layer], lam, schedule, log),
-                            rows=spec.rows, steps=spec.window, name=f"diffmeans@L{layer}") for layer in layers]
-        return Prepared(interventions=ivs, log=log)
 
+        def edit_for(layer: int):
+            v = run.sign * self.tensors["v"][layer]
 
-def _add_scaled(v: torch.Tensor, lam: float, schedule: Schedule, log: StrengthLog):
-    def edit(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
-        s = lam * schedule(ctx.step) if ctx.step >= 0 else lam
-        log.record(ctx.step, s)
-        return x + s * v.to(x.device, x.dtype)
-    return edit
+            def edit(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+                return x + run.scale(x, ctx) * run.cached(f"L{layer}", v, x)
+            return edit
+
+        return [Intervention("resid", layer, edit_for(layer), rows=run.rows, steps=run.window,
+                             name=f"diffmeans@L{layer}") for layer in layers]

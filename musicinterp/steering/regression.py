@@ -15,57 +15,54 @@ import torch
 from ..interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
-from ..store.reader import ActivationStore
-from .base import Prepared, Steerer
-from .spec import ApplySpec, Constant, Schedule, StrengthLog
+from .base import Steerer, SteerRun
+from .spec import ApplySpec
 
 
 @dataclass
 class RegressionConfig:
-    s: float = 0.5
+    strength: float = 0.5  # the paper's s: the step along w, relative to ||h||
     layers: Sequence[int] | None = None  # None: the `top_layers` probes with the lowest validation MSE
     top_layers: int = 3
-    period: int = 1
+    period: int = 1  # act every `period` generation steps (the paper's p)
     pooling: str = "mean"
     remove: bool = False
 
 
 class RegressionSteerer(Steerer):
+    """``strength`` is s: ``h <- (h + s ||h|| w) / (1 + s)``."""
+
     method = "regression"
+    strength_name = "s"
+    strength_key = "strength"
+    required_tensors = ("w",)
 
     @classmethod
-    def fit(cls, store: ActivationStore, concept: str, config: RegressionConfig | None = None,
+    def fit(cls, store, concept: str, config: RegressionConfig | None = None,
             spec: ApplySpec | None = None) -> RegressionSteerer:
-        cfg = config or RegressionConfig()
-        bank = fit_probe_bank(store, concept, "resid", pooling=cfg.pooling, config=ProbeConfig(kind="linear"))
+        config = config or RegressionConfig()
+        bank = fit_probe_bank(store, concept, "resid", pooling=config.pooling, config=ProbeConfig(kind="linear"))
         target = 2 * bank.val_labels - 1
         val_mse = (bank.val_logits - target).pow(2).mean(1)  # finer than accuracy, which often ties at 1.0
-        layers = list(cfg.layers) if cfg.layers is not None else sorted(
-            torch.argsort(val_mse)[: cfg.top_layers].tolist())
-        config = asdict(cfg)
-        config["layers"] = layers
+        layers = list(config.layers) if config.layers is not None else sorted(
+            torch.argsort(val_mse)[: config.top_layers].tolist())
+        saved = asdict(config)
+        saved["layers"] = layers
         return cls(concept=concept, site="resid", tensors={"w": bank.unit_directions(), "val_acc": bank.val_acc,
                                                           "val_mse": val_mse},
-                   config=config, model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
-                   spec=spec or ApplySpec(rows="cond", every=cfg.period), meta={"store": str(store.root)})
+                   config=saved, model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
+                   spec=spec or ApplySpec(rows="cond", every=config.period), meta={"store": str(store.root)})
 
-    def prepare(self, model: MusicGen, *, strength: float | None = None, schedule: Schedule | None = None,
-                spec: ApplySpec | None = None) -> Prepared:
-        self.check_model(model)
-        spec = spec or self.spec
-        s = self.config["s"] if strength is None else strength
-        sign = -1.0 if self.config["remove"] else 1.0
-        schedule = schedule or Constant()
-        layers = list(spec.layers) if spec.layers is not None else self.config["layers"]
-        log = StrengthLog()
-        ivs = [Intervention("resid", layer, _norm_relative(sign * self.tensors["w"][layer], s, schedule, log),
-                            rows=spec.rows, steps=spec.window, name=f"regression@L{layer}") for layer in layers]
-        return Prepared(interventions=ivs, log=log)
+    def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
+        layers = list(run.spec.layers) if run.spec.layers is not None else self.config["layers"]
 
+        def edit_for(layer: int):
+            w = run.sign * self.tensors["w"][layer]
 
-def _norm_relative(w: torch.Tensor, s: float, schedule: Schedule, log: StrengthLog):
-    def edit(h: torch.Tensor, ctx: StepContext) -> torch.Tensor:
-        st = s * schedule(ctx.step) if ctx.step >= 0 else s
-        log.record(ctx.step, st)
-        return (h + st * h.norm(dim=-1, keepdim=True) * w.to(h.device, h.dtype)) / (1 + st)
-    return edit
+            def edit(h: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+                s = run.scale(h, ctx)
+                return (h + s * h.norm(dim=-1, keepdim=True) * run.cached(f"L{layer}", w, h)) / (1 + s)
+            return edit
+
+        return [Intervention("resid", layer, edit_for(layer), rows=run.rows, steps=run.window,
+                             name=f"regression@L{layer}") for layer in layers]

@@ -1,56 +1,47 @@
-"""``steer``: generate with any number of steerers combined."""
+"""``steer``: generate with any number of steerers combined (each one as if inside its ``apply`` block)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from contextlib import ExitStack
 from typing import Any
+
+import torch
 
 from ..generation import GenerationResult, generate
 from ..models.musicgen import MusicGen
-from .base import Steerer
-from .monitor import MonitorTrace
-from .spec import ApplySpec, Schedule, StrengthLog
+from .base import Steerer, Strength
+from .spec import ApplySpec, Schedule
+
+SteeredResult = GenerationResult  # a steered generation is a generation with logs and monitor traces
 
 
-@dataclass
-class SteeredResult:
-    """The generation plus, per steerer, the steps it edited, the strengths used, and monitor traces."""
-
-    generation: GenerationResult
-    logs: dict[str, StrengthLog] = field(default_factory=dict)
-    monitors: dict[str, MonitorTrace] = field(default_factory=dict)
-
-    @property
-    def codes(self):
-        return self.generation.codes
-
-    @property
-    def audio(self):
-        return self.generation.audio
-
-
-def steer(model: MusicGen, steerers: Steerer | Sequence[Steerer], *, strength: float | Sequence[float | None] | None = None,
-          schedule: Schedule | None = None, spec: ApplySpec | None = None, **generate_kwargs: Any) -> SteeredResult:
-    """Generate with ``steerers`` applied together (``generate_kwargs`` as for :func:`generate`).
+def steer(model: MusicGen, steerers: Steerer | Sequence[Steerer], *,
+          strength: Strength | Sequence[Strength] = None, schedule: Schedule | Sequence[Schedule | None] | None = None,
+          spec: ApplySpec | None = None, **generate_kwargs: Any) -> GenerationResult:
+    """Generate with ``steerers`` applied together (``generate_kwargs`` as for :func:`musicinterp.generate`).
 
     ``strength`` overrides each method's own strength (alpha, lambda or s); a
-    list gives one per steerer.
+    list gives one per steerer; a tensor ``(B,)`` gives one per prompt (a
+    strength sweep in one batch: rows with strength 0 are left untouched).
+    ``schedule`` (a list: one per steerer) replaces each method's default
+    schedule, e.g. a :class:`~musicinterp.steering.monitor.ProbeMonitor` to run
+    any method self-monitored.
     """
     steerers = [steerers] if isinstance(steerers, Steerer) else list(steerers)
-    strengths = list(strength) if isinstance(strength, (list, tuple)) else [strength] * len(steerers)
-    if len(strengths) != len(steerers):
-        raise ValueError(f"{len(strengths)} strengths for {len(steerers)} steerers")
-    interventions, callbacks = [], []
-    result = SteeredResult(generation=None)  # type: ignore[arg-type]
-    for i, (st, s) in enumerate(zip(steerers, strengths, strict=True)):
-        prepared = st.prepare(model, strength=s, schedule=schedule, spec=spec)
-        name = f"{st.method}:{st.concept}" + (f"#{i}" if any(
-            o.method == st.method and o.concept == st.concept for o in steerers[:i]) else "")
-        interventions.extend(prepared.interventions)
-        callbacks.extend(prepared.callbacks)
-        result.logs[name] = prepared.log
-        if prepared.monitor is not None:
-            result.monitors[name] = prepared.monitor.trace
-    result.generation = generate(model, interventions=interventions, callbacks=callbacks, **generate_kwargs)
-    return result
+    strengths = _per_steerer(strength, len(steerers), "strength")
+    schedules = _per_steerer(schedule, len(steerers), "schedule")
+    with ExitStack() as stack:
+        for st, s, sch in zip(steerers, strengths, schedules, strict=True):
+            stack.enter_context(st.apply(model, strength=s, spec=spec, schedule=sch))
+        return generate(model, **generate_kwargs)
+
+
+def _per_steerer(value: Any, n: int, what: str) -> list[Any]:
+    if isinstance(value, (list, tuple)) and not (what == "strength" and n == 1 and len(value) != 1):
+        if len(value) != n:
+            raise ValueError(f"{len(value)} {what} values for {n} steerers")
+        return list(value)
+    if isinstance(value, torch.Tensor) or not isinstance(value, (list, tuple)):
+        return [value] * n
+    return [value] * n

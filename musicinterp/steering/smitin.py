@@ -2,10 +2,12 @@
 
 Every head is steered along its unit probe direction, weighted by
 ``((acc - min) / (max - min)) ** power`` of its validation accuracy, every
-``interval`` steps. A monitor (median probe probability over the most accurate
-heads) drives the strength: full during the warm-up, ``alpha * (1 - C / tau)``
-while ``C < tau``, and zero once the trait is present (``C >= tau``). Removing a
-trait flips the direction and the monitor.
+``interval`` steps. SMITIN is these soft weights plus the self-monitoring
+schedule (:class:`~musicinterp.steering.monitor.ProbeMonitor`, usable by every
+method): with ``reading`` the median probe probability over the most accurate
+heads, strength is full during the warm-up, ``alpha * (1 - reading / tau)``
+while ``reading < tau``, and zero once the trait is present. Removing a trait
+flips the direction and the monitor.
 """
 
 from __future__ import annotations
@@ -14,20 +16,19 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..interventions import Intervention, StepContext, StepWindow
+from ..interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
-from ..store.reader import ActivationStore
-from .base import Prepared, Steerer
+from .base import Steerer, SteerRun, clamp_with_warning
 from .directions import head_directions
 from .monitor import ProbeMonitor
-from .spec import ApplySpec, Constant, Schedule, StrengthLog
+from .spec import ApplySpec, Schedule
 
 
 @dataclass
 class SMITINConfig:
     alpha: float = 5.0
-    interval: int = 5
+    interval: int = 5  # act every `interval` generation steps (the paper's s)
     direction: str = "probe"  # or "mass_mean"
     pooling: str = "mean"  # probe frame policy
     power: float = 3.0
@@ -35,8 +36,9 @@ class SMITINConfig:
     tau: float | None = None  # None: derived from the probes' validation outputs (see derive_tau)
     warmup: int = 25
     monitor_frames: int | None = 50  # the monitor's running mean covers the last 50 frames (1 s); None: all
+    latch: bool = False  # stop for good once the monitor first reads the trait as present
     remove: bool = False
-    C: float = 1.0
+    C: float = 1.0  # probes' inverse L2 regularisation (scikit-learn's C)
 
 
 def soft_head_weights(acc: torch.Tensor, power: float = 3.0) -> torch.Tensor:
@@ -51,7 +53,7 @@ def derive_tau(val_logits: torch.Tensor, val_labels: torch.Tensor, flip: bool = 
     """The monitor threshold that best separates the classes on validation clips.
 
     ``val_logits`` are the monitor heads' validation outputs ``(M, n)``; the
-    monitor reading is their median probability. tau is the reading that
+    monitor's reading is their median probability. tau is the reading that
     maximises balanced accuracy (midpoint between neighbouring readings).
     """
     c = torch.sigmoid(val_logits).median(dim=0).values
@@ -72,100 +74,68 @@ def derive_tau(val_logits: torch.Tensor, val_labels: torch.Tensor, flip: bool = 
 
 
 class SMITINSteerer(Steerer):
+    """Soft-weighted heads + the self-monitoring schedule. ``strength`` is alpha (x each head's std)."""
+
     method = "smitin"
+    strength_name = "alpha"
+    strength_key = "alpha"
+    spec_fields = frozenset({"rows", "start", "stop", "every", "layers", "heads"})
+    required_tensors = ("soft_weights", "directions", "sigma", "val_acc", "monitor_heads", "monitor_weight",
+                        "monitor_bias")
 
     @classmethod
-    def fit(cls, store: ActivationStore, concept: str, config: SMITINConfig | None = None,
+    def fit(cls, store, concept: str, config: SMITINConfig | None = None,
             spec: ApplySpec | None = None) -> SMITINSteerer:
-        cfg = config or SMITINConfig()
-        view = store.probe_view("attn_z", cfg.pooling)
-        bank = fit_probe_bank(view, concept, "attn_z", config=ProbeConfig(C=cfg.C))
+        config = config or SMITINConfig()
+        view = store.probe_view("attn_z", config.pooling)
+        bank = fit_probe_bank(view, concept, "attn_z", config=ProbeConfig(C=config.C))
         acc = bank.val_acc
-        soft = soft_head_weights(acc, cfg.power)
-        dirs, sigma = head_directions(view, bank, concept, cfg.direction)
-        mon = torch.argsort(acc, descending=True)[: min(cfg.monitor_heads, bank.n_groups)]
-        tau = cfg.tau if cfg.tau is not None else derive_tau(bank.val_logits[mon], bank.val_labels, cfg.remove)
+        soft = soft_head_weights(acc, config.power)
+        dirs, sigma = head_directions(view, bank, concept, config.direction)
+        n_monitor = clamp_with_warning(cls.method, "monitor_heads", config.monitor_heads, bank.n_groups)
+        mon = torch.argsort(acc, descending=True)[:n_monitor]
+        tau = config.tau if config.tau is not None else derive_tau(bank.val_logits[mon], bank.val_labels,
+                                                                   config.remove)
         n_heads = bank.grid[1]
-        config = asdict(cfg)
-        config["tau"], config["tau_derived"] = tau, cfg.tau is None
+        saved = asdict(config)
+        saved.update(tau=tau, tau_derived=config.tau is None, monitor_heads=n_monitor)
         return cls(concept=concept, site="attn_z", tensors={
             "soft_weights": soft, "directions": dirs, "sigma": sigma, "val_acc": acc,
             "monitor_heads": torch.stack([mon // n_heads, mon % n_heads], dim=1),
             "monitor_weight": bank.weight[mon], "monitor_bias": bank.bias[mon]},
-            config=config, model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
-            spec=spec or ApplySpec(rows="both", every=cfg.interval),
+            config=saved, model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
+            spec=spec or ApplySpec(rows="both", every=config.interval),
             meta={"store": str(store.root), "grid": list(bank.grid)})
 
-    def prepare(self, model: MusicGen, *, strength: float | None = None, schedule: Schedule | None = None,
-                spec: ApplySpec | None = None) -> Prepared:
-        self.check_model(model)
-        spec = spec or self.spec
-        cfg = self.config
-        alpha = cfg["alpha"] if strength is None else strength
-        schedule = schedule or Constant()
-        sign = -1.0 if cfg["remove"] else 1.0
-        window = StepWindow(spec.start, spec.stop, spec.every)
-        monitor = ProbeMonitor([tuple(h) for h in self.tensors["monitor_heads"].tolist()],
-                               self.tensors["monitor_weight"], self.tensors["monitor_bias"], pooling=cfg["pooling"],
-                               flip=cfg["remove"], tau=cfg["tau"], warmup=cfg["warmup"], window=window,
-                               frames=cfg.get("monitor_frames"))
+    def monitor(self, **overrides) -> ProbeMonitor:
+        """A fresh self-monitor from the fitted probes (``overrides``: tau, warmup, frames, latch)."""
+        c = self.config
+        kw = dict(tau=c["tau"], warmup=c["warmup"], frames=c.get("monitor_frames"), latch=c.get("latch", False))
+        kw.update(overrides)
+        return ProbeMonitor([tuple(h) for h in self.tensors["monitor_heads"].tolist()],
+                            self.tensors["monitor_weight"], self.tensors["monitor_bias"], site="attn_z",
+                            pooling=c["pooling"], flip=self.remove, **kw)
+
+    def default_schedule(self) -> Schedule:
+        return self.monitor()
+
+    def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
         grid = self.meta["grid"]
-        delta = (self.tensors["soft_weights"][:, None] * self.tensors["sigma"][:, None]
-                 * self.tensors["directions"] * sign).reshape(grid[0], grid[1], -1)
-        layers = list(spec.layers) if spec.layers is not None else [
-            layer for layer in range(grid[0]) if delta[layer].abs().max() > 0]
-        log = StrengthLog()
-        state = _StrengthState(alpha, monitor, schedule)
-        edits = [Intervention("attn_z", layer, state.edit(delta[layer]), rows=spec.rows, steps=window,
-                              name=f"smitin@L{layer}") for layer in layers]
+        weights = self.tensors["soft_weights"].clone()
+        if run.spec.heads is not None:
+            mask = torch.zeros_like(weights)
+            for layer, head in run.spec.heads:
+                mask[layer * grid[1] + head] = 1.0
+            weights = weights * mask
+        delta = (weights[:, None] * self.tensors["sigma"][:, None] * self.tensors["directions"]
+                 * run.sign).reshape(grid[0], grid[1], -1)
+        layers = list(run.spec.layers) if run.spec.layers is not None else list(range(grid[0]))
+        layers = [layer for layer in layers if delta[layer].abs().max() > 0]
 
-        def end_of_step(step: int) -> None:
-            reading = monitor.end_step(step)
-            used = state.current_strength(reading.shape[0])
-            tr = monitor.trace
-            tr.steps.append(step)
-            tr.readings.append(reading.clone())
-            tr.strengths.append(used if window.contains(step) else torch.zeros_like(used))
-            if window.contains(step) and bool((used > 0).any()):
-                tr.edited.append(step)
-                log.record(step, float(used.mean()))
-            state.update(step + 1)
+        def edit_for(layer: int):
+            def edit(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+                return x + run.scale(x, ctx) * run.cached(f"L{layer}", delta[layer], x)
+            return edit
 
-        # monitor reads come first: at each monitored layer they see the model's state before this
-        # layer's own push (otherwise the push itself would read as "trait present")
-        return Prepared(interventions=monitor.interventions() + edits, callbacks=[end_of_step], log=log,
-                        monitor=monitor)
-
-
-class _StrengthState:
-    """Per-prompt strength for the next step, from the monitor's last reading."""
-
-    def __init__(self, alpha: float, monitor: ProbeMonitor, schedule: Schedule) -> None:
-        self.alpha = alpha
-        self.monitor = monitor
-        self.schedule = schedule
-        self.strength: torch.Tensor | None = None  # (B,)
-        self.step = 0
-
-    def current_strength(self, b: int) -> torch.Tensor:
-        if self.strength is None or self.strength.shape[0] != b:
-            self.strength = torch.full((b,), self.alpha * self.schedule(self.step))
-        return self.strength
-
-    def update(self, next_step: int) -> None:
-        c = self.monitor.reading
-        base = self.alpha * self.schedule(next_step)
-        if next_step < self.monitor.warmup:
-            self.strength = torch.full_like(c, base)
-        else:
-            tau = self.monitor.tau
-            self.strength = torch.where(c >= tau, torch.zeros_like(c), base * (1 - c / tau).clamp(0, 1))
-        self.step = next_step
-
-    def edit(self, delta: torch.Tensor):
-        def apply(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
-            s = self.current_strength(ctx.batch).to(x.device, x.dtype)  # (B,)
-            rows = torch.arange(ctx.rows.start, ctx.rows.stop) % ctx.batch
-            scale = s[rows].reshape(-1, *([1] * (x.dim() - 1)))
-            return x + scale * delta.to(x.device, x.dtype)
-        return apply
+        return [Intervention("attn_z", layer, edit_for(layer), rows=run.rows, steps=run.window,
+                             name=f"smitin@L{layer}") for layer in layers]

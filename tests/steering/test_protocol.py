@@ -24,7 +24,7 @@ def _fit_all(store):
         "iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0)),
         "smitin": SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=2)),
         "diffmeans": DiffMeansSteerer.fit(store, "drums", DiffMeansConfig(lam=1.0, layers=[1])),
-        "regression": RegressionSteerer.fit(store, "drums", RegressionConfig(s=0.5, layers=[0])),
+        "regression": RegressionSteerer.fit(store, "drums", RegressionConfig(strength=0.5, layers=[0])),
     }
 
 
@@ -80,7 +80,7 @@ def test_diffmeans_vector_is_the_class_mean_difference(tiny_store):
 
 def test_regression_update_is_norm_relative(tiny_store):
     model, store = tiny_store
-    rg = RegressionSteerer.fit(store, "drums", RegressionConfig(s=0.5, layers=[1]))
+    rg = RegressionSteerer.fit(store, "drums", RegressionConfig(strength=0.5, layers=[1]))
     assert torch.allclose(rg.tensors["w"].norm(dim=-1), torch.ones(2), atol=1e-5)
     codes = torch.randint(0, 2048, (2, 4, 10))
     base = trace_codes(model, codes, read={"resid": [1]})
@@ -153,7 +153,7 @@ def test_smitin_monitor_reads_before_its_own_push(tiny_store):
     only_last = steer(model, st, strength=50.0, spec=ApplySpec(layers=[1], every=1), **kw)
     first = next(iter(only_last.monitors.values()))
     assert torch.allclose(first.readings[0], off.readings[0], atol=1e-6)
-    push = (only_last.generation.logits[0] - off_run.generation.logits[0]).abs().max()
+    push = (only_last.logits[0] - off_run.logits[0]).abs().max()
     assert push > 1e-4  # the push itself was real
 
 
