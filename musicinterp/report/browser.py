@@ -12,6 +12,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "install one with `apt-get install chromium` (Debian/Ubuntu) and make sure it is on PATH"
@@ -53,19 +54,50 @@ class PageCheck:
                 and all(a["error"] is None and a["duration"] > 0 for a in self.audio))
 
 
+def launch(playwright: Any, executable: str | None = None) -> Any:
+    """A headless system Chromium under a started ``sync_playwright()``."""
+    executable = executable or find_chromium()
+    if executable is None:
+        raise FileNotFoundError(f"no Chromium or Chrome found; {INSTALL_HINT}")
+    return playwright.chromium.launch(executable_path=executable, headless=True)
+
+
+def _visit(browser: Any, page_url: str, check: PageCheck, allowed: Any, route: Any, screenshot: str | Path | None,
+           timeout_s: float) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: check.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: check.console_errors.append(f"page error: {e}"))
+        page.on("dialog", lambda d: (check.console_errors.append(f"dialog: {d.message}"), d.dismiss()))
+        page.on("request", lambda r: check.requests.append(r.url))
+        page.route("**/*", route)
+        t0 = time.perf_counter()
+        page.goto(page_url, wait_until="load", timeout=timeout_s * 1000)
+        page.wait_for_function(_FIGURES_DRAWN, timeout=timeout_s * 1000)
+        page.wait_for_function(_AUDIO_READY, timeout=timeout_s * 1000)
+        check.load_s = time.perf_counter() - t0
+        check.figures = page.evaluate(_FIGURE_STATE)
+        check.audio = page.evaluate(_AUDIO_STATE)
+        check.blocked += [u for u in check.requests if not allowed(u) and u not in check.blocked]
+        if screenshot is not None:
+            check.screenshot = Path(screenshot)
+            page.screenshot(path=str(check.screenshot), full_page=True)
+    finally:
+        context.close()
+
+
 def check_report(path: str | Path, *, screenshot: str | Path | None = None, timeout_s: float = 60.0,
-                 allow_sidecar: bool = False, executable: str | None = None) -> PageCheck:
+                 allow_sidecar: bool = False, executable: str | None = None, browser: Any = None) -> PageCheck:
     """Open ``path`` from disk with every network request refused; wait for figures and audio metadata.
 
     Allowed requests: the page itself, ``data:`` URLs and, with ``allow_sidecar``, files in the
     report's ``<stem>_files/`` folder. Anything else is aborted and listed in ``blocked``.
+    ``browser`` reuses a launched Playwright browser (see :func:`launch`) instead of starting one.
     """
     from playwright.sync_api import sync_playwright
 
     path = Path(path).resolve()
-    executable = executable or find_chromium()
-    if executable is None:
-        raise FileNotFoundError(f"no Chromium or Chrome found; {INSTALL_HINT}")
     page_url = path.as_uri()
     sidecar = path.with_name(path.stem + "_files").as_uri() + "/"
     check = PageCheck(load_s=float("nan"))
@@ -80,25 +112,13 @@ def check_report(path: str | Path, *, screenshot: str | Path | None = None, time
             check.blocked.append(r.request.url)
             r.abort()
 
+    if browser is not None:
+        _visit(browser, page_url, check, allowed, route, screenshot, timeout_s)
+        return check
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True)
+        own = launch(pw, executable)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: check.console_errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: check.console_errors.append(f"page error: {e}"))
-            page.on("request", lambda r: check.requests.append(r.url))
-            page.route("**/*", route)
-            t0 = time.perf_counter()
-            page.goto(page_url, wait_until="load", timeout=timeout_s * 1000)
-            page.wait_for_function(_FIGURES_DRAWN, timeout=timeout_s * 1000)
-            page.wait_for_function(_AUDIO_READY, timeout=timeout_s * 1000)
-            check.load_s = time.perf_counter() - t0
-            check.figures = page.evaluate(_FIGURE_STATE)
-            check.audio = page.evaluate(_AUDIO_STATE)
-            check.blocked += [u for u in check.requests if not allowed(u) and u not in check.blocked]
-            if screenshot is not None:
-                check.screenshot = Path(screenshot)
-                page.screenshot(path=str(check.screenshot), full_page=True)
+            _visit(own, page_url, check, allowed, route, screenshot, timeout_s)
         finally:
-            browser.close()
+            own.close()
     return check
