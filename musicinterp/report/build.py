@@ -17,8 +17,8 @@ A file in a subfolder takes the subfolder's name as its section (``figures/probe
 -> section "probes"; ``audio/continuation/*.wav`` -> section "continuation"). Entries of
 ``sections.json`` override section, title and caption per file (for audio, per folder:
 ``"audio/continuation"``); sections appear in ``order`` first, then as found; listed items
-come first in their section. Files are otherwise taken in name order: text, figures,
-tables, audio.
+come first in their section. Files are otherwise taken in name order (a folder's own files
+before its subfolders): text, figures, tables, audio.
 
 A folder holding an activation store (``metadata.json`` of a store) is reported by
 :func:`musicinterp.report.store_report.store_report` instead.
@@ -100,9 +100,10 @@ def _discover(folder: Path) -> list[tuple[str, str, str, Any]]:
         root = folder / sub
         if not root.is_dir():
             continue
-        paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+        paths = sorted((p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes),
+                       key=lambda p: (len(p.parts), p.as_posix()))  # a folder's own files before subfolders
         if sub == "audio":
-            for parent in sorted({p.parent for p in paths}):
+            for parent in sorted({p.parent for p in paths}, key=lambda p: (len(p.parts), p.as_posix())):
                 rel = parent.relative_to(folder)
                 clips = [_load_wav(p) for p in paths if p.parent == parent]
                 found.append((rel.as_posix(), "audio", rel.parts[-1] if len(rel.parts) > 1 else default, clips))
