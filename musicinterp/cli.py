@@ -73,6 +73,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
     from .probes import ProbeConfig, fit_probe_bank
     from .store import ActivationStore
+    from .views.offline import save_figure_html
     from .views.probes import head_heatmap, layer_accuracy_curve
 
     store = ActivationStore.open(args.store)
@@ -81,10 +82,10 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else store.root / "probes" / f"{args.concept}-{args.site}-{args.pooling}"
     bank.save(out)
     if len(bank.grid) == 2:
-        head_heatmap(bank).write_html(out / "heatmap.html", include_plotlyjs="cdn")
-        head_heatmap(bank, sort=True).write_html(out / "heatmap_sorted.html", include_plotlyjs="cdn")
+        save_figure_html(head_heatmap(bank), out / "heatmap.html")
+        save_figure_html(head_heatmap(bank, sort=True), out / "heatmap_sorted.html")
     else:
-        layer_accuracy_curve([bank]).write_html(out / "layers.html", include_plotlyjs="cdn")
+        save_figure_html(layer_accuracy_curve([bank]), out / "layers.html")
     best = ", ".join(f"{idx} {acc:.3f}" for idx, acc in bank.best(3))
     print(f"{args.concept} @ {args.site} ({args.pooling}): best {best}; n train {bank.n_train}, val {bank.n_val}")
     print(f"wrote {out}")

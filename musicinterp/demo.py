@@ -83,6 +83,7 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     from .organism.world import CONCEPTS
     from .probes import fit_probe_bank
     from .steering import steer
+    from .views.offline import save_figure_html
     from .views.probes import concept_grid, head_heatmap, layer_accuracy_curve
     from .views.steering import comparison_table, markdown_table, monitor_trace_figure, success_vs_fidelity
 
@@ -101,10 +102,9 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     resid_banks = [fit_probe_bank(store, c, "resid") for c in CONCEPTS]
     figs = out / "figures"
     figs.mkdir(exist_ok=True)
-    concept_grid(list(banks.values())).write_html(figs / "probe_heatmaps.html", include_plotlyjs="cdn")
-    head_heatmap(banks[target], sort=True).write_html(figs / f"probe_heatmap_{target}_sorted.html",
-                                                      include_plotlyjs="cdn")
-    layer_accuracy_curve(resid_banks).write_html(figs / "probe_layers.html", include_plotlyjs="cdn")
+    save_figure_html(concept_grid(list(banks.values())), figs / "probe_heatmaps.html")
+    save_figure_html(head_heatmap(banks[target], sort=True), figs / f"probe_heatmap_{target}_sorted.html")
+    save_figure_html(layer_accuracy_curve(resid_banks), figs / "probe_layers.html")
     best_heads = {c: b.best(1)[0] for c, b in banks.items()}
     for c, (idx, acc) in best_heads.items():
         print(f"      {c:7s} best head L{idx[0]}H{idx[1]} accuracy {acc:.3f}")
@@ -129,9 +129,9 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     (out / "comparison.json").write_text(json.dumps({"rows": rows, "unsteered": {
         t: {k: v for k, v in r.items() if k != "collateral_by_concept"} for t, r in comp.unsteered.items()}},
         indent=1))
-    comparison_table(table_rows).write_html(figs / "comparison_table.html", include_plotlyjs="cdn")
+    save_figure_html(comparison_table(table_rows), figs / "comparison_table.html")
     for task in comp.unsteered:
-        success_vs_fidelity(rows, task).write_html(figs / f"success_vs_fidelity_{task}.html", include_plotlyjs="cdn")
+        save_figure_html(success_vs_fidelity(rows, task), figs / f"success_vs_fidelity_{task}.html")
 
     print("[5/5] rendering audio and the SMITIN monitor trace")
     from .compare import organism_tasks
@@ -146,8 +146,8 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
         for i, wav in enumerate(res.audio):
             write_wav(audio / f"continuation_{i}_{entry['method']}.wav", wav, model.sample_rate)
         for name, trace in res.monitors.items():
-            monitor_trace_figure(trace, title=f"{entry['method']} monitor ({name})").write_html(
-                figs / f"monitor_{entry['method']}.html", include_plotlyjs="cdn")
+            save_figure_html(monitor_trace_figure(trace, title=f"{entry['method']} monitor ({name})"),
+                             figs / f"monitor_{entry['method']}.html")
     minutes = (time.perf_counter() - t0) / 60
     print(f"done in {minutes:.1f} min; outputs in {out}")
     return {"best": best, "unsteered": comp.unsteered, "minutes": minutes,

@@ -65,8 +65,10 @@ def _cmd_steer(args: argparse.Namespace) -> int:
     for i, wav in enumerate(res.audio):
         write_wav(out / f"sample_{i}.wav", wav, model.sample_rate)
     for name, trace in res.monitors.items():
-        monitor_trace_figure(trace, title=f"{name} monitor").write_html(out / f"monitor_{name.replace(':', '_')}.html",
-                                                                         include_plotlyjs="cdn")
+        from ..views.offline import save_figure_html
+
+        save_figure_html(monitor_trace_figure(trace, title=f"{name} monitor"),
+                         out / f"monitor_{name.replace(':', '_')}.html")
     logs = {name: {"steps": log.steps, "strengths": log.strengths} for name, log in res.logs.items()}
     (out / "steering_log.json").write_text(json.dumps(logs))
     if model.source == "organism":
