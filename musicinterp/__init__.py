@@ -1,17 +1,78 @@
 """musicinterp: an interpretability workbench for generative music transformers.
 
-Trace MusicGen with nnsight, collect activations into one store, fit and
-compare steering methods, and view what they do.
+Trace MusicGen with nnsight, collect activations into one store, fit probe
+banks and steering methods from it, steer generation, compare methods, and
+view what they do. Everything a notebook needs is here: ``import musicinterp as mi``.
 """
 
+from . import views
+from ._version import __version__
+from .collect import collect, collect_prompts
+from .compare import Comparison, Task, organism_tasks, run_comparison
+from .data.concept_set import ConceptSet
+from .data.manifest import ManifestError, load_manifest, to_concept_set
+from .evaluate import nll_under, organism_metrics
 from .generation import GenerationResult, generate
 from .interventions import Intervention, StepContext, StepWindow, add, apply_fn, replace
 from .models import CheckpointNotFoundError, MusicGen, load_model
+from .organism import CONCEPTS, OrganismWorld, detect_all, world_validity
+from .organism.concept_sets import balanced_set, paired_set, prompt_codes
+from .probes import ProbeBank, ProbeConfig, fit_probe_bank
+from .steering import (
+    ApplySpec,
+    Constant,
+    Decay,
+    DiffMeansConfig,
+    DiffMeansSteerer,
+    ITIConfig,
+    ITISteerer,
+    Monitor,
+    MonitorTrace,
+    ProbeMonitor,
+    RegressionConfig,
+    RegressionSteerer,
+    Schedule,
+    SMITINConfig,
+    SMITINSteerer,
+    SpecError,
+    SteeredResult,
+    Steerer,
+    SteererFileError,
+    steer,
+)
+from .store import ActivationStore, StoreError, StoreModelMismatchError
 from .tracing import TraceResult, trace_codes
+from .views.audio import players
+from .views.probes import concept_grid, head_heatmap, layer_accuracy_curve
+from .views.steering import monitor_trace_figure, success_vs_fidelity
 
-__version__ = "0.1.0"
+
+def open_store(path, *, model: MusicGen | None = None) -> ActivationStore:
+    """Open a finished activation store (with ``model``: refuse one collected from another model)."""
+    return ActivationStore.open(path, model=model)
+
+
+load_steerer = Steerer.load
 
 __all__ = [
-    "__version__", "load_model", "MusicGen", "CheckpointNotFoundError", "generate", "GenerationResult",
-    "trace_codes", "TraceResult", "Intervention", "StepContext", "StepWindow", "add", "replace", "apply_fn",
+    "__version__",
+    # models, tracing, generation
+    "load_model", "MusicGen", "CheckpointNotFoundError", "trace_codes", "TraceResult", "generate",
+    "GenerationResult", "Intervention", "StepContext", "StepWindow", "add", "replace", "apply_fn",
+    # data and concept sets
+    "ConceptSet", "load_manifest", "to_concept_set", "ManifestError", "balanced_set", "paired_set", "prompt_codes",
+    "CONCEPTS", "OrganismWorld", "detect_all", "world_validity",
+    # the store
+    "collect", "collect_prompts", "open_store", "ActivationStore", "StoreError", "StoreModelMismatchError",
+    # probes
+    "fit_probe_bank", "ProbeBank", "ProbeConfig",
+    # steering
+    "Steerer", "load_steerer", "SteererFileError", "ApplySpec", "SpecError", "Schedule", "Constant", "Decay",
+    "Monitor", "ProbeMonitor", "MonitorTrace", "ITISteerer", "ITIConfig", "SMITINSteerer", "SMITINConfig",
+    "DiffMeansSteerer", "DiffMeansConfig", "RegressionSteerer", "RegressionConfig", "steer", "SteeredResult",
+    # evaluation and comparison
+    "organism_metrics", "nll_under", "run_comparison", "Comparison", "Task", "organism_tasks",
+    # views
+    "views", "head_heatmap", "concept_grid", "layer_accuracy_curve", "monitor_trace_figure", "success_vs_fidelity",
+    "players",
 ]

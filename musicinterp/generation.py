@@ -147,7 +147,7 @@ def generate(
     if isinstance(text, str):
         text = [text]
     if text is None and input_ids is None and batch is None:
-        batch = 1
+        batch = 1 if prompt_codes is None else int(torch.as_tensor(prompt_codes).shape[0])
     cond = model.conditioning(text=text, input_ids=input_ids, attention_mask=attention_mask, batch=batch)
     b = cond.batch
     prompt = _prompt_codes(model, prompt_codes, prompt_audio, b)

@@ -42,3 +42,17 @@ def paired_set(concept: str, n_pairs: int, seed: int = 0, n_frames: int = 200) -
     return ConceptSet(name=f"organism-{concept}-paired", labels=_labels(clips), ids=ids, groups=groups,
                       codes=torch.stack([c.codes for c in clips]),
                       meta={"source": "organism", "concept": concept, "seed": seed, "paired": True})
+
+
+def prompt_codes(n: int, *, without: str | None = None, with_: str | None = None, seed: int = 0,
+                 n_frames: int = 200) -> torch.Tensor:
+    """``n`` world clips ``(n, 4, n_frames)`` to continue, with one concept forced off (``without``) or on."""
+    if (without is None) == (with_ is None):
+        raise ValueError("give exactly one of without= or with_= (a concept name)")
+    concept = without or with_
+    if concept not in CONCEPTS:
+        raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+    world = OrganismWorld(n_frames)
+    value = 0 if without else 1
+    return torch.stack([world.with_concept(world.sample(90_000 + seed * 1000 + i), concept, value).codes
+                        for i in range(n)])

@@ -37,3 +37,37 @@ def compare_players_html(pairs: dict[str, np.ndarray], sample_rate: int, index: 
     """Side-by-side players, one per named version of the same generation (e.g. unsteered vs steered)."""
     return audio_players_html(np.stack([np.atleast_2d(a)[index] for a in pairs.values()]), sample_rate,
                               labels=list(pairs))
+
+
+class Players:
+    """Labelled audio players side by side; displays itself in Jupyter, prints a summary elsewhere."""
+
+    def __init__(self, audio: dict[str, np.ndarray], sample_rate: int, index: int = 0) -> None:
+        self.audio = {name: np.atleast_2d(a)[index] for name, a in audio.items()}
+        self.sample_rate = sample_rate
+
+    def _repr_html_(self) -> str:
+        return audio_players_html(np.stack(list(self.audio.values())), self.sample_rate, labels=list(self.audio))
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k} ({len(v) / self.sample_rate:.1f} s)" for k, v in self.audio.items())
+        return f"Players({parts})"
+
+
+def players(index: int = 0, **results) -> Players:
+    """Players for one prompt of several generations: ``players(unsteered=a, steered=b)``.
+
+    Each value is a generation result (anything with ``.audio`` and ``.sample_rate``) or
+    a ``(samples, sample_rate)`` pair.
+    """
+    if not results:
+        raise ValueError("players() needs at least one named result, e.g. players(steered=result)")
+    audio, rate = {}, None
+    for name, res in results.items():
+        samples, sr = (res if isinstance(res, tuple) else (getattr(res, "audio", None), getattr(res, "sample_rate", None)))
+        if samples is None:
+            raise ValueError(f"players(): {name!r} has no audio (was it generated with decode_audio=False?)")
+        if rate is not None and sr != rate:
+            raise ValueError(f"players(): {name!r} is at {sr} Hz, the others at {rate} Hz")
+        audio[name], rate = samples, sr
+    return Players(audio, int(rate), index)

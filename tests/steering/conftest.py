@@ -19,3 +19,26 @@ def tiny_store(tmp_path_factory):
                     codes=codes)
     out = tmp_path_factory.mktemp("steer") / "store"
     return model, collect(model, cs, ["attn_z", "resid"], out=out, progress=False)
+
+
+def fit_all(store):
+    """Every method fitted on the planted tiny store, with small settings."""
+    from musicinterp.steering import (
+        DiffMeansConfig,
+        DiffMeansSteerer,
+        ITIConfig,
+        ITISteerer,
+        RegressionConfig,
+        RegressionSteerer,
+        SMITINConfig,
+        SMITINSteerer,
+    )
+
+    return {
+        "iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0)),
+        "smitin": SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=2)),
+        "diffmeans": DiffMeansSteerer.fit(store, "drums", DiffMeansConfig(lam=1.0, layers=[1])),
+        "regression": RegressionSteerer.fit(store, "drums", RegressionConfig(strength=0.5, layers=[0])),
+    }
+
+
