@@ -3,8 +3,8 @@
 The markdown converter covers what report captions and notes need (headings,
 paragraphs, lists, fenced and inline code, bold, italic, links). Every piece of
 source text is HTML-escaped before any markup is added, so text cannot inject
-tags; link targets are limited to safe schemes. When the ``markdown`` package is
-importable it is used instead, on text escaped the same way.
+tags; link targets are limited to safe schemes. It needs no markdown package, so the
+same text gives the same HTML everywhere.
 """
 
 from __future__ import annotations
@@ -65,20 +65,11 @@ def _inline(text: str) -> str:
     return re.sub("\x00(\\d+)\x00", lambda m: codes[int(m.group(1))], text)
 
 
-def _markdown_package(text: str) -> str | None:
-    try:
-        import markdown  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return markdown.markdown(esc(text).replace("&quot;", '"').replace("&#x27;", "'"),
-                             extensions=["fenced_code"])
+def markdown_to_html(text: str, heading_offset: int = 0) -> str:
+    """Convert markdown to HTML safely (escaped source; no raw HTML passes through).
 
-
-def markdown_to_html(text: str) -> str:
-    """Convert markdown to HTML safely (escaped source; no raw HTML passes through)."""
-    done = _markdown_package(text)
-    if done is not None:
-        return done
+    ``heading_offset`` demotes headings (``#`` becomes ``<h3>`` with 2), so notes sit under the page's sections.
+    """
     out: list[str] = []
     para: list[str] = []
     items: list[str] = []
@@ -112,7 +103,7 @@ def markdown_to_html(text: str) -> str:
             flush()
         elif m := _HEADING.match(line):
             flush()
-            level = len(m.group(1))
+            level = min(6, len(m.group(1)) + heading_offset)
             out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
         elif (m := _BULLET.match(line)) or (m := _NUMBERED.match(line)):
             tag = "ul" if _BULLET.match(line) else "ol"

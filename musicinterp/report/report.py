@@ -137,7 +137,7 @@ class Report:
             elif it.kind == "table":
                 content = table_html(it.payload, f"{prefix}tbl-{n}")
             elif it.kind == "text":
-                content = f'<div class="mi-text">{markdown_to_html(it.payload)}</div>'
+                content = f'<div class="mi-text">{markdown_to_html(it.payload, heading_offset=2)}</div>'
             else:
                 players = []
                 for clip in it.payload:

@@ -72,3 +72,16 @@ def test_table_sorts_by_number_on_click(tmp_path, browser):
             "iti", "smitin", "none"]
     finally:
         page.close()
+
+
+def test_notebook_fragment_draws_twice_beside_requirejs(tmp_path, browser):
+    """As in Jupyter: two displays of a report in one page that has an AMD ``define`` (require.js)."""
+    report = sample_report()
+    page_html = ("<html><head><script>window.define = function () {}; window.define.amd = {};</script></head><body>"
+                 f"{report._repr_html_()}{report._repr_html_()}</body></html>")
+    path = tmp_path / "notebook.html"
+    path.write_text(page_html)
+    check = check_report(path, browser=browser)
+    assert check.console_errors == [] and check.blocked == []
+    assert len(check.figures) == 6 and all(f["drawn"] for f in check.figures)
+    assert [round(a["duration"], 2) for a in check.audio] == [0.5, 0.25, 0.5, 0.25]

@@ -23,6 +23,10 @@ def test_markdown_escapes_html_and_refuses_unsafe_links():
     assert "href" in out and out.count("<a ") == 1 and 'href="#sec"' in out
 
 
+def test_heading_offset():
+    assert markdown_to_html("# A\n###### B", heading_offset=2) == "<h3>A</h3>\n<h6>B</h6>"
+
+
 def test_snake_case_words_are_not_italic():
     assert markdown_to_html("use attn_z and my_var_name") == "<p>use attn_z and my_var_name</p>"
 
