@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .models.delay import valid_positions
+from .models.delay import delayed_length, valid_positions
 
 FrameSpec = str | tuple[int, int]
 
@@ -23,7 +23,7 @@ def select_positions(spec: FrameSpec, n_frames: int, n_codebooks: int) -> torch.
     """
     valid = valid_positions(n_frames, n_codebooks)
     if spec == "all":
-        return torch.arange(n_frames + n_codebooks)
+        return torch.arange(delayed_length(n_frames, n_codebooks))
     if len(valid) == 0:
         raise ValueError(f"a clip of {n_frames} frames has no valid positions with {n_codebooks} codebooks "
                          f"(needs at least {n_codebooks} frames)")

@@ -35,6 +35,11 @@ def undo_delay(delayed: torch.Tensor, n_codebooks: int | None = None) -> torch.T
     return torch.stack([delayed[:, cb, cb + 1 : cb + 1 + t] for cb in range(k)], dim=1)
 
 
+def delayed_length(n_frames: int, n_codebooks: int) -> int:
+    """Decoder positions of a teacher-forced clip of ``n_frames``: the BOS column plus ``T + K - 1``."""
+    return n_frames + n_codebooks
+
+
 def valid_positions(n_frames: int, n_codebooks: int) -> range:
     """Decoder positions where every codebook's input holds a real code (no delay pad).
 

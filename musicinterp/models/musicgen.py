@@ -19,7 +19,8 @@ import torch
 from nnsight import NNsight
 from transformers import MusicgenForConditionalGeneration
 
-from .delay import apply_delay, undo_delay
+from .delay import apply_delay, delayed_length, undo_delay, valid_positions
+from .rows import row_slice
 from .sites import SITES, Site, get_site
 
 # transformers 5.x runs MusicGen's decoder once more than ``max_new_tokens``:
@@ -263,6 +264,25 @@ class MusicGen:
         if cfg_rows:
             dec_in = torch.cat([dec_in, dec_in])  # rows (B*K) cond, then (B*K) uncond, as HF does
         return {"decoder_input_ids": dec_in, **cond.kwargs(cfg_rows)}
+
+    def sequence_length(self, n_frames: int) -> int:
+        """Decoder positions a teacher-forced clip of ``n_frames`` frames occupies (delay pattern included)."""
+        return delayed_length(n_frames, self.n_codebooks)
+
+    def valid_positions(self, n_frames: int) -> range:
+        """Decoder positions of a clip where every codebook holds a real code (no delay pad)."""
+        return valid_positions(n_frames, self.n_codebooks)
+
+    def cfg_rows(self, value: torch.Tensor, batch: int, branch: str) -> torch.Tensor:
+        """The ``branch`` rows (``"cond"``, ``"uncond"``, ``"both"``) of a value read under guidance.
+
+        With classifier-free guidance the decoder batch holds ``2 * batch`` rows:
+        conditional rows first, then unconditional ones.
+        """
+        if value.shape[0] != 2 * batch:
+            raise ValueError(f"a guided decoder batch for {batch} prompts has {2 * batch} rows, got "
+                             f"{value.shape[0]}")
+        return value[row_slice(branch, batch, cfg=True)]
 
     def logits_to_frames(self, logits: torch.Tensor, n_frames: int) -> torch.Tensor:
         """Per-position logits ``(B, K, T+K, V)`` -> per-frame ``(B, K, T, V)``.

@@ -1,4 +1,4 @@
-"""Errors the store raises; each names the store, file or entry at fault."""
+"""Errors the store raises; each names the store, file, field or entry at fault."""
 
 
 class StoreError(RuntimeError):
@@ -11,6 +11,14 @@ class StoreIncompleteError(StoreError):
 
 class StoreModelMismatchError(StoreError):
     """The store was collected with a different model."""
+
+
+class StoreRequestMismatchError(StoreError):
+    """A folder holds a store (complete or unfinished) collected with different settings."""
+
+
+class StoreFormatError(StoreError):
+    """A store file (metadata, index, statistics, shard header) is malformed: names the file and field."""
 
 
 class BadEntryError(ValueError):

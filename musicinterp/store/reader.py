@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,7 +16,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from . import layout as LY
-from .errors import StoreError, StoreIncompleteError, StoreModelMismatchError
+from . import schema as SC
+from .errors import StoreError, StoreFormatError, StoreIncompleteError, StoreModelMismatchError
+from .folder import read_json
 from .stats import SiteStats
 
 
@@ -35,6 +37,10 @@ class ProbeView:
     def __len__(self) -> int:
         return len(self.clip_ids)
 
+    def __repr__(self) -> str:
+        return (f"ProbeView(site={self.site!r}, pooling={self.pooling!r}, clips={len(self)}, "
+                f"x={tuple(self.x.shape)}, concepts={sorted(self.labels)})")
+
 
 class ActivationStore:
     """A complete, verified store. Open with :meth:`open`."""
@@ -46,7 +52,11 @@ class ActivationStore:
     # ------------------------------------------------------------------ open
     @classmethod
     def open(cls, root: str | Path, *, model: Any = None, deep_verify: bool = False) -> ActivationStore:
-        """Open and verify a store; with ``model`` refuse a store from a different model."""
+        """Open and verify a store; with ``model`` refuse a store from a different model.
+
+        Malformed metadata, tables or tensor headers raise :class:`StoreFormatError`
+        naming the file and field; missing or resized files :class:`StoreError`.
+        """
         root = Path(root)
         meta_path = root / LY.METADATA
         if not meta_path.is_file():
@@ -54,12 +64,11 @@ class ActivationStore:
                 raise StoreIncompleteError(f"{root} holds an unfinished collection; run the same collect "
                                            f"again to resume it")
             raise StoreError(f"{root} is not an activation store (no {LY.METADATA})")
-        try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as err:
-            raise StoreError(f"{meta_path} is damaged: {err}") from err
+        meta = read_json(meta_path)
+        SC.check_metadata(meta, meta_path)
         store = cls(root, meta)
         store.verify(deep=deep_verify)
+        store._check_tables()
         if model is not None:
             store.check_model(model)
         return store
@@ -82,6 +91,36 @@ class ActivationStore:
             if deep and LY.file_digest(path) != info["sha256"]:
                 raise StoreError(f"store {self.root} is damaged: {rel} fails its checksum")
 
+    def _check_tables(self) -> None:
+        """Column names, types and row counts of the tables; shapes of the pooled and statistics tensors."""
+        self._check_parquet(self.root / LY.CLIPS, self.meta["n_clips_kept"], SC.clip_columns(self.concepts))
+        if self.meta["frames_stored"]:
+            self._check_parquet(self.root / LY.INDEX, self.meta["n_rows"], SC.index_columns(self.concepts))
+        for site in self.sites:
+            shape, width = self.site_shape(site), int(np.prod(self.site_shape(site)))
+            for ch in self.meta["chunks"]:
+                want = [ch["n_clips"], self.n_layers, *shape]
+                self._check_header(LY.pooled_path(self.root, site, ch["name"]), {"mean": want, "last": want})
+            self._check_header(LY.stats_path(self.root, site),
+                               {"count": [1], "mean": [self.n_layers, width], "m2": [self.n_layers, width]})
+
+    def _check_parquet(self, path: Path, want_rows: int, columns: dict[str, tuple[str, ...]]) -> None:
+        try:
+            meta = pq.ParquetFile(path).metadata
+            schema = meta.schema.to_arrow_schema()
+        except Exception as err:  # pyarrow raises several types for damaged files
+            raise StoreFormatError(f"{path}: not a readable Parquet table ({err})") from err
+        SC.check_table(path, schema, meta.num_rows, want_rows, columns)
+
+    def _check_header(self, path: Path, want: dict[str, list[int]]) -> None:
+        try:
+            header = LY.read_safetensors_header(path)
+        except (OSError, ValueError) as err:
+            raise StoreFormatError(f"{path}: not a readable safetensors file ({err})") from err
+        if header.get("count", {}).get("shape") == [1] and "mean" not in header:
+            want = {"count": [1]}  # statistics of an empty site
+        SC.check_header(path, header, {k: (v, None) for k, v in want.items()})
+
     # --------------------------------------------------------------- describe
     @property
     def sites(self) -> list[str]:
@@ -95,6 +134,15 @@ class ActivationStore:
     def concepts(self) -> list[str]:
         return list(self.meta["concepts"])
 
+    @property
+    def chunk_names(self) -> list[str]:
+        return [c["name"] for c in self.meta["chunks"]]
+
+    @property
+    def nbytes(self) -> int:
+        """Size on disk of the store's files."""
+        return sum(int(f["bytes"]) for f in self.meta["files"].values())
+
     def site_shape(self, site: str) -> tuple[int, ...]:
         return tuple(self.meta["site_shapes"][site])
 
@@ -105,20 +153,38 @@ class ActivationStore:
 
     @cached_property
     def index(self):
-        path = self.root / LY.INDEX
-        if not path.is_file():
+        """Per-frame-row table (pyarrow): clip, position, split, branch, labels."""
+        if not self.meta["frames_stored"]:
             raise StoreError(f"store {self.root} holds no frame rows (collected with frames='pooled')")
-        return pq.read_table(path)
+        return pq.read_table(self.root / LY.INDEX)
+
+    def _summary(self) -> dict[str, str]:
+        sites = ", ".join(f"{s} {self.n_layers}x{tuple(self.site_shape(s))}" for s in self.sites)
+        frames = self.meta["frames"] if isinstance(self.meta["frames"], str) else tuple(self.meta["frames"])
+        return {"path": str(self.root), "model": f"{self.meta['model_id']} ({self.meta['model_fingerprint']})",
+                "clips": f"{self.meta['n_clips_kept']} ({self.meta['n_rows']} frame rows, frames={frames!r}, "
+                         f"{self.meta['branch']} rows)",
+                "sites": sites, "dtype": self.meta["dtype"], "size": _human(self.nbytes)}
 
     def __repr__(self) -> str:
-        return (f"ActivationStore({self.root}, model={self.meta['model_id']!r}, sites={self.sites}, "
-                f"clips={self.meta['n_clips']}, frames={self.meta.get('n_rows', 0)})")
+        s = self._summary()
+        return (f"ActivationStore({s['path']!r})\n  model: {s['model']}\n  clips: {s['clips']}\n"
+                f"  sites: {s['sites']}\n  dtype: {s['dtype']}, {s['size']} on disk")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+                       for k, v in self._summary().items())
+        return f"<table><caption>ActivationStore</caption>{rows}</table>"
 
     # -------------------------------------------------------------- statistics
     def stats(self, site: str) -> SiteStats:
         """Running statistics of ``site`` over all layers (``(L, D)`` tensors)."""
         self._check_site(site)
-        return SiteStats.from_tensors(load_file(LY.stats_path(self.root, site)))
+        path = LY.stats_path(self.root, site)
+        try:
+            return SiteStats.from_tensors(load_file(path))
+        except (KeyError, ValueError, IndexError) as err:
+            raise StoreFormatError(f"{path}: malformed statistics ({err})") from err
 
     def _check_site(self, site: str) -> None:
         if site not in self.sites:
@@ -130,7 +196,7 @@ class ActivationStore:
         self._check_site(site)
         if pooling not in ("mean", "last"):
             raise ValueError(f"pooling must be 'mean' or 'last', got {pooling!r}")
-        parts = [load_file(LY.pooled_path(self.root, site, c))[pooling] for c in range(self.meta["chunks"])]
+        parts = [load_file(LY.pooled_path(self.root, site, c))[pooling] for c in self.chunk_names]
         x = torch.cat(parts).float()
         table = self.clips
         labels = {c: torch.tensor(table.column(f"label_{c}").to_numpy(zero_copy_only=False), dtype=torch.float32)
@@ -142,59 +208,86 @@ class ActivationStore:
     # -------------------------------------------------------------- streaming
     def shard_files(self, site: str, layer: int) -> list[Path]:
         self._check_site(site)
-        if not self.meta.get("frames_stored", True):
+        if not self.meta["frames_stored"]:
             raise StoreError(f"store {self.root} holds no frame shards (collected with frames='pooled')")
-        return [LY.shard_path(self.root, site, layer, c) for c in range(self.meta["chunks"])]
+        if not 0 <= layer < self.n_layers:
+            raise ValueError(f"layer {layer} out of range: store {self.root} has {self.n_layers} layers")
+        return [LY.shard_path(self.root, site, layer, c) for c in self.chunk_names]
+
+    def _load_shard(self, path: Path, n_rows: int, site: str) -> torch.Tensor:
+        with safe_open(str(path), framework="pt") as fh:
+            if "x" not in fh.keys():
+                raise StoreFormatError(f"{path}: field 'x' (tensor) is missing")
+            x = fh.get_tensor("x")
+        if tuple(x.shape) != (n_rows, *self.site_shape(site)):
+            raise StoreFormatError(f"{path}: field 'x' has shape {list(x.shape)}, expected "
+                                   f"{[n_rows, *self.site_shape(site)]}")
+        return x
+
+    def _shards(self, site: str, layer: int) -> Iterator[torch.Tensor]:
+        for path, ch in zip(self.shard_files(site, layer), self.meta["chunks"], strict=True):
+            yield self._load_shard(path, ch["n_rows"], site)
 
     def read_frames(self, site: str, layer: int) -> torch.Tensor:
         """Every stored frame of one site and layer, in row order: ``(rows, ...)`` (small stores, tests)."""
-        parts = []
-        for path in self.shard_files(site, layer):
-            with safe_open(str(path), framework="pt") as fh:
-                parts.append(fh.get_tensor("x"))
-        return torch.cat(parts)
+        return torch.cat(list(self._shards(site, layer)))
 
     def stream(self, site: str, layer: int, batch_size: int = 1024, *, shuffle_buffer: int = 16384,
                seed: int = 0, head: int | None = None, dtype: torch.dtype = torch.float32,
                epochs: int | None = 1) -> Iterator[torch.Tensor]:
         """Batches ``(batch_size, D)`` of frames at one site and layer.
 
-        Shards are read sequentially (memory-mapped); rows pass through a shuffle
-        buffer, so no random reads hit the disk. Head sites are flattened to
-        ``H * head_dim`` unless ``head`` picks one head. ``epochs=None`` repeats
-        forever (what an SAE trainer wants). A last partial batch is dropped.
+        Shards are read sequentially; rows pass through a shuffle buffer, so no
+        random reads hit the disk. Head sites are flattened to ``H * head_dim``
+        unless ``head`` picks one head. ``epochs=None`` repeats forever (what an
+        SAE trainer wants). A last partial batch is dropped.
         """
-        files = self.shard_files(site, layer)
         rng = np.random.default_rng(seed)
-        buffer: list[torch.Tensor] = []
-        buffered = 0
+        pool = _ShufflePool(rng, batch_size, shuffle_buffer)
         epoch = 0
         while epochs is None or epoch < epochs:
-            for path in files:
-                with safe_open(str(path), framework="pt") as fh:
-                    x = fh.get_tensor("x")
+            for x in self._shards(site, layer):
                 if head is not None:
                     x = x[:, head]
-                x = x.reshape(x.shape[0], -1).to(dtype)
-                buffer.append(x)
-                buffered += x.shape[0]
-                while buffered >= shuffle_buffer + batch_size or (buffered >= batch_size and shuffle_buffer == 0):
-                    yield from self._drain(buffer, rng, batch_size, keep=shuffle_buffer)
-                    buffered = sum(b.shape[0] for b in buffer)
+                yield from pool.add(x.reshape(x.shape[0], -1).to(dtype))
             epoch += 1
-        pool = torch.cat(buffer) if buffer else torch.empty(0)
-        order = torch.from_numpy(rng.permutation(pool.shape[0]))
-        for i in range(0, pool.shape[0] - batch_size + 1, batch_size):
-            yield pool[order[i : i + batch_size]]
+        yield from pool.flush()
 
-    @staticmethod
-    def _drain(buffer: list[torch.Tensor], rng: np.random.Generator, batch_size: int, keep: int
-               ) -> Iterator[torch.Tensor]:
-        pool = torch.cat(buffer)
-        order = torch.from_numpy(rng.permutation(pool.shape[0]))
-        n_out = ((pool.shape[0] - keep) // batch_size) * batch_size
-        for i in range(0, n_out, batch_size):
-            yield pool[order[i : i + batch_size]]
-        buffer.clear()
-        buffer.append(pool[order[n_out:]])
 
+class _ShufflePool:
+    """Rows in, shuffled batches out, holding at most about ``keep + batch`` rows plus one shard."""
+
+    def __init__(self, rng: np.random.Generator, batch: int, keep: int) -> None:
+        self.rng, self.batch, self.keep = rng, batch, keep
+        self.parts: list[torch.Tensor] = []
+        self.n = 0
+
+    def add(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
+        self.parts.append(x)
+        self.n += x.shape[0]
+        if self.n >= self.keep + self.batch:
+            pool = torch.cat(self.parts) if len(self.parts) > 1 else self.parts[0]
+            order = torch.from_numpy(self.rng.permutation(pool.shape[0]))
+            n_out = ((pool.shape[0] - self.keep) // self.batch) * self.batch
+            for i in range(0, n_out, self.batch):
+                yield pool[order[i : i + self.batch]]
+            self.parts = [pool[order[n_out:]]]
+            self.n = self.parts[0].shape[0]
+
+    def flush(self) -> Iterator[torch.Tensor]:
+        if not self.parts:
+            return
+        pool = torch.cat(self.parts)
+        order = torch.from_numpy(self.rng.permutation(pool.shape[0]))
+        for i in range(0, pool.shape[0] - self.batch + 1, self.batch):
+            yield pool[order[i : i + self.batch]]
+        self.parts, self.n = [], 0
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"

@@ -1,7 +1,16 @@
-"""Running statistics per site and layer: count, mean, variance and per-class means.
+"""Running statistics per site and layer: count, mean, M2 (for the variance) and per-class means.
 
-Partial sums are kept per chunk in float64 and merged in chunk order, so a
-resumed collection produces exactly the statistics of an uninterrupted one.
+Each chunk's statistics are computed in two passes in float64 (mean, then the
+sum of squared deviations), and chunks — or whole processes — are combined
+with the parallel Welford update of Chan, Golub and LeVeque::
+
+    delta = mean_b - mean_a
+    mean  = mean_a + delta * n_b / n
+    M2    = M2_a + M2_b + delta**2 * n_a * n_b / n
+
+Merging in a fixed order makes a resumed collection's statistics identical to
+an uninterrupted one's; merging in a different order (other process counts)
+agrees to rounding.
 """
 
 from __future__ import annotations
@@ -13,80 +22,117 @@ import torch
 
 @dataclass
 class SiteStats:
-    """Sums over rows of one site for all layers: ``(L, D)`` tensors, float64."""
+    """Statistics of one site over rows for all layers: ``(L, D)`` float64 tensors."""
 
     count: int = 0
-    total: torch.Tensor | None = None
-    total_sq: torch.Tensor | None = None
-    class_total: dict[str, torch.Tensor] = field(default_factory=dict)  # key "concept=value" -> (L, D)
-    class_count: dict[str, int] = field(default_factory=dict)
+    mean: torch.Tensor | None = None
+    m2: torch.Tensor | None = None
+    class_count: dict[str, int] = field(default_factory=dict)  # key "concept=value"
+    class_means: dict[str, torch.Tensor] = field(default_factory=dict)
 
-    def update(self, x: torch.Tensor, labels: dict[str, torch.Tensor]) -> None:
-        """Add rows ``x`` ``(N, L, D)`` with their binary labels ``{concept: (N,)}``."""
-        n = x.shape[0]
-        s = x.sum(0, dtype=torch.float64)  # reduced in float64 without a float64 copy of x
-        sq = x.square().sum(0, dtype=torch.float64)
-        self.total = s if self.total is None else self.total + s
-        self.total_sq = sq if self.total_sq is None else self.total_sq + sq
-        self.count += n
-        for concept, lab in labels.items():
-            sel = lab == 1
-            pos = x[sel].sum(0, dtype=torch.float64)  # the other class is the total minus this one
+    @classmethod
+    def of(cls, x: torch.Tensor, labels: dict[str, torch.Tensor]) -> SiteStats:
+        """Statistics of rows ``x`` ``(N, L, D)`` with binary labels ``{concept: (N,)}``."""
+        return cls.of_layers([x[:, i] for i in range(x.shape[1])], labels)
+
+    @classmethod
+    def of_layers(cls, layers: list[torch.Tensor], labels: dict[str, torch.Tensor]) -> SiteStats:
+        """Like :meth:`of` from one ``(N, D)`` tensor per layer (no stacked copy needed)."""
+        n = int(layers[0].shape[0]) if layers else 0
+        st = cls(count=n)
+        if n == 0:
+            return st
+        means, m2s = [], []
+        sums: dict[str, list[torch.Tensor]] = {}
+        masks = {c: lab.to(torch.long) == 1 for c, lab in labels.items()}
+        for x in layers:
+            x = x.reshape(n, -1)
+            total = x.sum(0, dtype=torch.float64)
+            mean = total / n
+            dev = x.to(torch.float64) - mean
+            means.append(mean)
+            m2s.append(dev.square_().sum(0))
+            for c, sel in masks.items():
+                pos = x[sel].sum(0, dtype=torch.float64)
+                sums.setdefault(f"{c}=1", []).append(pos)
+                sums.setdefault(f"{c}=0", []).append(total - pos)
+        st.mean, st.m2 = torch.stack(means), torch.stack(m2s)
+        for c, sel in masks.items():
             n_pos = int(sel.sum())
-            for value, part, count in ((1, pos, n_pos), (0, s - pos, n - n_pos)):
-                key = f"{concept}={value}"
-                self.class_total[key] = self.class_total.get(key, torch.zeros_like(part)) + part
-                self.class_count[key] = self.class_count.get(key, 0) + count
+            for value, k in ((1, n_pos), (0, n - n_pos)):
+                key = f"{c}={value}"
+                st.class_count[key] = k
+                st.class_means[key] = torch.stack(sums[key]) / max(k, 1)
+        return st
 
     def merge(self, other: SiteStats) -> SiteStats:
-        out = SiteStats()
-        for st in (self, other):
-            if st.total is None:
-                continue
-            out.total = st.total.clone() if out.total is None else out.total + st.total
-            out.total_sq = st.total_sq.clone() if out.total_sq is None else out.total_sq + st.total_sq
-            out.count += st.count
-            for k, v in st.class_total.items():
-                out.class_total[k] = out.class_total.get(k, torch.zeros_like(v)) + v
-                out.class_count[k] = out.class_count.get(k, 0) + st.class_count[k]
+        """The statistics of both row sets together (Chan et al.'s parallel update)."""
+        if other.count == 0:
+            return self.copy()
+        if self.count == 0:
+            return other.copy()
+        n = self.count + other.count
+        delta = other.mean - self.mean
+        out = SiteStats(count=n, mean=self.mean + delta * (other.count / n),
+                        m2=self.m2 + other.m2 + delta.square() * (self.count * other.count / n))
+        for key in sorted(set(self.class_count) | set(other.class_count)):
+            na, nb = self.class_count.get(key, 0), other.class_count.get(key, 0)
+            out.class_count[key] = na + nb
+            if na == 0 or nb == 0:
+                src = self if na else other
+                out.class_means[key] = src.class_means[key].clone()
+            else:
+                ma, mb = self.class_means[key], other.class_means[key]
+                out.class_means[key] = ma + (mb - ma) * (nb / (na + nb))
         return out
+
+    def copy(self) -> SiteStats:
+        return SiteStats(self.count, None if self.mean is None else self.mean.clone(),
+                         None if self.m2 is None else self.m2.clone(), dict(self.class_count),
+                         {k: v.clone() for k, v in self.class_means.items()})
 
     # ------------------------------------------------------------- results
     @property
-    def mean(self) -> torch.Tensor:
-        return self.total / max(self.count, 1)
+    def var(self) -> torch.Tensor:
+        """Population variance."""
+        if self.m2 is None:
+            raise ValueError("no rows in these statistics")
+        return self.m2 / max(self.count, 1)
 
     @property
-    def var(self) -> torch.Tensor:
-        """Population variance (clamped at 0)."""
-        return (self.total_sq / max(self.count, 1) - self.mean**2).clamp_min(0)
+    def std(self) -> torch.Tensor:
+        return self.var.sqrt()
 
     def class_mean(self, concept: str, value: int) -> torch.Tensor:
         key = f"{concept}={value}"
         if self.class_count.get(key, 0) == 0:
             raise ValueError(f"no rows with {key} in these statistics")
-        return self.class_total[key] / self.class_count[key]
+        return self.class_means[key]
 
     # ----------------------------------------------------------- (de)serialise
     def to_tensors(self) -> dict[str, torch.Tensor]:
-        if self.total is None:
-            return {}
-        out = {"count": torch.tensor([self.count], dtype=torch.int64), "total": self.total,
-               "total_sq": self.total_sq}
-        for k, v in self.class_total.items():
-            out[f"class_total/{k}"] = v
+        if self.mean is None:
+            return {"count": torch.zeros(1, dtype=torch.int64)}
+        out = {"count": torch.tensor([self.count], dtype=torch.int64), "mean": self.mean, "m2": self.m2}
+        for k, v in self.class_means.items():
+            out[f"class_mean/{k}"] = v
             out[f"class_count/{k}"] = torch.tensor([self.class_count[k]], dtype=torch.int64)
         return out
 
     @classmethod
     def from_tensors(cls, t: dict[str, torch.Tensor]) -> SiteStats:
-        st = cls()
-        if not t:
+        """Inverse of :meth:`to_tensors`; raises ``KeyError``/``ValueError`` on a malformed dict."""
+        st = cls(count=int(t["count"][0]))
+        if st.count == 0:
             return st
-        st.count, st.total, st.total_sq = int(t["count"][0]), t["total"], t["total_sq"]
+        st.mean, st.m2 = t["mean"], t["m2"]
+        if st.mean.shape != st.m2.shape:
+            raise ValueError(f"mean {tuple(st.mean.shape)} and m2 {tuple(st.m2.shape)} differ in shape")
         for k, v in t.items():
-            if k.startswith("class_total/"):
+            if k.startswith("class_mean/"):
                 key = k.split("/", 1)[1]
-                st.class_total[key] = v
+                if v.shape != st.mean.shape:
+                    raise ValueError(f"class mean {key} has shape {tuple(v.shape)}, not {tuple(st.mean.shape)}")
+                st.class_means[key] = v
                 st.class_count[key] = int(t[f"class_count/{key}"][0])
         return st

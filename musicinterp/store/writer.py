@@ -1,16 +1,20 @@
 """Streaming, resumable store writes.
 
-Clips are written in chunks of a fixed number of clips (planned up front from
-the memory budget, so chunk boundaries never depend on timing). Every file of
-a chunk is written atomically, then the progress journal records the chunk as
-done. A collection killed at any point resumes from the last recorded chunk
-and produces the same files as an uninterrupted one.
+Clips are written in chunks planned up front (so chunk boundaries never depend
+on timing). Each chunk's files are written atomically and hashed as they are
+written; a chunk record (``chunks/<name>.json``) written last commits the chunk.
+A collection killed at any point resumes from its committed chunks and produces
+the same files as an uninterrupted one. Several processes may write chunks of
+one store (each names its files with its rank); one of them finalizes it:
+statistics merged (parallel Welford), row index and clip table written,
+metadata listing every file with its size and SHA-256.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,90 +24,129 @@ import torch
 from safetensors.torch import load_file
 
 from . import layout as LY
-from .errors import StoreError, StoreModelMismatchError
+from .errors import StoreFormatError, StoreIncompleteError
+from .folder import read_json
 from .stats import SiteStats
 
 
-class StoreWriter:
-    """Writes one store; ``config`` fixes everything that must match to resume."""
+@dataclass
+class Chunk:
+    """What one chunk of clips contributes to a store."""
 
-    def __init__(self, root: str | Path, config: dict[str, Any], *, overwrite: bool = False) -> None:
+    index: int  # global chunk number (the same whatever the number of processes)
+    frames: dict[str, list[torch.Tensor]]  # site -> one (rows, *site_shape) tensor per layer; {} if pooled only
+    pooled: dict[str, dict[str, torch.Tensor]]  # site -> {"mean": (clips, L, ...), "last": (clips, L, ...)}
+    row_labels: dict[str, torch.Tensor]  # binary labels of the rows the statistics are over
+    rows: pa.Table | None  # this chunk's frame rows (None when frames are not stored)
+    clips: list[dict[str, Any]]  # one row per kept clip
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+class StoreWriter:
+    """Writes chunks of one store as process ``rank``; ``config`` is the collection request."""
+
+    def __init__(self, root: str | Path, config: dict[str, Any], *, rank: int = 0) -> None:
         self.root = Path(root)
         self.config = config
-        self.chunks_done = 0
-        self.skipped: list[dict[str, str]] = []
-        progress = self.root / LY.PROGRESS
-        if self.root.exists() and any(self.root.iterdir()):
-            if overwrite:
-                shutil.rmtree(self.root)
-            elif progress.is_file():
-                state = json.loads(progress.read_text())
-                self._check_same(state["config"])
-                self.chunks_done = int(state["chunks_done"])
-                self.skipped = list(state.get("skipped", []))
-            elif (self.root / LY.METADATA).is_file():
-                raise StoreError(f"{self.root} already holds a complete store; open it with "
-                                 f"ActivationStore.open or pass overwrite=True")
-            else:
-                raise StoreError(f"{self.root} exists and is not a store; choose an empty folder")
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._journal()
+        self.rank = rank
 
-    def _check_same(self, old: dict[str, Any]) -> None:
-        if old.get("model_fingerprint") != self.config["model_fingerprint"]:
-            raise StoreModelMismatchError(
-                f"{self.root} holds an unfinished collection from model {old.get('model_id')!r} "
-                f"(fingerprint {old.get('model_fingerprint')}); this model is {self.config['model_id']!r} "
-                f"(fingerprint {self.config['model_fingerprint']}). Use another folder or overwrite=True.")
-        diff = sorted(k for k in set(old) | set(self.config) if old.get(k) != self.config.get(k))
-        if diff:
-            raise StoreError(f"{self.root} holds an unfinished collection with different settings "
-                             f"({', '.join(diff)}); use another folder or overwrite=True")
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
 
-    def _journal(self) -> None:
-        LY.atomic_write_json(self.root / LY.PROGRESS, {"config": self.config, "chunks_done": self.chunks_done,
-                                                       "skipped": self.skipped})
+    def committed(self) -> dict[int, dict[str, Any]]:
+        """Records of the chunks already committed (by any process), by chunk number."""
+        out: dict[int, dict[str, Any]] = {}
+        folder = self.root / "chunks"
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            rec = read_json(path)
+            if not (isinstance(rec, dict) and isinstance(rec.get("index"), int) and "files" in rec):
+                raise StoreFormatError(f"{path}: field 'index' or 'files' is missing; delete it to redo the chunk")
+            out[rec["index"]] = rec
+        return out
 
-    def write_chunk(self, chunk: int, frames: dict[str, torch.Tensor], pooled: dict[str, dict[str, torch.Tensor]],
-                    rows: pa.Table, stats: dict[str, SiteStats], skipped: list[dict[str, str]]) -> None:
-        """Write chunk ``chunk``: frame shards ``{site: (rows, L, ...)}``, pooled views, row table, stats."""
-        if chunk != self.chunks_done:
-            raise StoreError(f"chunk {chunk} written out of order (next is {self.chunks_done})")
-        for site, x in frames.items():
-            for layer in range(x.shape[1]):
-                LY.atomic_save_tensors(LY.shard_path(self.root, site, layer, chunk), {"x": x[:, layer]})
-        for site, views in pooled.items():
-            LY.atomic_save_tensors(LY.pooled_path(self.root, site, chunk), views)
-        for site, st in stats.items():
-            LY.atomic_save_tensors(LY.stats_part_path(self.root, site, chunk), st.to_tensors())
-        LY.atomic_write_parquet(LY.chunk_rows_path(self.root, chunk), rows)
-        self.skipped.extend(skipped)
-        self.chunks_done = chunk + 1
-        self._journal()
+    def write(self, chunk: Chunk) -> dict[str, Any]:
+        """Write every file of ``chunk``, then its record; return the record."""
+        name = LY.chunk_name(self.rank, chunk.index)
+        files: dict[str, dict[str, Any]] = {}
+        for site, layers in chunk.frames.items():
+            for layer, x in enumerate(layers):
+                path = LY.shard_path(self.root, site, layer, name)
+                files[self._rel(path)] = LY.atomic_save_tensors(path, {"x": x}).to_json()
+        for site, views in chunk.pooled.items():
+            path = LY.pooled_path(self.root, site, name)
+            files[self._rel(path)] = LY.atomic_save_tensors(path, views).to_json()
+            if chunk.frames:
+                rows = chunk.frames[site]
+            else:  # pooled-only stores keep statistics of the pooled means
+                rows = [views["mean"][:, i] for i in range(views["mean"].shape[1])]
+            stats = SiteStats.of_layers(rows, chunk.row_labels)
+            LY.atomic_save_tensors(LY.stats_part_path(self.root, site, name), stats.to_tensors())
+        n_rows = 0
+        if chunk.rows is not None:
+            LY.atomic_write_parquet(LY.chunk_rows_path(self.root, name), chunk.rows)
+            n_rows = chunk.rows.num_rows
+        record = {"index": chunk.index, "name": name, "rank": self.rank, "n_clips": len(chunk.clips),
+                  "n_rows": n_rows, "clips": chunk.clips, "skipped": chunk.skipped, "files": files}
+        LY.atomic_write_json(LY.chunk_record_path(self.root, name), record)
+        return record
 
-    def finalize(self, clips: pa.Table, metadata: dict[str, Any]) -> None:
-        """Merge statistics, write the index and metadata with file sizes and digests; drop the journal."""
-        n = self.chunks_done
+    def finalize(self, n_chunks: int, extra: dict[str, Any],
+                 check_clips: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+        """Merge every committed chunk into a complete store (one process only)."""
+        records = self.committed()
+        missing = [c for c in range(n_chunks) if c not in records]
+        if missing:
+            raise StoreIncompleteError(f"{self.root}: chunks {missing[:8]} were never committed (a process "
+                                       f"stopped early?); run the same collection again to finish them")
+        ordered = [records[c] for c in range(n_chunks)]
+        clip_rows: list[dict[str, Any]] = []
+        first = 0
+        for rec in ordered:
+            for row in rec["clips"]:
+                clip_rows.append({**row, "first_row": first})
+                first += row["n_rows"]
+        if check_clips is not None:
+            check_clips(clip_rows)
+        files = {rel: info for rec in ordered for rel, info in rec["files"].items()}
         for site in self.config["sites"]:
             merged = SiteStats()
-            for chunk in range(n):
-                merged = merged.merge(SiteStats.from_tensors(load_file(LY.stats_part_path(self.root, site, chunk))))
-            LY.atomic_save_tensors(LY.stats_path(self.root, site), merged.to_tensors())
-        tables = [pq.read_table(LY.chunk_rows_path(self.root, c)) for c in range(n)]
-        index = pa.concat_tables(tables) if tables else None
-        if index is not None:
-            LY.atomic_write_parquet(self.root / LY.INDEX, index)
-        LY.atomic_write_parquet(self.root / LY.CLIPS, clips)
-        shutil.rmtree(self.root / "rows", ignore_errors=True)
-        shutil.rmtree(self.root / "stats_parts", ignore_errors=True)
-        files = {}
-        for path in sorted(p for p in self.root.rglob("*") if p.is_file() and p.name not in (LY.PROGRESS,)):
-            if path.name.startswith("."):
-                path.unlink()  # a temporary left by a crash
-                continue
-            rel = str(path.relative_to(self.root))
-            files[rel] = {"bytes": path.stat().st_size, "sha256": LY.file_digest(path)}
-        meta = {**metadata, **self.config, "format_version": LY.FORMAT_VERSION, "status": "complete",
-                "chunks": n, "skipped": self.skipped, "files": files}
+            for rec in ordered:
+                merged = merged.merge(SiteStats.from_tensors(load_file(LY.stats_part_path(self.root, site,
+                                                                                         rec["name"]))))
+            path = LY.stats_path(self.root, site)
+            files[self._rel(path)] = LY.atomic_save_tensors(path, merged.to_tensors()).to_json()
+        if self.config["frames_stored"]:
+            files[LY.INDEX] = self._write_index(ordered).to_json()
+        files[LY.CLIPS] = LY.atomic_write_parquet(self.root / LY.CLIPS, pa.Table.from_pylist(clip_rows)).to_json()
+        meta = {**extra, **self.config, "format_version": LY.FORMAT_VERSION, "status": "complete",
+                "chunks": [{"name": r["name"], "n_clips": r["n_clips"], "n_rows": r["n_rows"]} for r in ordered],
+                "n_rows": sum(r["n_rows"] for r in ordered), "n_clips_kept": len(clip_rows),
+                "skipped": [s for r in ordered for s in r["skipped"]], "files": dict(sorted(files.items()))}
         LY.atomic_write_json(self.root / LY.METADATA, meta)
+        self._clean()
+
+    def _write_index(self, ordered: list[dict[str, Any]]) -> LY.FileRecord:
+        """Concatenate the chunks' row tables into one Parquet file, one chunk in memory at a time."""
+        paths = [LY.chunk_rows_path(self.root, r["name"]) for r in ordered if r["n_rows"]]
+
+        def write(out) -> None:
+            if not paths:
+                pq.write_table(pa.table({"clip_index": pa.array([], pa.int64())}), pa.PythonFile(out, mode="w"))
+                return
+            writer = None
+            for path in paths:
+                table = pq.read_table(path)
+                if writer is None:
+                    writer = pq.ParquetWriter(pa.PythonFile(out, mode="w"), table.schema)
+                writer.write_table(table)
+            writer.close()
+
+        return LY.atomic_write(self.root / LY.INDEX, write)
+
+    def _clean(self) -> None:
+        """Drop the per-chunk scaffolding, temporaries left by crashes, and the journal."""
+        for folder in ("rows", "stats_parts", "chunks"):
+            shutil.rmtree(self.root / folder, ignore_errors=True)
+        for path in list(self.root.rglob(".*.tmp")):
+            path.unlink(missing_ok=True)
         (self.root / LY.PROGRESS).unlink(missing_ok=True)

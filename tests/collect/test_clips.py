@@ -1,7 +1,4 @@
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +9,16 @@ import torch
 from musicinterp import load_model, trace_codes
 from musicinterp.collect import collect
 from musicinterp.data.concept_set import AudioRef, ConceptSet
-from musicinterp.store import ActivationStore, StoreError, StoreIncompleteError, StoreModelMismatchError
-from musicinterp.store.errors import BadEntryError
-
-from .conftest import random_set
+from musicinterp.store import ActivationStore, StoreError, StoreModelMismatchError
+from musicinterp.store.errors import BadEntryError, StoreRequestMismatchError
+from tests.store.conftest import random_set
 
 
 def test_round_trip_equals_traced_values(tiny, rset, tmp_path):
-    store = collect(tiny, rset, ["attn_z", "resid"], out=tmp_path / "s", memory_budget_mb=0.05, progress=False)
-    assert store.meta["chunks"] > 1  # the budget forced several chunks
+    with pytest.warns(UserWarning, match="memory budget"):
+        store = collect(tiny, rset, ["attn_z", "resid"], out=tmp_path / "s", memory_budget_mb=0.05,
+                        progress=False)
+    assert len(store.meta["chunks"]) > 1  # the budget forced several chunks
     ref = trace_codes(tiny, rset.codes, read=["attn_z", "resid"], frames="valid", logits=False)
     for site in ("attn_z", "resid"):
         for layer in range(tiny.n_layers):
@@ -37,7 +35,8 @@ def test_round_trip_equals_traced_values(tiny, rset, tmp_path):
 
 
 def test_statistics_equal_direct_computation(tiny, rset, tmp_path):
-    store = collect(tiny, rset, ["resid"], out=tmp_path / "s", memory_budget_mb=0.05, progress=False)
+    store = collect(tiny, rset, ["resid"], out=tmp_path / "s", batch_size=5, progress=False)
+    assert len(store.meta["chunks"]) == 3
     x = torch.stack([store.read_frames("resid", layer) for layer in range(2)], dim=1).double()  # (rows, L, D)
     st = store.stats("resid")
     assert st.count == x.shape[0]
@@ -45,6 +44,47 @@ def test_statistics_equal_direct_computation(tiny, rset, tmp_path):
     assert torch.allclose(st.var, x.var(0, unbiased=False), atol=1e-9)
     drums = torch.tensor(store.index.column("label_drums").to_pylist())
     assert torch.allclose(st.class_mean("drums", 1), x[drums == 1].mean(0), atol=1e-9)
+    assert torch.allclose(st.class_mean("tempo", 0), x[torch.tensor(store.index.column("label_tempo")
+                                                                     .to_pylist()) == 0].mean(0), atol=1e-9)
+
+
+def test_other_frame_policies_store_the_traced_positions(tiny, rset, tmp_path):
+    for frames, positions in (("all", list(range(18))), ("last", [14]), ((2, 5), [6, 7, 8])):
+        store = collect(tiny, rset, ["attn_z"], out=tmp_path / str(frames), frames=frames, batch_size=4,
+                        progress=False)
+        ref = trace_codes(tiny, rset.codes, read=["attn_z"], frames="all", logits=False).activations["attn_z"]
+        got = store.read_frames("attn_z", 1).reshape(12, len(positions), 4, 16)
+        assert torch.equal(got, ref[:, 1, positions])
+        assert store.index.column("position").to_pylist()[: len(positions)] == positions
+        assert torch.allclose(store.probe_view("attn_z").x, ref[:, :, 4:15].mean(2), atol=1e-6)
+
+
+def test_same_request_reuses_the_store_and_other_requests_are_refused(tiny, rset, tmp_path):
+    store = collect(tiny, rset, ["resid"], out=tmp_path / "s", progress=False)
+    stamp = (tmp_path / "s" / "metadata.json").stat().st_mtime_ns
+    again = collect(tiny, rset, ["resid"], out=tmp_path / "s", batch_size=3, memory_budget_mb=100, progress=False)
+    assert again.meta == store.meta and (tmp_path / "s" / "metadata.json").stat().st_mtime_ns == stamp
+    with pytest.raises(StoreRequestMismatchError, match=r"complete store .*frames: 'valid' there, 'last' requested"):
+        collect(tiny, rset, ["resid"], out=tmp_path / "s", frames="last", progress=False)
+    relabelled = random_set()
+    relabelled.labels["drums"] = 1 - relabelled.labels["drums"]
+    with pytest.raises(StoreRequestMismatchError, match="concept_set_digest"):
+        collect(tiny, relabelled, ["resid"], out=tmp_path / "s", progress=False)
+    other = load_model("tiny", seed=1)
+    with pytest.raises(StoreModelMismatchError, match="complete store .*fingerprint"):
+        collect(other, rset, ["resid"], out=tmp_path / "s", progress=False)
+    with pytest.raises(StoreModelMismatchError, match="fingerprint"):
+        ActivationStore.open(tmp_path / "s", model=other)
+    replaced = collect(tiny, rset, ["resid"], out=tmp_path / "s", frames="last", overwrite=True, progress=False)
+    assert replaced.meta["frames"] == "last" and replaced.meta["n_rows"] == 12
+
+
+def test_folder_that_is_not_a_store_is_refused(tiny, rset, tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="is not a store"):
+        collect(tiny, rset, ["resid"], out=tmp_path / "s", progress=False)
+    assert (tmp_path / "s" / "notes.txt").read_text() == "mine"
 
 
 def test_grouped_stratified_split(tiny, tmp_path):
@@ -59,47 +99,7 @@ def test_grouped_stratified_split(tiny, tmp_path):
     assert len(val) == 8 and pv.labels["drums"][val].mean() == 0.5
     with pytest.raises(StoreError, match="no frame shards"):
         store.read_frames("resid", 0)
-
-
-def test_kill_and_resume_gives_identical_store(tmp_path):
-    script = f"""
-import sys, torch
-sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
-from conftest import random_set
-from musicinterp import load_model
-from musicinterp.collect import collect
-collect(load_model("tiny"), random_set(n=10), ["attn_z", "resid"], out=sys.argv[1], memory_budget_mb=0.05,
-        progress=False)
-"""
-    env = {**os.environ, "MUSICINTERP_TEST_KILL_AFTER_CHUNK": "3"}
-    killed = subprocess.run([sys.executable, "-c", script, str(tmp_path / "a")], env=env, capture_output=True)
-    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
-    with pytest.raises(StoreIncompleteError):
-        ActivationStore.open(tmp_path / "a")
-    env.pop("MUSICINTERP_TEST_KILL_AFTER_CHUNK")
-    for out in ("a", "b"):  # resume a; run b uninterrupted
-        done = subprocess.run([sys.executable, "-c", script, str(tmp_path / out)], env=env, capture_output=True)
-        assert done.returncode == 0, done.stderr.decode()[-2000:]
-    a, b = ActivationStore.open(tmp_path / "a", deep_verify=True), ActivationStore.open(tmp_path / "b")
-    assert a.meta["files"] == b.meta["files"]  # same files, sizes and SHA-256
-    assert a.meta["chunks"] > 4
-
-
-def test_damaged_shard_is_named(tiny, rset, tmp_path):
-    collect(tiny, rset, ["resid"], out=tmp_path / "s", progress=False)
-    shard = next((tmp_path / "s" / "shards").rglob("*.safetensors"))
-    shard.write_bytes(shard.read_bytes()[:-10])
-    with pytest.raises(StoreError, match=str(shard.relative_to(tmp_path / "s"))):
-        ActivationStore.open(tmp_path / "s")
-
-
-def test_other_model_is_refused(tiny, rset, tmp_path):
-    collect(tiny, rset, ["resid"], out=tmp_path / "s", progress=False)
-    other = load_model("tiny", seed=1)
-    with pytest.raises(StoreModelMismatchError, match="fingerprint"):
-        ActivationStore.open(tmp_path / "s", model=other)
-    with pytest.raises(StoreError, match="complete store"):
-        collect(other, rset, ["resid"], out=tmp_path / "s", progress=False)
+    assert torch.allclose(store.stats("resid").mean, pv.x.double().mean(0), atol=1e-6)
 
 
 def test_duplicate_ids_and_single_class_are_named(tiny, tmp_path):
@@ -111,6 +111,8 @@ def test_duplicate_ids_and_single_class_are_named(tiny, tmp_path):
     with pytest.raises(ValueError, match="concept 'x' in set 'one' has a single class"):
         collect(tiny, one, ["resid"], out=tmp_path / "s", progress=False)
     assert not (tmp_path / "s").exists()
+    with pytest.raises(ValueError, match="unknown frame spec 'middle'"):
+        collect(tiny, random_set(), ["resid"], out=tmp_path / "s", frames="middle", progress=False)
 
 
 def _audio_set(tmp_path: Path) -> ConceptSet:
@@ -148,37 +150,22 @@ def test_audio_entries_bad_input_and_skipping(tiny, tmp_path):
 
 
 def test_non_finite_activations_are_named(tiny, rset, tmp_path, monkeypatch):
-    import musicinterp.collect as C
+    from musicinterp.collect import trace as T
 
-    real = C.trace_codes
+    real = T.read_layers
 
     def poisoned(model, codes, **kw):
-        res = real(model, codes, **kw)
-        if kw.get("read"):
-            res.activations["resid"][0, 0, 5, 0] = float("nan")
-        return res
+        values = real(model, codes, **kw)
+        values["resid"][0][0, 5, 0] = float("nan")  # layer 0, first clip of each batch
+        return values
 
-    monkeypatch.setattr(C, "trace_codes", poisoned)
+    monkeypatch.setattr(T, "read_layers", poisoned)
     with pytest.raises(BadEntryError, match="non-finite .* \\['c0'\\]"):
         collect(tiny, rset, ["resid"], out=tmp_path / "s", progress=False, batch_size=4)
     store = collect(tiny, rset, ["resid"], out=tmp_path / "s2", progress=False, batch_size=4, skip_bad=True)
     assert [s["id"] for s in store.meta["skipped"]] == ["c0", "c4", "c8"]
-
-
-def test_stream_feeds_a_dictionary_learning_trainer(tiny, rset, tmp_path):
-    from dictionary_learning.trainers.top_k import AutoEncoderTopK, TopKTrainer
-
-    store = collect(tiny, rset, ["resid"], out=tmp_path / "s", progress=False)
-    batches = store.stream("resid", 1, batch_size=16, shuffle_buffer=32, epochs=None)
-    trainer = TopKTrainer(steps=6, activation_dim=64, dict_size=128, k=8, layer=1, lm_name="tiny", warmup_steps=2,
-                          dict_class=AutoEncoderTopK, device="cpu")
-    losses = []
-    for step in range(6):
-        x = next(batches)
-        assert x.shape == (16, 64) and x.dtype == torch.float32
-        losses.append(trainer.loss(x, step=step).item())
-        trainer.update(step, x)
-    assert all(np.isfinite(losses))
+    assert store.clips.column("clip_id").to_pylist() == [f"c{i}" for i in range(12) if i % 4]
+    assert store.index.num_rows == 9 * 11 and torch.isfinite(store.read_frames("resid", 0)).all()
 
 
 def test_metadata_records_what_was_collected(tiny, rset, tmp_path):
@@ -186,34 +173,23 @@ def test_metadata_records_what_was_collected(tiny, rset, tmp_path):
     meta = json.loads((tmp_path / "s" / "metadata.json").read_text())
     assert meta["dtype"] == "bfloat16" and meta["frames"] == "last" and meta["branch"] == "uncond"
     assert meta["model_fingerprint"] == tiny.fingerprint and meta["package_version"]
+    assert meta["concept_set_digest"] and meta["kind"] == "clips"
     assert store.read_frames("attn_z", 0).dtype == torch.bfloat16
     assert store.index.num_rows == 12
+    assert not any(p.name.startswith(".") for p in (tmp_path / "s").rglob("*"))
+    assert {p.name for p in (tmp_path / "s").iterdir()} == {"metadata.json", "index.parquet", "clips.parquet",
+                                                           "shards", "pooled", "stats"}
 
 
-def test_prompt_sets_collect_through_generation(tiny, tmp_path):
-    from musicinterp.collect import collect_prompts
-    from musicinterp.generation import generate
+def test_text_condition_is_traced_as_the_cond_branch(tiny, rset, tmp_path):
     from musicinterp.organism.prompts import build_tokenizer
 
-    cs = ConceptSet("p", {"tempo": torch.tensor([1, 1, 0, 0])}, ["p0", "p1", "n0", "n1"], ["p0", "p1", "n0", "n1"],
-                    prompts=["fast", "fast drums", "slow", "slow bass"])
     tiny.tokenizer = build_tokenizer()
     try:
-        store = collect_prompts(tiny, cs, ["resid"], out=tmp_path / "p", n_steps=6, branch="both", batch_size=4,
-                                progress=False)
-        # the stored cond rows are what a generation with these prompts computes
-        seen = []
-        from musicinterp import apply_fn
-
-        generate(tiny, text=cs.prompts, max_new_tokens=6, seed=0, decode_audio=False,
-                 interventions=[apply_fn("resid", 1, lambda x, ctx: seen.append(x[:, -1].clone()))])
+        store = collect(tiny, rset, ["resid"], out=tmp_path / "s", text="drums", progress=False)
+        cond = tiny.conditioning(text=["drums"] * 12)
+        ref = trace_codes(tiny, rset.codes, cond=cond, read=["resid"], frames="valid", logits=False)
     finally:
         tiny.tokenizer = None
-    clips = store.clips.to_pylist()
-    assert [c["clip_id"] for c in clips][:5] == ["p0#cond", "p1#cond", "n0#cond", "n1#cond", "p0#uncond"]
-    assert store.meta["n_rows"] == 8 * 6
-    frames = store.read_frames("resid", 1).reshape(8, 6, -1)
-    expected = torch.stack(seen, dim=1)  # (rows, steps, d)
-    assert torch.allclose(frames[:4], expected[:4]) and torch.allclose(frames[4:], expected[4:])
-    pv = store.probe_view("resid", "mean")
-    assert torch.allclose(pv.x[:, 1], frames.mean(1), atol=1e-6)
+    assert store.meta["branch"] == "cond" and set(store.index.column("branch").to_pylist()) == {"cond"}
+    assert torch.allclose(store.read_frames("resid", 1), ref.activations["resid"][:, 1].reshape(-1, 64), atol=1e-6)

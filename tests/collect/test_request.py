@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from musicinterp.collect.request import chunk_seed, concept_set_digest, plan_clips
+from musicinterp.data.concept_set import ConceptSet
+from tests.store.conftest import random_set
+
+
+def test_digest_follows_content_ids_labels_and_splits():
+    base = concept_set_digest(random_set())
+    assert base == concept_set_digest(random_set())
+    changed = random_set()
+    changed.codes[3, 0, 0] += 1
+    assert concept_set_digest(changed) != base
+    relabelled = random_set()
+    relabelled.labels["tempo"] = relabelled.labels["tempo"].flip(0)
+    assert concept_set_digest(relabelled) != base
+    split = random_set()
+    split.splits = ["train"] * 12
+    assert concept_set_digest(split) != base
+    assert concept_set_digest(random_set(name="other")) == base  # the name is a label, not content
+
+
+def test_chunk_seed_depends_on_ids_only():
+    assert chunk_seed(["a", "b"], 0) == chunk_seed(["a", "b"], 0)
+    assert chunk_seed(["a", "b"], 0) != chunk_seed(["a", "c"], 0) != chunk_seed(["a", "b"], 1)
+
+
+def test_plan_keeps_two_chunks_within_the_budget(tiny):
+    cs = ConceptSet("long", {"x": torch.tensor([0, 1] * 50)}, [f"c{i}" for i in range(100)],
+                    [f"c{i}" for i in range(100)], codes=torch.zeros(100, 4, 500, dtype=torch.long))
+    wide = plan_clips(tiny, cs, ["attn_z", "resid"], "valid", torch.float32, 64, 512, 1)
+    assert (wide.clips_per_chunk, wide.in_flight, wide.n_chunks) == (64, 2, 2)
+    tight = plan_clips(tiny, cs, ["attn_z", "resid"], "valid", torch.float32, 64, 20, 1)
+    per_clip = 497 * 2 * 128 * 4  # valid positions x layers x width x bytes, held while written
+    forward = 504 * (12 * 64 + 4 * 504) * 4  # the forward's transients (attention scores dominate here)
+    assert tight.in_flight == 2 and 1 < tight.clips_per_chunk < 64
+    assert tight.clips_per_chunk * (2 * per_clip + forward) <= 20 * 2**20
+    assert plan_clips(tiny, cs, ["resid"], "valid", torch.float32, 64, 512, 3).clips_per_chunk == 34
+    with pytest.warns(UserWarning, match="more than the memory budget"):
+        one = plan_clips(tiny, cs, ["resid"], "valid", torch.float32, 8, 0.01, 1)
+    assert (one.clips_per_chunk, one.in_flight) == (1, 1)

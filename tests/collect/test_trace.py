@@ -1,0 +1,15 @@
+import torch
+
+from musicinterp import trace_codes
+from musicinterp.collect.trace import read_layers
+
+
+def test_reads_equal_a_full_trace_at_the_chosen_positions(tiny, codes):
+    pos = torch.tensor([4, 7, 15])
+    got = read_layers(tiny, codes, sites=["resid", "attn_z", "mlp_out"], positions=pos)
+    ref = trace_codes(tiny, codes, read=["resid", "attn_z", "mlp_out"], frames="all", logits=False).activations
+    for site, layers in got.items():
+        assert len(layers) == tiny.n_layers
+        for layer, v in enumerate(layers):
+            assert v.shape == (2, 3, *tiny.site_shape(site))
+            assert torch.equal(v, ref[site][:, layer, pos])

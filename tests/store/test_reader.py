@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+
+from musicinterp.collect import collect
+from musicinterp.store import ActivationStore, StoreError
+from musicinterp.store.errors import StoreFormatError
+
+
+@pytest.fixture
+def store(tiny, rset, tmp_path):
+    return collect(tiny, rset, ["attn_z", "resid"], out=tmp_path / "s", batch_size=5, progress=False)
+
+
+def test_repr_is_short_and_says_what_is_inside(store):
+    text = repr(store)
+    assert len(text.splitlines()) == 5 and len(text) < 400
+    for part in ("ActivationStore(", "tiny", store.meta["model_fingerprint"], "12 (132 frame rows",
+                 "attn_z 2x(4, 16)", "resid 2x(64,)", "float32", "KB on disk"):
+        assert part in text
+    assert "tensor(" not in text
+    html = store._repr_html_()
+    assert html.startswith("<table>") and "attn_z 2x(4, 16)" in html and "tensor(" not in html
+    pv = store.probe_view("resid")
+    assert repr(pv) == "ProbeView(site='resid', pooling='mean', clips=12, x=(12, 2, 64), concepts=['drums', 'tempo'])"
+
+
+def test_damaged_shard_is_named(store):
+    shard = next((store.root / "shards").rglob("*.safetensors"))
+    shard.write_bytes(shard.read_bytes()[:-10])
+    with pytest.raises(StoreError, match=str(shard.relative_to(store.root))):
+        ActivationStore.open(store.root)
+
+
+def test_changed_bytes_fail_deep_verification(store):
+    shard = next((store.root / "pooled").rglob("*.safetensors"))
+    data = bytearray(shard.read_bytes())
+    data[-1] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    ActivationStore.open(store.root)  # sizes still match
+    with pytest.raises(StoreError, match="fails its checksum"):
+        ActivationStore.open(store.root, deep_verify=True)
+
+
+def test_shard_of_the_wrong_shape_is_named_on_read(store):
+    from musicinterp.store import layout as LY
+
+    path = LY.shard_path(store.root, "resid", 1, store.chunk_names[0])
+    LY.atomic_save_tensors(path, {"x": torch.zeros(3, 64)})
+    with pytest.raises(StoreFormatError, match=r"r00-00000.safetensors: field 'x' has shape \[3, 64\], expected "
+                                               r"\[55, 64\]"):
+        store.read_frames("resid", 1)
+
+
+def test_stream_returns_every_row_once_per_epoch(store):
+    frames = store.read_frames("resid", 1)
+    batches = list(store.stream("resid", 1, batch_size=16, shuffle_buffer=32, seed=3))
+    got = torch.cat(batches)
+    assert got.shape == (128, 64)  # 132 rows, the last partial batch dropped
+    rows = {tuple(r.tolist()) for r in frames}
+    assert all(tuple(r.tolist()) in rows for r in got)
+    assert len({tuple(r.tolist()) for r in got}) == 128
+    assert not torch.equal(got, frames[:128])  # shuffled
+    head = next(store.stream("attn_z", 0, batch_size=8, head=2, shuffle_buffer=0))
+    assert head.shape == (8, 16)
+    with pytest.raises(ValueError, match="layer 5 out of range"):
+        next(store.stream("resid", 5))
+
+
+def test_stream_feeds_a_dictionary_learning_trainer(store):
+    from dictionary_learning.trainers.top_k import AutoEncoderTopK, TopKTrainer
+
+    batches = store.stream("resid", 1, batch_size=16, shuffle_buffer=32, epochs=None)
+    trainer = TopKTrainer(steps=6, activation_dim=64, dict_size=128, k=8, layer=1, lm_name="tiny", warmup_steps=2,
+                          dict_class=AutoEncoderTopK, device="cpu")
+    losses = []
+    for step in range(6):
+        x = next(batches)
+        assert x.shape == (16, 64) and x.dtype == torch.float32
+        losses.append(trainer.loss(x, step=step).item())
+        trainer.update(step, x)
+    assert all(np.isfinite(losses))
+
+
+def test_unknown_site_and_folder_are_named(store, tmp_path):
+    with pytest.raises(ValueError, match="no site 'mlp_out'; it holds attn_z, resid"):
+        store.stats("mlp_out")
+    with pytest.raises(StoreError, match="not an activation store"):
+        ActivationStore.open(tmp_path / "nowhere")
