@@ -7,36 +7,16 @@ Nothing here touches the network: real checkpoints load with
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from transformers import MusicgenForConditionalGeneration
-from transformers.utils import logging as hf_logging
 
+from .hub import CheckpointNotFoundError, quiet_transformers
 from .musicgen import MusicGen
 from .shapes import random_config
 
 RANDOM_SPECS = {"tiny": "tiny", "random-small": "small", "random-medium": "medium", "random-large": "large"}
-
-
-@contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' warning that MusicGen's pad id (2048) lies outside the 2048-code vocab.
-
-    MusicGen uses id 2048 as its BOS/pad on purpose; the warning is noise.
-    """
-    previous = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(previous)
-
-
-class CheckpointNotFoundError(FileNotFoundError):
-    """A real MusicGen checkpoint is not on this machine."""
 
 
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from transformers import MusicgenForConditionalGeneration, PreTrainedTokenizerFast
 
-from ..models.loading import CheckpointNotFoundError, quiet_transformers
+from ..models.hub import CheckpointNotFoundError, quiet_transformers
 from ..models.musicgen import MusicGen
 from .config import OrganismConfig
 from .renderer import render

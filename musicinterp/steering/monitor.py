@@ -59,6 +59,30 @@ class MonitorTrace:
                 f"edited {len(self.edited)} steps)")
 
 
+def derive_tau(val_logits: torch.Tensor, val_labels: torch.Tensor, flip: bool = False) -> float:
+    """The monitor threshold that best separates the classes on validation clips.
+
+    ``val_logits`` are the monitor heads' validation outputs ``(M, n)``; the
+    monitor's reading is their median probability. tau is the reading that
+    maximises balanced accuracy (midpoint between neighbouring readings).
+    """
+    c = torch.sigmoid(val_logits).median(dim=0).values
+    y = val_labels.clone()
+    if flip:
+        c, y = 1 - c, 1 - y
+    values = torch.sort(torch.unique(c)).values
+    cands = torch.cat([values[:1] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1:] + 1e-6])
+    best, best_bal = 0.5, -1.0
+    for t in cands.tolist():
+        pred = c >= t
+        tpr = (pred & (y == 1)).sum() / (y == 1).sum().clamp_min(1)
+        tnr = (~pred & (y == 0)).sum() / (y == 0).sum().clamp_min(1)
+        bal = float(tpr + tnr) / 2
+        if bal > best_bal:
+            best, best_bal = t, bal
+    return float(best)
+
+
 class Monitor(Schedule):
     """Closed-loop schedule. Subclasses say what to read (:meth:`read_interventions`) and how to score it."""
 
@@ -144,7 +168,6 @@ class ProbeMonitor(Monitor):
             latch: bool = False, C: float = 1.0) -> ProbeMonitor:
         """Probes on the ``n_units`` most accurate heads (or layers) of ``site``; tau from validation."""
         from ..probes import ProbeConfig, fit_probe_bank
-        from .smitin import derive_tau
 
         bank = fit_probe_bank(store.probe_view(site, pooling), concept, site, config=ProbeConfig(C=C))
         top = torch.argsort(bank.val_acc, descending=True)[: min(n_units, bank.n_groups)]

@@ -21,7 +21,7 @@ from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
 from .base import Steerer, SteerRun, clamp_with_warning
 from .directions import head_directions
-from .monitor import ProbeMonitor
+from .monitor import ProbeMonitor, derive_tau
 from .spec import ApplySpec, Schedule
 
 
@@ -47,30 +47,6 @@ def soft_head_weights(acc: torch.Tensor, power: float = 3.0) -> torch.Tensor:
     if float(spread) < 1e-9:
         return torch.ones_like(acc)
     return ((acc - acc.min()) / spread) ** power
-
-
-def derive_tau(val_logits: torch.Tensor, val_labels: torch.Tensor, flip: bool = False) -> float:
-    """The monitor threshold that best separates the classes on validation clips.
-
-    ``val_logits`` are the monitor heads' validation outputs ``(M, n)``; the
-    monitor's reading is their median probability. tau is the reading that
-    maximises balanced accuracy (midpoint between neighbouring readings).
-    """
-    c = torch.sigmoid(val_logits).median(dim=0).values
-    y = val_labels.clone()
-    if flip:
-        c, y = 1 - c, 1 - y
-    values = torch.sort(torch.unique(c)).values
-    cands = torch.cat([values[:1] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1:] + 1e-6])
-    best, best_bal = 0.5, -1.0
-    for t in cands.tolist():
-        pred = c >= t
-        tpr = (pred & (y == 1)).sum() / (y == 1).sum().clamp_min(1)
-        tnr = (~pred & (y == 0)).sum() / (y == 0).sum().clamp_min(1)
-        bal = float(tpr + tnr) / 2
-        if bal > best_bal:
-            best, best_bal = t, bal
-    return float(best)
 
 
 class SMITINSteerer(Steerer):
