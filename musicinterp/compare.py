@@ -102,8 +102,13 @@ def _score(reference: MusicGen, codes: torch.Tensor, task: Task, target: str, ad
 
 def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *, add: bool = True,
                    tasks: Sequence[Task] | None = None, sweeps: dict[str, Sequence[float]] | None = None,
-                   seed: int = 0, n: int = 32, progress: bool = True, keep_results: bool = False) -> Comparison:
-    """Sweep every steerer's strength on every task; unsteered generation is the baseline of each task."""
+                   seed: int = 0, n: int = 32, progress: bool = True, keep_results: bool = False,
+                   batched: bool = True) -> Comparison:
+    """Sweep every steerer's strength on every task; unsteered generation is the baseline of each task.
+
+    With ``batched`` (the default) each steerer's whole strength sweep runs as rows of one generation,
+    each row with its own strength; greedy decoding gives the same codes as one setting at a time.
+    """
     tasks = list(tasks) if tasks is not None else organism_tasks(target, n=n, seed=seed, add=add)
     sweeps = {**DEFAULT_SWEEPS, **(sweeps or {})}
     comp = Comparison(target=target, add=add)
@@ -116,23 +121,88 @@ def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *
         comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base}
         bar.update(1)
         for name, steerer in steerers.items():
-            for strength in _sweep(sweeps, name):
-                res = steer(model, steerer, strength=strength, seed=seed, decode_audio=False, **task.kwargs)
+            strengths = list(_sweep(sweeps, name))
+            if batched:
+                results = _sweep_in_one_batch(model, steerer, strengths, task, seed)
+            else:
+                results = [_as_setting(steer(model, steerer, strength=s, seed=seed, decode_audio=False,
+                                             **task.kwargs)) for s in strengths]
+            for strength, res in zip(strengths, results, strict=True):
                 row = {"task": task.name, "method": name, "strength": float(strength),
                        **_score(model, res.codes, task, target, add, base, cond)}
-                row["steps_edited"] = sum(len(log.steps) for log in res.logs.values()) / max(1, len(res.logs))
-                if res.monitors:
-                    trace = next(iter(res.monitors.values()))
-                    readings, _ = trace.as_tensors()
+                row["steps_edited"] = res.steps_edited
+                if res.readings is not None:
+                    readings = res.readings
                     row["monitor_final"] = float(readings[-1].mean())
-                    # prompts whose monitor read the trait as present (C >= tau) at some step after warm-up
-                    row["monitor_reached_tau"] = float((readings[trace.warmup:] >= trace.tau).any(0).float().mean())
+                    # prompts whose monitor read the trait as present (reading >= tau) at some step after warm-up
+                    row["monitor_reached_tau"] = float((readings[res.warmup:] >= res.tau).any(0).float().mean())
                 if keep_results:
                     row["result"] = res
                 comp.rows.append(row)
                 bar.update(1)
     bar.close()
     return comp
+
+
+@dataclass
+class SettingResult:
+    """One strength setting's share of a (possibly batched) steered generation."""
+
+    codes: torch.Tensor
+    steps_edited: float
+    readings: torch.Tensor | None = None  # (steps, n) monitor readings
+    tau: float = 0.5
+    warmup: int = 0
+
+
+def _as_setting(res: Any) -> SettingResult:
+    trace = next(iter(res.monitors.values()), None)
+    steps = sum(len(log.steps) for log in res.logs.values()) / max(1, len(res.logs))
+    if trace is None:
+        return SettingResult(res.codes, steps)
+    readings, used = trace.as_tensors()
+    return SettingResult(res.codes, float((used > 0).any(1).sum()), readings, trace.tau, trace.warmup)
+
+
+def _tile(kwargs: dict[str, Any], times: int) -> dict[str, Any]:
+    """Task kwargs with every prompt repeated ``times`` times (settings stacked along the batch)."""
+    out = dict(kwargs)
+    for key in ("prompt_codes", "input_ids", "attention_mask"):
+        if out.get(key) is not None:
+            out[key] = torch.cat([torch.as_tensor(out[key])] * times)
+    if out.get("text") is not None:
+        out["text"] = list(out["text"]) * times
+    if out.get("batch") is not None:
+        out["batch"] = out["batch"] * times
+    return out
+
+
+def _task_batch(kwargs: dict[str, Any]) -> int:
+    for key in ("prompt_codes", "input_ids"):
+        if kwargs.get(key) is not None:
+            return int(torch.as_tensor(kwargs[key]).shape[0])
+    if kwargs.get("text") is not None:
+        return len(kwargs["text"])
+    return int(kwargs.get("batch") or 1)
+
+
+def _sweep_in_one_batch(model: MusicGen, steerer: Steerer, strengths: Sequence[float], task: Task,
+                        seed: int) -> list[SettingResult]:
+    n = _task_batch(task.kwargs)
+    per_row = torch.tensor([float(s) for s in strengths]).repeat_interleave(n)
+    res = steer(model, steerer, strength=per_row, seed=seed, decode_audio=False, **_tile(task.kwargs, len(strengths)))
+    trace = next(iter(res.monitors.values()), None)
+    readings, used = trace.as_tensors() if trace is not None else (None, None)
+    log = next(iter(res.logs.values()))
+    out = []
+    for i in range(len(strengths)):
+        rows = slice(i * n, (i + 1) * n)
+        if used is not None:
+            edited = float((used[:, rows] > 0).any(1).sum())
+            out.append(SettingResult(res.codes[rows], edited, readings[:, rows], trace.tau, trace.warmup))
+        else:
+            out.append(SettingResult(res.codes[rows], float(len(log.steps)) if strengths[i] else 0.0))
+    return out
 
 
 def _sweep(sweeps: dict[str, Sequence[float]], name: str) -> Sequence[float]:

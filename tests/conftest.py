@@ -23,3 +23,23 @@ def tiny_ids():
 @pytest.fixture
 def codes(tiny):
     return torch.randint(0, tiny.codebook_size, (2, tiny.n_codebooks, 12), generator=torch.Generator().manual_seed(2))
+
+
+@pytest.fixture(scope="module")
+def tiny_store_for_compare(tmp_path_factory):
+    """The tiny random model and a store with a planted binary concept named "drums"."""
+    import torch
+
+    from musicinterp import load_model
+    from musicinterp.collect import collect
+    from musicinterp.data.concept_set import ConceptSet
+
+    model = load_model("tiny")
+    n = 40
+    codes = torch.randint(0, 2048, (n, 4, 16), generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([i % 2 for i in range(n)])
+    codes[labels == 1, 1, :] = 7
+    others = {c: torch.tensor([(i // 2) % 2 for i in range(n)]) for c in ("tempo", "timbre", "bass")}
+    cs = ConceptSet("planted", {"drums": labels, **others}, [f"c{i}" for i in range(n)],
+                    [f"c{i}" for i in range(n)], codes=codes)
+    return model, collect(model, cs, ["attn_z", "resid"], out=tmp_path_factory.mktemp("cmp") / "s", progress=False)
