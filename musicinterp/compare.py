@@ -71,15 +71,44 @@ class Comparison:
     rows: list[dict[str, Any]] = field(default_factory=list)
     unsteered: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def best(self, task: str, max_collateral: float = 0.15, min_validity: float = 0.9) -> list[dict[str, Any]]:
-        """Per method, the most successful setting within the validity and collateral limits."""
+    max_collateral: float = 0.15
+    min_validity: float = 0.9
+
+    def within_limits(self, row: dict[str, Any]) -> bool:
+        return row["validity"] >= self.min_validity and row["collateral"] <= self.max_collateral
+
+    def best(self, task: str, max_collateral: float | None = None, min_validity: float | None = None
+             ) -> list[dict[str, Any]]:
+        """Per method, the most successful setting within the validity and collateral limits.
+
+        A method with no setting inside the limits gets its most successful setting, marked
+        ``within_limits=False`` (every table shows the flag): it is not a best setting.
+        """
+        lim_c = self.max_collateral if max_collateral is None else max_collateral
+        lim_v = self.min_validity if min_validity is None else min_validity
         out = []
         for method in dict.fromkeys(r["method"] for r in self.rows if r["task"] == task):
             rows = [r for r in self.rows if r["task"] == task and r["method"] == method]
-            ok = [r for r in rows if r["validity"] >= min_validity and r["collateral"] <= max_collateral]
+            ok = [r for r in rows if r["validity"] >= lim_v and r["collateral"] <= lim_c]
             pick = max(ok or rows, key=lambda r: (r["success"], -r["nll_increase"]))
             out.append({**pick, "within_limits": bool(ok)})
         return out
+
+    def to_pandas(self):
+        """Every setting (and the unsteered baselines) as one row each, with the within-limits flag."""
+        import pandas as pd
+
+        rows = [{**r, "within_limits": True} for r in self.unsteered.values()]
+        rows += [{**r, "within_limits": self.within_limits(r)} for r in self.rows]
+        drop = {"collateral_by_concept", "result"}
+        return pd.DataFrame([{k: v for k, v in r.items() if k not in drop} for r in rows])
+
+    def __repr__(self) -> str:
+        tasks = ", ".join(self.unsteered) or "none"
+        methods = ", ".join(dict.fromkeys(r["method"] for r in self.rows)) or "none"
+        inside = sum(self.within_limits(r) for r in self.rows)
+        return (f"Comparison({'add' if self.add else 'remove'} {self.target!r}: tasks {tasks}; methods {methods}; "
+                f"{len(self.rows)} settings, {inside} within limits)")
 
 
 def _score(reference: MusicGen, codes: torch.Tensor, task: Task, target: str, add: bool,

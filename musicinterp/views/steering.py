@@ -52,7 +52,7 @@ def monitor_trace_figure(trace: MonitorTrace, prompt: int = 0, title: str = "SMI
 
 
 TABLE_COLUMNS = ("task", "method", "strength", "success", "collateral", "validity", "nll_increase", "key_kept",
-                 "tempo_kept")
+                 "tempo_kept", "within_limits")
 
 
 def comparison_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = TABLE_COLUMNS) -> go.Figure:
