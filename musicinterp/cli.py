@@ -34,31 +34,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_collect(args: argparse.Namespace) -> int:
-    from .collect import collect, collect_prompts
-    from .data.manifest import load_manifest, to_concept_set
-    from .models import load_model
-
-    manifest = load_manifest(args.manifest)
-    concept_set = to_concept_set(manifest, root=args.root)
-    model = load_model(args.model, device=args.device)
-    if concept_set.kind == "prompts":
-        store = collect_prompts(model, concept_set, args.sites, out=args.out, n_steps=args.steps,
-                                frames="pooled" if args.frames == "pooled" else "all", branch=args.branch,
-                                dtype=args.dtype, batch_size=args.batch_size, overwrite=args.overwrite)
-    else:
-        frames = args.frames
-        if "," in frames:
-            frames = tuple(int(x) for x in frames.split(","))
-        store = collect(model, concept_set, args.sites, out=args.out, frames=frames, dtype=args.dtype,
-                        batch_size=args.batch_size, memory_budget_mb=args.budget_mb, skip_bad=args.skip_bad,
-                        overwrite=args.overwrite, text=args.text)
-    print(store)
-    if store.meta["skipped"]:
-        print(f"skipped {len(store.meta['skipped'])} bad entries (listed in {store.root / 'metadata.json'})")
-    return 0
-
-
 def _cmd_stems(args: argparse.Namespace) -> int:
     from .data.stems import build_stem_manifest
 
@@ -109,24 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("collect", help="collect activations of a manifest's concept set into a store")
-    p.add_argument("manifest", help="a manifest (.json/.jsonl; see data_manifests/)")
-    p.add_argument("--model", default="organism")
-    p.add_argument("--out", required=True, help="store folder (an unfinished one is resumed)")
-    p.add_argument("--root", default=None, help="folder audio paths are relative to (default: the manifest's)")
-    p.add_argument("--sites", nargs="+", default=["attn_z", "resid"])
-    p.add_argument("--frames", default="valid", help="valid, last, all, pooled, or a window 'a,b'")
-    p.add_argument("--dtype", default="float32")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--budget-mb", type=float, default=512, help="memory budget for buffered writes")
-    p.add_argument("--text", default=None, help="condition clips on this text (branch 'cond')")
-    p.add_argument("--steps", type=int, default=50, help="generation steps for prompt sets")
-    p.add_argument("--branch", default="cond", choices=["cond", "uncond", "both"], help="CFG rows for prompt sets")
-    p.add_argument("--skip-bad", action="store_true", help="skip bad entries (recorded in the metadata)")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--device", default="cpu")
-    p.set_defaults(func=_cmd_collect)
-
     p = sub.add_parser("probe", help="fit a probe bank from a store and write its heatmap")
     p.add_argument("store")
     p.add_argument("--concept", required=True)
@@ -146,13 +103,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-segments", type=int, default=None, help="per track")
     p.set_defaults(func=_cmd_stems)
 
+    from .collect.cli import add_collect_parsers
     from .organism.cli import add_organism_parser
+    from .report.cli import add_report_parsers
     from .steering.cli import add_steering_parsers
 
+    add_collect_parsers(sub)
     add_steering_parsers(sub)
-
     add_organism_parser(sub)
+    add_report_parsers(sub)
     return parser
+
+
+def _project_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad input or a missing file: one stderr line and exit 2, never a traceback."""
+    from .store.errors import StoreError
+
+    return (ValueError, FileNotFoundError, StoreError)
+
+
+PROJECT_ERRORS = _project_errors()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -160,8 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"musicinterp: error: {err}", file=sys.stderr)
+    except PROJECT_ERRORS as err:
+        message = " ".join(str(err).split())  # one line, whatever the error's own layout
+        print(f"musicinterp: error: {type(err).__name__}: {message}", file=sys.stderr)
         return 2
 
 

@@ -67,7 +67,7 @@ def splits_of(cs: ConceptSet, concepts: list[str], seed: int) -> list[str]:
 def base_config(model: MusicGen, cs: ConceptSet, sites: Sequence[str], dtype: torch.dtype, seed: int,
                 num_processes: int) -> dict[str, Any]:
     """The request fields every collection records."""
-    from .. import __version__  # at call time: the package is fully imported by then
+    from .._version import __version__
 
     return {
         "model_id": model.name, "model_fingerprint": model.fingerprint, "model_source": model.source,
