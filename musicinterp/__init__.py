@@ -18,6 +18,7 @@ from .models import CheckpointNotFoundError, MusicGen, load_model
 from .organism import CONCEPTS, OrganismWorld, detect_all, world_validity
 from .organism.concept_sets import balanced_set, paired_set, prompt_codes
 from .probes import ProbeBank, ProbeConfig, fit_probe_bank
+from .report import Audio, Report, build_report
 from .steering import (
     ApplySpec,
     Constant,
@@ -75,4 +76,6 @@ __all__ = [
     # views
     "views", "head_heatmap", "concept_grid", "layer_accuracy_curve", "monitor_trace_figure", "success_vs_fidelity",
     "players",
+    # the offline report
+    "Report", "Audio", "build_report",
 ]

@@ -8,12 +8,15 @@ On a model other than the organism it traces and prints an activation summary.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .compare import DEFAULT_SWEEPS
+from .data.audio import write_wav
 from .models import load_model
 from .models.musicgen import MusicGen
 from .summary import summarise_activations
@@ -75,36 +78,37 @@ def build_steerers(store, target: str, remove: bool = False) -> dict[str, Any]:
 
 def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target: str = "drums", n: int = 16,
                        quick: bool = False, remove: bool = False) -> dict:
-    """The organism pipeline for one target concept; writes everything under ``out``."""
-    from .collect import collect
-    from .compare import DEFAULT_SWEEPS, run_comparison
-    from .data.audio import write_wav
-    from .organism.concept_sets import balanced_set
-    from .organism.world import CONCEPTS
-    from .probes import fit_probe_bank
-    from .steering import steer
-    from .views.offline import save_figure_html
-    from .views.probes import concept_grid, head_heatmap, layer_accuracy_curve
-    from .views.steering import comparison_table, markdown_table, monitor_trace_figure, success_vs_fidelity
+    """The organism pipeline for one target concept; writes results and ``report.html`` under ``out``.
+
+    Results are written in the layout :func:`musicinterp.report.build_report` reads (figures as
+    plotly JSON, tables, audio per section, provenance), so ``musicinterp report OUT`` rebuilds the page.
+    """
+    import musicinterp as mi
+
+    from .report import Provenance, build_report
+    from .views.steering import markdown_table
 
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    model = model or load_model("organism")
+    for old in ("figures", "tables", "audio"):  # results of an earlier run are replaced, not mixed in
+        if (out / old).is_dir():
+            shutil.rmtree(out / old)
+    model = model or mi.load_model("organism")
     n = 16 if quick else n
-    print(f"[1/5] collecting activations of {'96' if quick else '256'} organism clips (attn_z, resid)")
-    clip_set = balanced_set(target, 96 if quick else 256, seed=7)
-    store = collect(model, clip_set, ["attn_z", "resid"], out=out / f"store_{target}", frames="pooled",
-                    overwrite=True, batch_size=32)
+    n_clips = 96 if quick else 256
+    print(f"[1/5] collecting activations of {n_clips} organism clips (attn_z, resid)")
+    store = mi.collect(model, mi.balanced_set(target, n_clips, seed=7), ["attn_z", "resid"],
+                       out=out / f"store_{target}", frames="pooled", batch_size=32)
 
     print("[2/5] fitting probe banks for every planted concept")
-    banks = {c: fit_probe_bank(store, c, "attn_z") for c in CONCEPTS}
-    resid_banks = [fit_probe_bank(store, c, "resid") for c in CONCEPTS]
-    figs = out / "figures"
-    figs.mkdir(exist_ok=True)
-    save_figure_html(concept_grid(list(banks.values())), figs / "probe_heatmaps.html")
-    save_figure_html(head_heatmap(banks[target], sort=True), figs / f"probe_heatmap_{target}_sorted.html")
-    save_figure_html(layer_accuracy_curve(resid_banks), figs / "probe_layers.html")
+    banks = {c: mi.fit_probe_bank(store, c, "attn_z") for c in mi.CONCEPTS}
+    resid_banks = [mi.fit_probe_bank(store, c, "resid") for c in mi.CONCEPTS]
+    figures: dict[str, Any] = {
+        "probes/probe_heatmaps": mi.concept_grid(list(banks.values())),
+        f"probes/probe_heatmap_{target}_sorted": mi.head_heatmap(banks[target], sort=True),
+        "probes/probe_layers": mi.layer_accuracy_curve(resid_banks),
+    }
     best_heads = {c: b.best(1)[0] for c, b in banks.items()}
     for c, (idx, acc) in best_heads.items():
         print(f"      {c:7s} best head L{idx[0]}H{idx[1]} accuracy {acc:.3f}")
@@ -114,41 +118,57 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     for name, st in steerers.items():
         st.save(out / "steerers" / name)
 
-    print(f"[4/5] comparing methods on {n} generations per task and strength")
+    print(f"[4/5] comparing methods on {n} generations per task and strength (each sweep in one batch)")
     sweeps = {k: v[1:3] for k, v in DEFAULT_SWEEPS.items()} if quick else None  # quick: two strengths each
-    comp = run_comparison(model, steerers, target, add=not remove, n=n, sweeps=sweeps)
-    rows = [{k: v for k, v in r.items() if k not in ("collateral_by_concept", "result")} for r in comp.rows]
+    comp = mi.run_comparison(model, steerers, target, add=not remove, n=n, sweeps=sweeps)
     best = {task: comp.best(task) for task in comp.unsteered}
     table_rows = []
     for task in comp.unsteered:
-        table_rows.append({k: v for k, v in comp.unsteered[task].items() if k != "collateral_by_concept"})
-        table_rows.extend({k: v for k, v in r.items() if k != "collateral_by_concept"} for r in best[task])
+        table_rows.append({**_plain(comp.unsteered[task]), "within_limits": True})
+        table_rows.extend(_plain(r) for r in best[task])
     md = markdown_table(table_rows)
     print(md)
     (out / "comparison.md").write_text(md + "\n")
-    (out / "comparison.json").write_text(json.dumps({"rows": rows, "unsteered": {
-        t: {k: v for k, v in r.items() if k != "collateral_by_concept"} for t, r in comp.unsteered.items()}},
-        indent=1))
-    save_figure_html(comparison_table(table_rows), figs / "comparison_table.html")
+    _write_table(out / "tables" / "comparison" / "best_settings.json", table_rows)
+    _write_table(out / "tables" / "comparison" / "all_settings.json", comp.to_pandas().to_dict("records"))
+    rows = [_plain(r) for r in comp.rows]
     for task in comp.unsteered:
-        save_figure_html(success_vs_fidelity(rows, task), figs / f"success_vs_fidelity_{task}.html")
+        figures[f"comparison/success_vs_fidelity_{task}"] = mi.success_vs_fidelity(rows, task)
 
-    print("[5/5] rendering audio and the SMITIN monitor trace")
-    from .compare import organism_tasks
-
-    cont = organism_tasks(target, n=4, seed=99, add=not remove)[0]
+    print("[5/5] rendering audio (unsteered and steered, side by side) and the monitor traces")
+    cont = mi.organism_tasks(target, n=4, seed=99, add=not remove)[0]
     audio = out / "audio"
-    base = steer(model, [], seed=0, **cont.kwargs)
-    for i, wav in enumerate(base.audio):
-        write_wav(audio / f"continuation_{i}_unsteered.wav", wav, model.sample_rate)
+    base = mi.generate(model, seed=0, **cont.kwargs)
     for entry in best["continuation"]:
-        res = steer(model, steerers[entry["method"]], strength=entry["strength"], seed=0, **cont.kwargs)
-        for i, wav in enumerate(res.audio):
-            write_wav(audio / f"continuation_{i}_{entry['method']}.wav", wav, model.sample_rate)
+        method = entry["method"]
+        with steerers[method].apply(model, strength=entry["strength"]):
+            res = mi.generate(model, seed=0, **cont.kwargs)
+        for i in range(len(res.audio)):
+            folder = audio / f"continuation_{i}"
+            write_wav(folder / "0_unsteered.wav", base.audio[i], model.sample_rate)
+            write_wav(folder / f"{method}.wav", res.audio[i], model.sample_rate)
         for name, trace in res.monitors.items():
-            save_figure_html(monitor_trace_figure(trace, title=f"{entry['method']} monitor ({name})"),
-                             figs / f"monitor_{entry['method']}.html")
+            figures[f"monitors/monitor_{method}"] = mi.monitor_trace_figure(trace, title=f"{method} monitor ({name})")
+    for key, fig in figures.items():
+        path = out / "figures" / f"{key}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_json(str(path))
+    (out / "sections.json").write_text(json.dumps({
+        "title": f"musicinterp demo: steering {'away' if remove else 'toward'} {target!r} on the organism",
+        "order": ["probes", "comparison", "monitors"] + [f"continuation_{i}" for i in range(4)]}, indent=1))
+    prov = Provenance.collect(model=model, store=store, seeds={"clips": 7, "generation": 0, "audio": 99})
+    (out / "provenance.json").write_text(json.dumps(prov.to_dict(), indent=1))
+    report = build_report(out).save(out / "report.html")
     minutes = (time.perf_counter() - t0) / 60
-    print(f"done in {minutes:.1f} min; outputs in {out}")
-    return {"best": best, "unsteered": comp.unsteered, "minutes": minutes,
+    print(f"done in {minutes:.1f} min; open {report}")
+    return {"best": best, "unsteered": comp.unsteered, "minutes": minutes, "report": str(report),
             "best_heads": {c: [list(i), a] for c, (i, a) in best_heads.items()}}
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("collateral_by_concept", "result")}
+
+
+def _write_table(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1, default=float))
