@@ -196,6 +196,18 @@ class MusicGen:
         else:
             envoy.output = value
 
+    def read_layer_input(self, layer: int) -> torch.Tensor:
+        """Inside a trace: a decoder layer's input hidden states ``(rows, T, d)`` (read before its sites)."""
+        if not 0 <= layer < self.n_layers:
+            raise ValueError(f"layer {layer} out of range for a {self.n_layers}-layer model")
+        return self._envoy_layers()[layer].input
+
+    def skip_layer(self, layer: int, output: torch.Tensor) -> None:
+        """Inside a trace: do not run decoder layer ``layer``; ``output`` ``(rows, T, d)`` stands for its output."""
+        if not 0 <= layer < self.n_layers:
+            raise ValueError(f"layer {layer} out of range for a {self.n_layers}-layer model")
+        self._envoy_layers()[layer].skip(output)
+
     def read_logits(self) -> torch.Tensor:
         """Inside a trace: the decoder's logits for this pass as ``(rows, K, T, V)``."""
         logits = self.nn.decoder.output.logits

@@ -1,0 +1,1 @@
+"""Layer ablation and activation patching: where a concept lives, causally."""
