@@ -52,3 +52,11 @@ def valid_positions(n_frames: int, n_codebooks: int) -> range:
 def frames_to_new_tokens(n_frames: int, n_codebooks: int) -> int:
     """Decoder steps needed to complete ``n_frames`` frames of every codebook."""
     return n_frames + n_codebooks - 1
+
+
+def teacher_forcing(codes: torch.Tensor, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next-code training layout: decoder inputs ``(B*K, T+K-1)`` and targets ``(B, K, T+K-1)`` (pad = no loss)."""
+    delayed = apply_delay(codes, pad_id)  # (B, K, T+K)
+    inputs, targets = delayed[..., :-1], delayed[..., 1:]
+    b, k, s = inputs.shape
+    return inputs.reshape(b * k, s), targets

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformers import MusicgenForConditionalGeneration
 
-from ..models.delay import apply_delay
+from ..models.delay import teacher_forcing
 from ..models.loading import quiet_transformers
 from . import vocab as V
 from .config import OrganismConfig
@@ -38,11 +36,9 @@ def build_model(cfg: OrganismConfig, text_vocab: int) -> MusicgenForConditionalG
 def code_loss(model: MusicgenForConditionalGeneration, codes: torch.Tensor, input_ids: torch.Tensor,
               attention_mask: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy over real (non-pad) targets of every codebook."""
-    delayed = apply_delay(codes, V.CODEBOOK_SIZE)  # (B, K, T+K)
-    inputs, targets = delayed[..., :-1], delayed[..., 1:]
-    b, k, s = inputs.shape
-    out = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=inputs.reshape(b * k, s))
-    logits = out.logits.reshape(b, k, s, -1)
+    inputs, targets = teacher_forcing(codes, V.CODEBOOK_SIZE)
+    out = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=inputs)
+    logits = out.logits.reshape(*targets.shape, -1)
     mask = targets != V.CODEBOOK_SIZE
     return torch.nn.functional.cross_entropy(logits[mask], targets[mask])
 
@@ -119,7 +115,3 @@ def heldout_nll(model: MusicgenForConditionalGeneration, n_clips: int = 64, seed
         total += float(loss) * b
         count += b
     return total / count
-
-
-def save_training_log(log: TrainingLog, path: Path) -> None:
-    path.write_text(json.dumps({"steps": log.steps, "loss": log.loss, "seconds": round(log.seconds, 1)}))
