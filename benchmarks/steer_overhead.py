@@ -1,4 +1,7 @@
-"""Cost of steering during generation: plain HF generate vs ITI-steered vs SMITIN-steered (monitor included).
+"""Cost of steering during generation: plain HF generate vs every method (SMITIN's monitor included).
+
+Through ``steer()`` for ITI, SMITIN, difference-in-means and regression, and through ``with iti.apply(model)``
+(the ``apply`` column), all in one run.
 
 random-small, 50 decoder steps, batch 2 with CFG. Steerers are fitted from a small pooled store of
 random-small itself (their cost does not depend on what they learned). Interleaved repeats; medians.
@@ -19,10 +22,20 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, plain_generate, print_json, sync  # noqa: E402
 
-from musicinterp import load_model  # noqa: E402
+from musicinterp import generate, load_model  # noqa: E402
 from musicinterp.collect import collect  # noqa: E402
 from musicinterp.data.concept_set import ConceptSet  # noqa: E402
-from musicinterp.steering import ITIConfig, ITISteerer, SMITINConfig, SMITINSteerer, steer  # noqa: E402
+from musicinterp.steering import (  # noqa: E402
+    DiffMeansConfig,
+    DiffMeansSteerer,
+    ITIConfig,
+    ITISteerer,
+    RegressionConfig,
+    RegressionSteerer,
+    SMITINConfig,
+    SMITINSteerer,
+    steer,
+)
 
 
 def main() -> None:
@@ -39,9 +52,12 @@ def main() -> None:
     codes = torch.randint(0, model.codebook_size, (n, model.n_codebooks, 12), generator=g)
     labels = torch.tensor([i % 2 for i in range(n)])
     cs = ConceptSet("overhead", {"c": labels}, [f"c{i}" for i in range(n)], [f"c{i}" for i in range(n)], codes=codes)
-    store = collect(model, cs, ["attn_z"], out=Path(tempfile.mkdtemp()) / "s", frames="pooled", progress=False)
+    store = collect(model, cs, ["attn_z", "resid"], out=Path(tempfile.mkdtemp()) / "s", frames="pooled",
+                    progress=False)
     iti = ITISteerer.fit(store, "c", ITIConfig(k=48, alpha=1e-3))
-    smitin = SMITINSteerer.fit(store, "c", SMITINConfig(alpha=1e-3, tau=1.01))  # keeps steering: worst case
+    smitin = SMITINSteerer.fit(store, "c", SMITINConfig(alpha=1e-3, tau=1.01, interval=1))  # steers every step
+    diffmeans = DiffMeansSteerer.fit(store, "c", DiffMeansConfig(lam=1e-3))  # all layers
+    regression = RegressionSteerer.fit(store, "c", RegressionConfig(strength=1e-3, top_layers=3))
     ids = torch.randint(1, 1000, (2, 8), generator=g).to(model.device)
     kw = dict(input_ids=ids, max_new_tokens=args.steps, guidance_scale=3.0, do_sample=True, top_k=250,
               decode_audio=False)
@@ -49,8 +65,14 @@ def main() -> None:
     def plain() -> None:
         plain_generate(model, ids, args.steps)
 
+    def applied() -> None:
+        with iti.apply(model):
+            generate(model, seed=0, **kw)
+
     runs = {"plain": plain, "iti": lambda: steer(model, iti, seed=0, **kw),
-            "smitin": lambda: steer(model, smitin, seed=0, **kw)}
+            "smitin": lambda: steer(model, smitin, seed=0, **kw),
+            "diffmeans": lambda: steer(model, diffmeans, seed=0, **kw),
+            "regression": lambda: steer(model, regression, seed=0, **kw), "apply": applied}
     for fn in runs.values():
         fn()
     times: dict[str, list[float]] = {k: [] for k in runs}
@@ -61,13 +83,14 @@ def main() -> None:
             fn()
             sync(args.device)
             times[name].append(time.perf_counter() - t0)
-    p, i, s = (median(times[k]) for k in ("plain", "iti", "smitin"))
+    med = {k: median(v) for k, v in times.items()}
     for k, v in times.items():
-        print(f"  {k:7s} " + " ".join(f"{t:.3f}s" for t in v))
+        print(f"  {k:10s} " + " ".join(f"{t:.3f}s" for t in v))
+    ratios = {f"ratio_{k}": round(med[k] / med["plain"], 4) for k in runs if k != "plain"}
     print_json({"model": args.model, "device": args.device, "steps": args.steps, "batch": 2, "cfg_rows": 4,
                 "iti_heads": int(iti.tensors["heads"].shape[0]), "smitin_layers": model.n_layers,
-                "plain_s": round(p, 4), "iti_s": round(i, 4), "smitin_s": round(s, 4),
-                "ratio_iti": round(i / p, 4), "ratio_smitin": round(s / p, 4), "target_ratio": 1.10})
+                **{f"{k}_s": round(v, 4) for k, v in med.items()}, **ratios, "target_ratio": 1.10,
+                "all_within_target": all(r <= 1.10 for r in ratios.values())})
 
 
 if __name__ == "__main__":
