@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The CPU build of torch; override (e.g. TORCH_SPEC=torch) on a CUDA machine.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: venv test demo lint clean
+.PHONY: venv test demo course lint clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,12 @@ test: venv lint
 
 demo: venv
 	$(VENV)/bin/musicinterp demo
+
+# Execute every course notebook and write its HTML next to the demo's outputs.
+course: venv
+	mkdir -p musicinterp_out/course
+	$(VENV)/bin/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=900 \
+		--output-dir musicinterp_out/course notebooks/[0-9][0-9]_*.ipynb
 
 clean:
 	rm -rf $(VENV) musicinterp_out
