@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from .. import __version__
+from .._version import __version__
 from ..store.errors import StoreModelMismatchError
 from ..store.layout import atomic_save_tensors, atomic_write_json, file_digest
 from .architectures import empty_dictionary
@@ -130,6 +130,7 @@ class SAE:
         info = self.info()
         info["weights_sha256"] = file_digest(folder / WEIGHTS)
         atomic_write_json(folder / INFO, info)
+        self.meta["saved_to"] = str(folder)
         return folder
 
     def check_model(self, model: Any) -> None:
@@ -166,7 +167,7 @@ def load(folder: str | Path, model: Any = None) -> SAE:
     sae = SAE(ae=ae.eval(), arch=info["architecture"], norm_factor=float(info["norm_factor"]), site=info["site"],
               layer=int(info["layer"]), head=info["head"], model_fingerprint=info["model_fingerprint"],
               model_id=info["model_id"], store_digest=info["store_digest"], training=info["training"],
-              meta=info.get("meta", {}))
+              meta={**info.get("meta", {}), "saved_to": str(folder)})
     if model is not None:
         sae.check_model(model)
     return sae

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .. import __version__
+from .._version import __version__
 from ..store.reader import ActivationStore
 from .architectures import make_trainer
 from .artifact import INFO, SAE, read_info

@@ -7,14 +7,16 @@ from .iti import ITIConfig, ITISteerer
 from .monitor import Monitor, MonitorTrace, ProbeMonitor
 from .regression import RegressionConfig, RegressionSteerer
 from .run import SteeredResult, steer
+from .sae import SAEConfig, SAEFeatureMonitor, SAESteerer
 from .smitin import SMITINConfig, SMITINSteerer, derive_tau, soft_head_weights
 from .spec import ApplySpec, Constant, Decay, Schedule, SpecError, StrengthLog
 
 METHODS = {"iti": (ITISteerer, ITIConfig), "smitin": (SMITINSteerer, SMITINConfig),
-           "diffmeans": (DiffMeansSteerer, DiffMeansConfig), "regression": (RegressionSteerer, RegressionConfig)}
+           "diffmeans": (DiffMeansSteerer, DiffMeansConfig), "regression": (RegressionSteerer, RegressionConfig),
+           "sae": (SAESteerer, SAEConfig)}
 
 __all__ = ["Steerer", "SteerRun", "Prepared", "clamp_with_warning", "ApplySpec", "SpecError", "Schedule", "Constant",
            "Decay", "StrengthLog", "Monitor", "MonitorTrace", "ProbeMonitor", "ITISteerer", "ITIConfig",
            "SMITINSteerer", "SMITINConfig", "derive_tau", "soft_head_weights", "DiffMeansSteerer",
            "DiffMeansConfig", "RegressionSteerer", "RegressionConfig", "METHODS", "steer", "SteeredResult",
-           "SteererFileError"]
+           "SteererFileError", "SAESteerer", "SAEConfig", "SAEFeatureMonitor"]
