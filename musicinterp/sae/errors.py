@@ -13,5 +13,5 @@ class SAEArtifactError(StoreError):
     """An SAE artifact (or training checkpoint) is missing, damaged, or inconsistent."""
 
 
-class SAETrainingError(RuntimeError):
-    """Training finished in a state that cannot be used (e.g. a BatchTopK run with no inference threshold)."""
+class SAETrainingError(SAEConfigError):
+    """The settings let training finish in a state that cannot be used (a BatchTopK run with no threshold)."""
