@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 
 
 def normalise(values: torch.Tensor, clean: torch.Tensor | float, corrupt: torch.Tensor | float) -> torch.Tensor:
@@ -89,6 +92,34 @@ class SweepResult:
             row.update(site=self.site, method=self.method, metric=self.metric)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ io
+    _TENSORS = ("tensor", "per_codebook", "clean_per_codebook", "corrupt_per_codebook")
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``sweep.safetensors`` and ``sweep.json`` (each atomically) into ``folder``."""
+        from ..store.layout import atomic_save_tensors, atomic_write_json
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tensors = {k: getattr(self, k).contiguous() for k in self._TENSORS if getattr(self, k) is not None}
+        atomic_save_tensors(folder / "sweep.safetensors", tensors)
+        meta = {k: getattr(self, k) for k in ("kind", "site", "method", "metric", "clean", "corrupt", "baseline",
+                                              "codebooks", "info")}
+        meta.update(axes=list(self.axes), labels=self.labels)
+        atomic_write_json(folder / "sweep.json", meta)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SweepResult:
+        folder = Path(folder)
+        for name in ("sweep.json", "sweep.safetensors"):
+            if not (folder / name).is_file():
+                raise FileNotFoundError(f"no sweep result in {folder} (missing {name})")
+        meta = json.loads((folder / "sweep.json").read_text())
+        t = load_file(str(folder / "sweep.safetensors"))
+        meta["axes"] = tuple(meta["axes"])
+        return cls(**meta, **{k: t.get(k) for k in cls._TENSORS})
 
     def __repr__(self) -> str:
         dims = " x ".join(f"{a} {len(self.labels[a])}" for a in self.axes)
