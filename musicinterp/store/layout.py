@@ -163,11 +163,26 @@ def write_safetensors(out: _HashingFile, tensors: dict[str, torch.Tensor], metad
 
 def read_safetensors_header(path: Path) -> dict[str, Any]:
     """The JSON header of a safetensors file (shapes and dtypes) without reading its data."""
+    return _header_and_size(path)[0]
+
+
+def safetensors_expected_size(path: Path) -> int:
+    """The size a safetensors file must have for the tensors its header lists."""
+    header, size = _header_and_size(path)
+    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)
+            and isinstance(v.get("data_offsets"), list) and len(v["data_offsets"]) == 2]
+    return 8 + size + max(ends, default=0)
+
+
+def _header_and_size(path: Path) -> tuple[dict[str, Any], int]:
     with open(path, "rb") as fh:
         size = int.from_bytes(fh.read(8), "little")
         if size <= 0 or size > 100_000_000:
             raise ValueError(f"implausible header length {size}")
-        return json.loads(fh.read(size))
+        header = json.loads(fh.read(size))
+    if not isinstance(header, dict):
+        raise ValueError("header is not a JSON object")
+    return header, size
 
 
 def atomic_save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None

@@ -20,6 +20,7 @@ from . import schema as SC
 from .errors import StoreError, StoreFormatError, StoreIncompleteError, StoreModelMismatchError
 from .folder import read_json
 from .stats import SiteStats
+from .streaming import shuffled_batches
 
 
 @dataclass
@@ -115,10 +116,12 @@ class ActivationStore:
     def _check_header(self, path: Path, want: dict[str, list[int]]) -> None:
         try:
             header = LY.read_safetensors_header(path)
-        except (OSError, ValueError) as err:
+            need = LY.safetensors_expected_size(path)
+        except (OSError, ValueError, TypeError) as err:
             raise StoreFormatError(f"{path}: not a readable safetensors file ({err})") from err
-        if header.get("count", {}).get("shape") == [1] and "mean" not in header:
-            want = {"count": [1]}  # statistics of an empty site
+        if path.stat().st_size < need:
+            raise StoreFormatError(f"{path}: holds {path.stat().st_size} bytes, fewer than the {need} its header "
+                                   f"lists")
         SC.check_header(path, header, {k: (v, None) for k, v in want.items()})
 
     # --------------------------------------------------------------- describe
@@ -237,51 +240,17 @@ class ActivationStore:
                epochs: int | None = 1) -> Iterator[torch.Tensor]:
         """Batches ``(batch_size, D)`` of frames at one site and layer.
 
-        Shards are read sequentially; rows pass through a shuffle buffer, so no
-        random reads hit the disk. Head sites are flattened to ``H * head_dim``
+        Shards are read sequentially, straight into a shuffle buffer of
+        ``shuffle_buffer`` rows, so no random reads hit the disk. Head sites are flattened to ``H * head_dim``
         unless ``head`` picks one head. ``epochs=None`` repeats forever (what an
         SAE trainer wants). A last partial batch is dropped.
         """
-        rng = np.random.default_rng(seed)
-        pool = _ShufflePool(rng, batch_size, shuffle_buffer)
-        epoch = 0
-        while epochs is None or epoch < epochs:
-            for x in self._shards(site, layer):
-                if head is not None:
-                    x = x[:, head]
-                yield from pool.add(x.reshape(x.shape[0], -1).to(dtype))
-            epoch += 1
-        yield from pool.flush()
-
-
-class _ShufflePool:
-    """Rows in, shuffled batches out, holding at most about ``keep + batch`` rows plus one shard."""
-
-    def __init__(self, rng: np.random.Generator, batch: int, keep: int) -> None:
-        self.rng, self.batch, self.keep = rng, batch, keep
-        self.parts: list[torch.Tensor] = []
-        self.n = 0
-
-    def add(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
-        self.parts.append(x)
-        self.n += x.shape[0]
-        if self.n >= self.keep + self.batch:
-            pool = torch.cat(self.parts) if len(self.parts) > 1 else self.parts[0]
-            order = torch.from_numpy(self.rng.permutation(pool.shape[0]))
-            n_out = ((pool.shape[0] - self.keep) // self.batch) * self.batch
-            for i in range(0, n_out, self.batch):
-                yield pool[order[i : i + self.batch]]
-            self.parts = [pool[order[n_out:]]]
-            self.n = self.parts[0].shape[0]
-
-    def flush(self) -> Iterator[torch.Tensor]:
-        if not self.parts:
-            return
-        pool = torch.cat(self.parts)
-        order = torch.from_numpy(self.rng.permutation(pool.shape[0]))
-        for i in range(0, pool.shape[0] - self.batch + 1, self.batch):
-            yield pool[order[i : i + self.batch]]
-        self.parts, self.n = [], 0
+        files = self.shard_files(site, layer)
+        shards = [(path, ch["n_rows"]) for path, ch in zip(files, self.meta["chunks"], strict=True)]
+        store_dtype = getattr(torch, self.meta["dtype"])
+        yield from shuffled_batches(shards, self.site_shape(site), store_dtype, batch_size=batch_size,
+                                    shuffle_buffer=shuffle_buffer, rng=np.random.default_rng(seed), head=head,
+                                    dtype=dtype, epochs=epochs)
 
 
 def _human(n: int) -> str:

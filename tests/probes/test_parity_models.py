@@ -10,7 +10,7 @@ from musicinterp.data.concept_set import ConceptSet
 from musicinterp.organism.concept_sets import balanced_set
 from musicinterp.probes import fit_probe_bank
 
-from .test_probes import sklearn_head_accuracies
+from .oracle import sklearn_head_accuracies
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def organism_store(tmp_path_factory):
 def test_parity_on_organism_concepts(organism_store, concept):
     view = organism_store.probe_view("attn_z", "mean")
     bank = fit_probe_bank(view, concept, "attn_z")
-    ref = sklearn_head_accuracies(view, bank, concept)
+    ref = sklearn_head_accuracies(view, concept)
     assert np.abs(bank.val_acc.numpy() - ref).max() * 100 <= 1.0
 
 
@@ -48,6 +48,6 @@ def test_parity_on_random_small_features(tmp_path):
     view = store.probe_view("attn_z", "mean")
     view.x = view.x[:, :4]  # the first 4 layers x 16 heads keep the scikit-learn loop short
     bank = fit_probe_bank(view, "c", "attn_z")
-    ref = sklearn_head_accuracies(view, bank, "c")
+    ref = sklearn_head_accuracies(view, "c")
     assert bank.grid == (4, 16)
     assert np.abs(bank.val_acc.numpy() - ref).max() * 100 <= 1.0
