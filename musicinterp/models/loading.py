@@ -6,15 +6,23 @@ Nothing here touches the network: real checkpoints load with
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
+from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from transformers import MusicgenForConditionalGeneration
 
-from .hub import CheckpointNotFoundError, quiet_transformers
+from .hub import (
+    CheckpointFileError,
+    fetch_command,
+    locate_checkpoint,
+    quiet_transformers,
+)
 from .musicgen import MusicGen
 from .shapes import random_config
+from .variants import check_supported
 
 RANDOM_SPECS = {"tiny": "tiny", "random-small": "small", "random-medium": "medium", "random-large": "large"}
 
@@ -66,33 +74,59 @@ def _build_random(spec: str, dtype: torch.dtype, device: torch.device, seed: int
     return MusicGen(model.eval(), spec, source="random")
 
 
-def _load_checkpoint(path_or_id: str, dtype: torch.dtype, device: torch.device) -> MusicGen:
-    local = Path(path_or_id).expanduser()
+def _load_checkpoint(spec: str, dtype: torch.dtype, device: torch.device) -> MusicGen:
+    folder = locate_checkpoint(spec)
+    check_supported(_read_config(folder), f"checkpoint {spec!r} ({folder})")
+    weights = _weights_file(folder)
     try:
-        model = MusicgenForConditionalGeneration.from_pretrained(
-            str(local) if local.exists() else path_or_id, local_files_only=True, dtype=dtype
-        )
-    except OSError as err:
-        raise CheckpointNotFoundError(
-            f"MusicGen checkpoint {path_or_id!r} was not found locally (looked in {local} and in the "
-            f"Hugging Face cache {_hf_cache()}). musicinterp never downloads weights: on a machine with "
-            f"network access run `huggingface-cli download {path_or_id}` (or save the model with "
-            f"`save_pretrained`) and pass that folder or id again."
+        with quiet_transformers():
+            model = MusicgenForConditionalGeneration.from_pretrained(
+                str(folder), local_files_only=True, dtype=dtype, use_safetensors=True)
+    except (OSError, RuntimeError, ValueError, SafetensorError) as err:
+        raise CheckpointFileError(
+            f"could not read the weights {weights} of checkpoint {spec!r} ({type(err).__name__}: {err}). The file "
+            f"is damaged or incomplete: fetch it again with `{fetch_command(spec)}` on a machine with network."
         ) from err
-    tokenizer = _local_tokenizer(str(local) if local.exists() else path_or_id)
-    return MusicGen(model.to(device).eval(), path_or_id, tokenizer=tokenizer, source="checkpoint")
+    tokenizer, problem = _local_tokenizer(folder)
+    return MusicGen(model.to(device).eval(), spec, tokenizer=tokenizer, source="checkpoint",
+                    tokenizer_problem=problem)
 
 
-def _local_tokenizer(path_or_id: str):
-    """The checkpoint's own tokenizer when its files are present; ``None`` otherwise."""
+def _read_config(folder: Path) -> dict:
+    path = folder / "config.json"
+    if not path.is_file():
+        raise CheckpointFileError(f"{path} is missing: a checkpoint folder needs the config.json that "
+                                  f"save_pretrained writes next to model.safetensors")
     try:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(path_or_id, local_files_only=True)
-    except (OSError, ValueError):
-        return None
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointFileError(f"{path} is not valid JSON ({err}); fetch or save the checkpoint again") from err
 
 
-def _hf_cache() -> str:
-    return os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub")
+def _weights_file(folder: Path) -> Path:
+    for name in ("model.safetensors", "model.safetensors.index.json"):
+        if (folder / name).is_file():
+            return folder / name
+    found = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+    raise CheckpointFileError(
+        f"{folder / 'model.safetensors'} is missing (the folder holds {found}). musicinterp reads safetensors "
+        f"weights only: fetch the checkpoint again, or load it in transformers and `save_pretrained` it."
+    )
+
+
+def _local_tokenizer(folder: Path) -> tuple[Any | None, str | None]:
+    """The checkpoint's own tokenizer, or ``None`` and why (text prompts then fail with that reason)."""
+    from transformers import AutoTokenizer
+
+    files = ("tokenizer.json", "spiece.model")
+    if not any((folder / name).is_file() for name in files):
+        return None, (f"its folder {folder} has no tokenizer files ({' or '.join(files)}, with "
+                      f"tokenizer_config.json). Copy the tokenizer files of facebook/musicgen-small (the t5-base "
+                      f"tokenizer) into it, or pass input_ids")
+    try:
+        with quiet_transformers():
+            return AutoTokenizer.from_pretrained(str(folder), local_files_only=True), None
+    except (OSError, ValueError, TypeError) as err:
+        return None, (f"its folder {folder} has tokenizer files that do not load ("
+                      f"{type(err).__name__}: {err}). Copy the tokenizer files of "
+                      f"facebook/musicgen-small (the t5-base tokenizer) into it, or pass input_ids")

@@ -22,6 +22,7 @@ from transformers import MusicgenForConditionalGeneration
 from .delay import apply_delay, delayed_length, undo_delay, valid_positions
 from .rows import row_slice
 from .sites import SITES, Site, get_site
+from .variants import check_supported
 
 # transformers 5.x runs MusicGen's decoder once more than ``max_new_tokens``:
 # ``MusicgenForConditionalGeneration.generate`` calls ``_prefill`` and then
@@ -74,11 +75,14 @@ class MusicGen:
         tokenizer: Any | None = None,
         renderer: Renderer | None = None,
         source: str = "random",
+        tokenizer_problem: str | None = None,
     ) -> None:
+        self.variant: str = check_supported(hf_model.config, f"model {name!r}")
         self.hf = hf_model.eval()
         self.name = name
         self.source = source
         self.tokenizer = tokenizer
+        self.tokenizer_problem = tokenizer_problem  # why a checkpoint came without its tokenizer
         self.renderer = renderer
         self.nn = NNsight(self.hf)
         dec = self.hf.config.decoder
@@ -120,6 +124,7 @@ class MusicGen:
         return {
             "name": self.name,
             "source": self.source,
+            "variant": self.variant,
             "decoder_parameters": n_params,
             "layers": self.n_layers,
             "heads": self.n_heads,
@@ -217,8 +222,9 @@ class MusicGen:
     def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids and attention mask for ``texts`` with the model's own tokenizer."""
         if self.tokenizer is None:
+            why = f": {self.tokenizer_problem}" if self.tokenizer_problem else ""
             raise ValueError(
-                f"model {self.name!r} has no tokenizer; pass token ids (input_ids=...) instead of text"
+                f"model {self.name!r} has no tokenizer{why}; pass token ids (input_ids=...) instead of text"
             )
         enc = self.tokenizer(list(texts), return_tensors="pt", padding=True)
         ids, mask = enc["input_ids"], enc["attention_mask"]

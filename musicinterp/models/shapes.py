@@ -86,3 +86,25 @@ def random_config(name: str) -> MusicgenConfig:
     if name not in REAL_SHAPES:
         raise ValueError(f"unknown shape {name!r}; choose tiny, {', '.join(REAL_SHAPES)}")
     return musicgen_config(t5_base_config(), encodec_32khz_config(), decoder_config(REAL_SHAPES[name]))
+
+
+def scaled_config(name: str, width: int = 16, text_vocab: int = 32128) -> MusicgenConfig:
+    """A real shape's config (every layer, head and codebook, the real config fields) with widths divided by ``width``.
+
+    Stands in for a real checkpoint in tests of the loading path: the same
+    classes, layer and head counts, codebooks and frame rate, at a cost a CPU
+    test can pay. ``text_vocab`` sizes the T5 embedding (t5-base has 32128).
+    """
+    if name not in REAL_SHAPES:
+        raise ValueError(f"unknown shape {name!r}; choose {', '.join(REAL_SHAPES)}")
+    real = REAL_SHAPES[name]
+    if real.d_model % (width * real.heads) or width < 1:
+        raise ValueError(f"width {width} does not divide {name}'s d_model {real.d_model} into {real.heads} heads")
+    shape = DecoderShape(layers=real.layers, heads=real.heads, d_model=real.d_model // width,
+                         ffn=real.ffn // width, max_positions=real.max_positions)
+    t5 = t5_base_config()
+    text = T5Config(vocab_size=text_vocab, d_model=t5.d_model // width, d_kv=max(1, t5.d_kv // width),
+                    d_ff=t5.d_ff // width, num_layers=t5.num_layers, num_heads=t5.num_heads,
+                    relative_attention_num_buckets=t5.relative_attention_num_buckets, dropout_rate=0.0,
+                    feed_forward_proj=t5.feed_forward_proj)
+    return musicgen_config(text, tiny_codec_config(), decoder_config(shape))
