@@ -1,11 +1,15 @@
-"""Method comparison on the organism: every method on the same prompts, seeds and lengths.
+"""Method comparison: every method on the same prompts, seeds and lengths, the unsteered baseline included.
 
-Two tasks per target concept: *continuation* (a clip without the concept,
-continued) and *text* (prompts that say nothing of the concept, and prompts
-that ask for its opposite). Each method's strength is swept; each setting is
-scored against ground truth, and the best setting per method is the most
-successful one that keeps validity >= 0.9 and moves no other concept by more
-than 15 points.
+:func:`compare` works on any model: tasks are user-defined
+(:func:`~musicinterp.compare_tasks.text_task`,
+:func:`~musicinterp.compare_tasks.continuation_task`), judges read codes or
+decoded audio, fidelity is NLL under the unsteered model plus the token
+distance to unsteered generations. :func:`run_comparison` is the organism
+preset it grew from: two task kinds per target concept (continuations of clips
+without the concept; text prompts that say nothing of it or ask for its
+opposite), scored against the exact detectors. In both, each method's strength
+is swept; the best setting per method is the most successful one within the
+validity and collateral limits.
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from .compare_fidelity import fidelity
+from .compare_tasks import SettingResult, Task, organism_tasks, run_settings, setting_fields
 from .evaluate import organism_metrics
 from .generation import generate
+from .judges import Judge, KeptJudge, continuity_judges, default_judges, judge_all
 from .models.musicgen import MusicGen
-from .organism.prompts import phrase
-from .organism.world import CONCEPTS, OrganismWorld
-from .steering import Steerer, steer
+from .organism.world import CONCEPTS
+from .steering import Steerer
+
+__all__ = ["compare", "run_comparison", "Comparison", "Task", "SettingResult", "organism_tasks", "DEFAULT_SWEEPS"]
 
 DEFAULT_SWEEPS: dict[str, list[float]] = {  # by variant name, else by method family
     "iti": [1.0, 2.0, 5.0, 10.0],
@@ -34,38 +42,9 @@ DEFAULT_SWEEPS: dict[str, list[float]] = {  # by variant name, else by method fa
 
 
 @dataclass
-class Task:
-    """One generation setting shared by every method."""
-
-    name: str
-    kwargs: dict[str, Any]
-    prompt_frames: int = 0
-
-
-def organism_tasks(target: str, *, n: int = 32, prompt_frames: int = 200, new_frames: int = 200, seed: int = 0,
-                   add: bool = True) -> list[Task]:
-    """Continuation of clips lacking (or, to remove, holding) ``target``, and text prompts."""
-    world = OrganismWorld(prompt_frames)
-    start_value = 0 if add else 1
-    clips = [world.with_concept(world.sample(90_000 + seed * 1000 + i), target, start_value) for i in range(n)]
-    prompt = torch.stack([c.codes for c in clips])
-    others = [c for c in CONCEPTS if c != target]
-    gen = torch.Generator().manual_seed(seed)
-    neutral = []
-    for _ in range(n):  # prompts that mention other concepts only (sometimes nothing)
-        words = [phrase(c, int(torch.randint(0, 2, (1,), generator=gen))) for c in others
-                 if torch.rand(1, generator=gen) < 0.5]
-        neutral.append(" ".join(words))
-    opposite = [phrase(target, 0 if add else 1)] * n
-    return [
-        Task("continuation", {"prompt_codes": prompt, "batch": n, "n_frames": new_frames}, prompt_frames),
-        Task("text", {"text": neutral, "n_frames": new_frames}),
-        Task("text-opposite", {"text": opposite, "n_frames": new_frames}),
-    ]
-
-
-@dataclass
 class Comparison:
+    """Every setting's row (``rows``) and each task's unsteered baseline (``unsteered``), with the limits."""
+
     target: str
     add: bool
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -73,9 +52,15 @@ class Comparison:
 
     max_collateral: float = 0.15
     min_validity: float = 0.9
+    judges: list[str] = field(default_factory=list)
 
-    def within_limits(self, row: dict[str, Any]) -> bool:
-        return row["validity"] >= self.min_validity and row["collateral"] <= self.max_collateral
+    def within_limits(self, row: dict[str, Any], max_collateral: float | None = None,
+                      min_validity: float | None = None) -> bool:
+        """Validity (where the model has a grammar) and collateral inside the limits."""
+        lim_c = self.max_collateral if max_collateral is None else max_collateral
+        lim_v = self.min_validity if min_validity is None else min_validity
+        validity = row.get("validity")
+        return (validity is None or validity >= lim_v) and row["collateral"] <= lim_c
 
     def best(self, task: str, max_collateral: float | None = None, min_validity: float | None = None
              ) -> list[dict[str, Any]]:
@@ -84,12 +69,10 @@ class Comparison:
         A method with no setting inside the limits gets its most successful setting, marked
         ``within_limits=False`` (every table shows the flag): it is not a best setting.
         """
-        lim_c = self.max_collateral if max_collateral is None else max_collateral
-        lim_v = self.min_validity if min_validity is None else min_validity
         out = []
         for method in dict.fromkeys(r["method"] for r in self.rows if r["task"] == task):
             rows = [r for r in self.rows if r["task"] == task and r["method"] == method]
-            ok = [r for r in rows if r["validity"] >= lim_v and r["collateral"] <= lim_c]
+            ok = [r for r in rows if self.within_limits(r, max_collateral, min_validity)]
             pick = max(ok or rows, key=lambda r: (r["success"], -r["nll_increase"]))
             out.append({**pick, "within_limits": bool(ok)})
         return out
@@ -100,7 +83,7 @@ class Comparison:
 
         rows = [{**r, "within_limits": True} for r in self.unsteered.values()]
         rows += [{**r, "within_limits": self.within_limits(r)} for r in self.rows]
-        drop = {"collateral_by_concept", "result"}
+        drop = {"collateral_by_concept", "collateral_by_judge", "result"}
         return pd.DataFrame([{k: v for k, v in r.items() if k not in drop} for r in rows])
 
     def __repr__(self) -> str:
@@ -145,26 +128,18 @@ def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *
     bar = tqdm(total=total, desc=f"comparing methods on {target}", disable=not progress)
     for task in tasks:
         cond = model.conditioning(text=task.kwargs["text"]) if "text" in task.kwargs else None
-        base_codes = generate(model, seed=seed, decode_audio=False, **task.kwargs).codes
+        task_seed = seed if task.seed is None else task.seed
+        base_codes = generate(model, seed=task_seed, decode_audio=False, **task.kwargs).codes
         base = _score(model, base_codes, task, target, add, None, cond)
         comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base}
         bar.update(1)
         for name, steerer in steerers.items():
             strengths = list(_sweep(sweeps, name))
-            if batched:
-                results = _sweep_in_one_batch(model, steerer, strengths, task, seed)
-            else:
-                results = [_as_setting(steer(model, steerer, strength=s, seed=seed, decode_audio=False,
-                                             **task.kwargs)) for s in strengths]
+            results = run_settings(model, steerer, strengths, task, task_seed, batched)
             for strength, res in zip(strengths, results, strict=True):
                 row = {"task": task.name, "method": name, "strength": float(strength),
                        **_score(model, res.codes, task, target, add, base, cond)}
-                row["steps_edited"] = res.steps_edited
-                if res.readings is not None:
-                    readings = res.readings
-                    row["monitor_final"] = float(readings[-1].mean())
-                    # prompts whose monitor read the trait as present (reading >= tau) at some step after warm-up
-                    row["monitor_reached_tau"] = float((readings[res.warmup:] >= res.tau).any(0).float().mean())
+                row.update(setting_fields(res))
                 if keep_results:
                     row["result"] = res
                 comp.rows.append(row)
@@ -173,66 +148,106 @@ def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *
     return comp
 
 
-@dataclass
-class SettingResult:
-    """One strength setting's share of a (possibly batched) steered generation."""
+def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task], judges: Sequence[Judge] | None = None,
+            sweeps: dict[str, Sequence[float]] | None = None, *, target: str | None = None, add: bool = True,
+            seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
+            min_validity: float = 0.95, progress: bool = True, keep_results: bool = False,
+            batched: bool = True) -> Comparison:
+    """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
-    codes: torch.Tensor
-    steps_edited: float
-    readings: torch.Tensor | None = None  # (steps, n) monitor readings
-    tau: float = 0.5
-    warmup: int = 0
+    ``judges`` read the generated frames (default: the organism's exact concept and
+    nuisance judges, or the audio judges on any other model); the one whose name or
+    concept is ``target`` (default: the steerers' common concept) gives success,
+    every judge of another concept gives collateral (change of its rate against the
+    unsteered rate). On continuations the ``continuity`` judges (key kept, tempo
+    kept; default per model) join collateral. Fidelity: NLL of the generated frames
+    under the unsteered model, token distance to the unsteered generations, and
+    world validity on the organism. ``sweeps`` maps a steerer name (or method
+    family) to its strengths; :data:`DEFAULT_SWEEPS` fills the rest.
+    """
+    tasks = list(tasks)
+    if not tasks or not all(isinstance(t, Task) for t in tasks):
+        raise ValueError("tasks must be a non-empty list of Task (see text_task, continuation_task, organism_tasks)")
+    if not isinstance(steerers, dict):
+        raise ValueError(f"steerers must be a dict name -> Steerer, got {type(steerers).__name__}")
+    judges = list(judges) if judges is not None else default_judges(model)
+    names = [j.name for j in judges]
+    if len(set(names)) != len(names):
+        raise ValueError(f"judges must have distinct names, got {names}")
+    if target is None:
+        concepts = {s.concept for s in steerers.values()}
+        if len(concepts) != 1:
+            raise ValueError(f"target is required: the steerers act on {sorted(concepts) or 'nothing'}")
+        target = concepts.pop()
+    target_judge = next((j for j in judges if target in (j.name, j.concept)), None)
+    if target_judge is None:
+        raise ValueError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
+    continuity = list(continuity) if continuity is not None else continuity_judges(model)
+    sweeps = {**DEFAULT_SWEEPS, **(sweeps or {})}
+    strengths = {name: [float(x) for x in _sweep(sweeps, name)] for name in steerers}
+    comp = Comparison(target=target, add=add, max_collateral=max_collateral, min_validity=min_validity,
+                      judges=[j.name for j in judges])
+    scorer = _Scorer(model, judges, target_judge, continuity, add)
+    bar = tqdm(total=len(tasks) * (1 + sum(map(len, strengths.values()))), desc=f"comparing methods on {target}",
+               disable=not progress)
+    for task in tasks:
+        task_seed = seed if task.seed is None else task.seed
+        base_codes = generate(model, seed=task_seed, decode_audio=False, **task.kwargs).codes
+        base = scorer(base_codes, task, base_codes, None)
+        comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
+                                     "within_limits": True}
+        bar.update(1)
+        for name, steerer in steerers.items():
+            results = run_settings(model, steerer, strengths[name], task, task_seed, batched)
+            for strength, res in zip(strengths[name], results, strict=True):
+                row = {"task": task.name, "method": name, "strength": strength,
+                       **scorer(res.codes, task, base_codes, base), **setting_fields(res)}
+                row["within_limits"] = comp.within_limits(row)
+                if keep_results:
+                    row["result"] = res
+                comp.rows.append(row)
+                bar.update(1)
+    bar.close()
+    return comp
 
 
-def _as_setting(res: Any) -> SettingResult:
-    trace = next(iter(res.monitors.values()), None)
-    steps = sum(len(log.steps) for log in res.logs.values()) / max(1, len(res.logs))
-    if trace is None:
-        return SettingResult(res.codes, steps)
-    readings, used = trace.as_tensors()
-    return SettingResult(res.codes, float((used > 0).any(1).sum()), readings, trace.tau, trace.warmup)
+class _Scorer:
+    """One row of :func:`compare`: success, rates of every judge, continuity, fidelity, collateral."""
 
+    def __init__(self, model: MusicGen, judges: list[Judge], target: Judge, continuity: list[KeptJudge],
+                 add: bool) -> None:
+        self.model, self.judges, self.target, self.continuity, self.add = model, judges, target, continuity, add
 
-def _tile(kwargs: dict[str, Any], times: int) -> dict[str, Any]:
-    """Task kwargs with every prompt repeated ``times`` times (settings stacked along the batch)."""
-    out = dict(kwargs)
-    for key in ("prompt_codes", "input_ids", "attention_mask"):
-        if out.get(key) is not None:
-            out[key] = torch.cat([torch.as_tensor(out[key])] * times)
-    if out.get("text") is not None:
-        out["text"] = list(out["text"]) * times
-    if out.get("batch") is not None:
-        out["batch"] = out["batch"] * times
-    return out
-
-
-def _task_batch(kwargs: dict[str, Any]) -> int:
-    for key in ("prompt_codes", "input_ids"):
-        if kwargs.get(key) is not None:
-            return int(torch.as_tensor(kwargs[key]).shape[0])
-    if kwargs.get("text") is not None:
-        return len(kwargs["text"])
-    return int(kwargs.get("batch") or 1)
-
-
-def _sweep_in_one_batch(model: MusicGen, steerer: Steerer, strengths: Sequence[float], task: Task,
-                        seed: int) -> list[SettingResult]:
-    n = _task_batch(task.kwargs)
-    per_row = torch.tensor([float(s) for s in strengths]).repeat_interleave(n)
-    res = steer(model, steerer, strength=per_row, seed=seed, decode_audio=False, **_tile(task.kwargs, len(strengths)))
-    trace = next(iter(res.monitors.values()), None)
-    readings, used = trace.as_tensors() if trace is not None else (None, None)
-    log = next(iter(res.logs.values()))
-    out = []
-    for i in range(len(strengths)):
-        rows = slice(i * n, (i + 1) * n)
-        if used is not None:
-            edited = float((used[:, rows] > 0).any(1).sum())
-            out.append(SettingResult(res.codes[rows], edited, readings[:, rows], trace.tau, trace.warmup))
-        else:
-            out.append(SettingResult(res.codes[rows], float(len(log.steps)) if strengths[i] else 0.0))
-    return out
+    def __call__(self, codes: torch.Tensor, task: Task, reference: torch.Tensor,
+                 base: dict[str, Any] | None) -> dict[str, Any]:
+        pf = task.prompt_frames
+        gen = codes[..., pf:]
+        results = judge_all(self.judges, gen, decoder=self.model)
+        rates = {name: r.rate for name, r in results.items()}
+        success = rates[self.target.name] if self.add else 1 - rates[self.target.name]
+        text = task.kwargs.get("text")
+        cond = self.model.conditioning(text=list(text)) if text is not None else None
+        fid = fidelity(self.model, codes, reference, prompt_frames=pf, cond=cond)
+        row: dict[str, Any] = {"success": success, "validity": fid.validity, "nll": fid.nll,
+                               "token_distance": fid.token_distance, **{f"rate_{k}": v for k, v in rates.items()}}
+        kept: dict[str, float] = {}
+        if pf:
+            for judge in self.continuity:
+                kept[f"{judge.concept}_kept"] = judge(codes[..., :pf], gen, decoder=self.model).rate
+        row.update(kept)
+        if base is None:
+            return {**row, "nll_increase": 0.0, "collateral": 0.0, "collateral_by_judge": {}}
+        moves = {f"rate_{j.name}": abs(rates[j.name] - base[f"rate_{j.name}"]) for j in self.judges
+                 if j.concept != self.target.concept}
+        moves.update({k: abs(v - base[k]) for k, v in kept.items()})
+        row.update(nll_increase=fid.nll - base["nll"], collateral=max(moves.values(), default=0.0),
+                   collateral_by_judge=moves)
+        return row
 
 
 def _sweep(sweeps: dict[str, Sequence[float]], name: str) -> Sequence[float]:
-    return sweeps[name] if name in sweeps else sweeps[name.split("-")[0]]
+    """Strengths for steerer ``name``: by name, without its ``@layers`` part, else by method family (before ``-``)."""
+    for key in (name, name.split("@")[0], name.split("@")[0].split("-")[0]):
+        if key in sweeps:
+            return sweeps[key]
+    raise ValueError(f"sweeps has no strengths for steerer {name!r}: pass sweeps={{{name!r}: [...]}}")

@@ -1,5 +1,6 @@
 """The comparison harness: a strength sweep in one batch equals one setting at a time (greedy)."""
 
+import pytest
 import torch
 
 from musicinterp import load_model
@@ -38,3 +39,110 @@ def test_best_marks_settings_outside_the_limits():
     frame = comp.to_pandas()
     assert list(frame["within_limits"]) == [False, True, False]
     assert "3 settings, 1 within limits" in repr(comp)
+
+
+# ----------------------------------------------------------------------------- the model-agnostic compare
+def _compare_tiny(model, store, **kw):
+    import musicinterp.judges as J
+    from musicinterp.compare import compare
+    from musicinterp.compare_tasks import continuation_task
+
+    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0))
+    prompts = torch.randint(0, 2048, (3, 4, 6), generator=torch.Generator().manual_seed(3))
+    task = continuation_task("cont", prompts, n_frames=8, do_sample=False)
+    judges = J.organism_judges()
+    comp = compare(model, {"iti": iti}, [task], judges, {"iti": [0.0, 400.0]}, progress=False, keep_results=True,
+                   continuity=[J.OrganismKeyKept(), J.OrganismTempoKept()], **kw)
+    return comp, task, judges
+
+
+def test_compare_rows_equal_their_oracles(tiny_store_for_compare):
+    from musicinterp.compare_fidelity import token_distance
+    from musicinterp.evaluate import nll_under
+    from musicinterp.generation import generate
+    from musicinterp.judges import OrganismKeyKept, OrganismTempoKept
+
+    model, store = tiny_store_for_compare
+    comp, task, judges = _compare_tiny(model, store)
+    assert comp.target == "drums" and comp.judges == [j.name for j in judges]
+    base = comp.unsteered["cont"]
+    base_codes = generate(model, seed=0, decode_audio=False, **task.kwargs).codes
+    pf = task.prompt_frames
+    for j in judges:
+        assert base[f"rate_{j.name}"] == j(base_codes[..., pf:]).rate
+    assert base["token_distance"] == 0.0 and base["collateral"] == 0.0 and base["within_limits"] is True
+    assert base["nll"] == pytest.approx(float(nll_under(model, base_codes, None, pf).mean()), abs=1e-6)
+    assert len(comp.rows) == 2
+    for row in comp.rows:
+        codes = row["result"].codes
+        assert codes.shape == base_codes.shape  # same prompts, seeds and lengths as the baseline
+        gen = codes[..., pf:]
+        assert row["success"] == judges[0](gen).rate
+        assert row["validity"] is None  # the tiny model has no grammar
+        assert row["token_distance"] == pytest.approx(token_distance(gen, base_codes[..., pf:], 2048))
+        assert row["nll_increase"] == pytest.approx(row["nll"] - base["nll"])
+        moves = [abs(j(gen).rate - base[f"rate_{j.name}"]) for j in judges[1:]]
+        moves += [abs(k(codes[..., :pf], gen).rate - base[f"{k.concept}_kept"])
+                  for k in (OrganismKeyKept(), OrganismTempoKept())]
+        assert row["collateral"] == pytest.approx(max(moves))
+        assert row["within_limits"] == (row["collateral"] <= 0.10)
+    assert comp.rows[0]["token_distance"] == 0.0  # strength 0 leaves the generation unchanged
+    assert comp.rows[1]["token_distance"] > 0.0
+    frame = comp.to_pandas()
+    assert list(frame["method"]) == ["unsteered", "iti", "iti"] and "collateral_by_judge" not in frame
+
+
+def test_compare_remove_direction_and_limits(tiny_store_for_compare):
+    model, store = tiny_store_for_compare
+    comp, _, _ = _compare_tiny(model, store, add=False, max_collateral=1.0)
+    for row in comp.rows:
+        assert row["success"] == 1 - row["rate_organism:drums"]
+        assert row["within_limits"] is True  # any collateral is within a limit of 1.0
+
+
+def test_compare_refuses_bad_arguments(tiny_store_for_compare):
+    import musicinterp.judges as J
+    from musicinterp.compare import compare
+    from musicinterp.compare_tasks import text_task
+
+    model, store = tiny_store_for_compare
+    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3))
+    task = Task("t", {"batch": 1, "n_frames": 4})
+    with pytest.raises(ValueError, match="tasks must be a non-empty list"):
+        compare(model, {"iti": iti}, [], J.organism_judges())
+    with pytest.raises(ValueError, match="no judge reads target 'drums'"):
+        compare(model, {"iti": iti}, [task], [J.OrganismJudge("bass")])
+    with pytest.raises(ValueError, match="distinct names"):
+        compare(model, {"iti": iti}, [task], [J.OrganismJudge("drums"), J.OrganismJudge("drums")])
+    with pytest.raises(ValueError, match="no strengths for steerer 'mine'"):
+        compare(model, {"mine": iti}, [task], J.organism_judges())
+    with pytest.raises(ValueError, match="steerers must be a dict"):
+        compare(model, [iti], [task], J.organism_judges())
+    assert text_task("x", "a", n_frames=4, n=3).n == 3
+
+
+@pytest.mark.slow
+def test_compare_runs_on_a_random_real_shape_model_with_audio_judges():
+    """It must run (not succeed): random MusicGen-small, audio judges, one short continuation."""
+    from musicinterp.compare import compare
+    from musicinterp.compare_tasks import continuation_task
+    from musicinterp.judges import audio_judges
+    from musicinterp.steering import DiffMeansSteerer
+
+    model = load_model("random-small")
+    layers, width = model.n_layers, model.hf.config.decoder.hidden_size
+    steerer = DiffMeansSteerer(concept="drums", site="resid", config={"lam": 1.0, "layers": [layers - 1],
+                                                                       "remove": False},
+                               tensors={"v": torch.randn(layers, width, generator=torch.Generator().manual_seed(0))},
+                               model_fingerprint=model.fingerprint, model_id=model.name)
+    prompt = torch.randint(0, model.codebook_size, (1, model.n_codebooks, 25),
+                           generator=torch.Generator().manual_seed(1))
+    task = continuation_task("continuation", prompt, n_frames=25, guidance_scale=1.0)  # 0.5 s, the judges' minimum
+    comp = compare(model, {"diffmeans": steerer}, [task], audio_judges(), {"diffmeans": [5.0]}, progress=False)
+    frame = comp.to_pandas()
+    assert list(frame["method"]) == ["unsteered", "diffmeans"]
+    row = comp.rows[0]
+    assert set(row) >= {"success", "nll", "nll_increase", "token_distance", "collateral", "key_kept", "tempo_kept",
+                        "within_limits", "rate_audio:percussive", "rate_audio:low-end"}
+    assert 0.0 <= row["success"] <= 1.0 and 0.0 <= row["token_distance"] <= 1.0
+    assert row["validity"] is None

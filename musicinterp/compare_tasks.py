@@ -1,0 +1,194 @@
+"""Tasks for method comparison: user-defined generation settings shared by every method, and running them.
+
+A :class:`Task` holds the keyword arguments of one :func:`musicinterp.generate`
+call (prompts, batch, length), the number of prompt frames (continuations) and
+an optional seed. Every method, and the unsteered baseline, runs on exactly
+these. :func:`text_task` and :func:`continuation_task` build tasks for any
+model; :func:`organism_tasks` is the organism's preset. :func:`run_settings`
+generates a task at every strength of a sweep (as rows of one batch by default);
+:func:`layer_variants` gives the layer protocol of a residual method's sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from .models.musicgen import MusicGen
+from .organism.prompts import phrase
+from .organism.world import CONCEPTS, OrganismWorld
+from .steering import ApplySpec, Steerer, steer
+
+
+@dataclass
+class Task:
+    """One generation setting shared by every method (``seed``: ``None`` takes the comparison's seed)."""
+
+    name: str
+    kwargs: dict[str, Any]
+    prompt_frames: int = 0
+    seed: int | None = None
+
+    @property
+    def n(self) -> int:
+        """Generations per method and strength."""
+        return task_batch(self.kwargs)
+
+    @property
+    def is_continuation(self) -> bool:
+        return self.prompt_frames > 0
+
+
+def _check_frames(n_frames: int) -> int:
+    if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 1:
+        raise ValueError(f"n_frames must be a positive int (frames to generate), got {n_frames!r}")
+    return n_frames
+
+
+def text_task(name: str, prompts: str | Sequence[str], *, n_frames: int, n: int | None = None,
+              seed: int | None = None, **generate_kwargs: Any) -> Task:
+    """Generations from text prompts (``n`` repeats a single prompt; ``""`` is unconditional text)."""
+    if isinstance(prompts, str):
+        prompts = [prompts] * (1 if n is None else n)
+    prompts = list(prompts)
+    if not prompts or not all(isinstance(p, str) for p in prompts):
+        raise ValueError("prompts must be a non-empty string or list of strings")
+    if n is not None and n != len(prompts):
+        raise ValueError(f"n={n} but {len(prompts)} prompts were given (pass one prompt to repeat it n times)")
+    return Task(name, {"text": prompts, "n_frames": _check_frames(n_frames), **generate_kwargs}, seed=seed)
+
+
+def continuation_task(name: str, prompt_codes: torch.Tensor, *, n_frames: int, text: Sequence[str] | None = None,
+                      seed: int | None = None, **generate_kwargs: Any) -> Task:
+    """Continuations of ``prompt_codes`` ``(B, K, T)`` (encode audio first with ``model.audio_to_codes``)."""
+    codes = torch.as_tensor(prompt_codes)
+    if codes.dim() != 3 or codes.shape[0] < 1 or codes.shape[-1] < 1:
+        raise ValueError(f"prompt_codes must be (B, K, T) codes, got shape {tuple(codes.shape)}")
+    kwargs: dict[str, Any] = {"prompt_codes": codes, "n_frames": _check_frames(n_frames), **generate_kwargs}
+    if text is not None:
+        if len(text) != codes.shape[0]:
+            raise ValueError(f"text has {len(text)} prompts for {codes.shape[0]} prompt clips")
+        kwargs["text"] = list(text)
+    else:
+        kwargs["batch"] = int(codes.shape[0])
+    return Task(name, kwargs, int(codes.shape[-1]), seed=seed)
+
+
+def organism_tasks(target: str, *, n: int = 32, prompt_frames: int = 200, new_frames: int = 200, seed: int = 0,
+                   add: bool = True) -> list[Task]:
+    """Continuation of clips lacking (or, to remove, holding) ``target``, and text prompts."""
+    world = OrganismWorld(prompt_frames)
+    start_value = 0 if add else 1
+    clips = [world.with_concept(world.sample(90_000 + seed * 1000 + i), target, start_value) for i in range(n)]
+    prompt = torch.stack([c.codes for c in clips])
+    others = [c for c in CONCEPTS if c != target]
+    gen = torch.Generator().manual_seed(seed)
+    neutral = []
+    for _ in range(n):  # prompts that mention other concepts only (sometimes nothing)
+        words = [phrase(c, int(torch.randint(0, 2, (1,), generator=gen))) for c in others
+                 if torch.rand(1, generator=gen) < 0.5]
+        neutral.append(" ".join(words))
+    opposite = [phrase(target, 0 if add else 1)] * n
+    return [
+        Task("continuation", {"prompt_codes": prompt, "batch": n, "n_frames": new_frames}, prompt_frames),
+        Task("text", {"text": neutral, "n_frames": new_frames}),
+        Task("text-opposite", {"text": opposite, "n_frames": new_frames}),
+    ]
+
+
+def tile(kwargs: dict[str, Any], times: int) -> dict[str, Any]:
+    """Task kwargs with every prompt repeated ``times`` times (settings stacked along the batch)."""
+    out = dict(kwargs)
+    for key in ("prompt_codes", "input_ids", "attention_mask"):
+        if out.get(key) is not None:
+            out[key] = torch.cat([torch.as_tensor(out[key])] * times)
+    if out.get("text") is not None:
+        out["text"] = list(out["text"]) * times
+    if out.get("batch") is not None:
+        out["batch"] = out["batch"] * times
+    return out
+
+
+def task_batch(kwargs: dict[str, Any]) -> int:
+    """How many generations a task's kwargs ask for."""
+    for key in ("prompt_codes", "input_ids"):
+        if kwargs.get(key) is not None:
+            return int(torch.as_tensor(kwargs[key]).shape[0])
+    if kwargs.get("text") is not None:
+        return len(kwargs["text"])
+    return int(kwargs.get("batch") or 1)
+
+
+@dataclass
+class SettingResult:
+    """One strength setting's share of a (possibly batched) steered generation."""
+
+    codes: torch.Tensor
+    steps_edited: float
+    readings: torch.Tensor | None = None  # (steps, n) monitor readings
+    tau: float = 0.5
+    warmup: int = 0
+
+
+def setting_fields(res: SettingResult) -> dict[str, float]:
+    """Steps edited and, for monitored methods, the monitor's final reading and how often it reached tau."""
+    out = {"steps_edited": res.steps_edited}
+    if res.readings is not None:
+        out["monitor_final"] = float(res.readings[-1].mean())
+        # prompts whose monitor read the trait as present (reading >= tau) at some step after warm-up
+        out["monitor_reached_tau"] = float((res.readings[res.warmup:] >= res.tau).any(0).float().mean())
+    return out
+
+
+def run_settings(model: MusicGen, steerer: Steerer, strengths: Sequence[float], task: Task, seed: int,
+                  batched: bool) -> list[SettingResult]:
+    """One task's generations at every strength: rows of one batch, or one generation per strength."""
+    if batched:
+        return sweep_in_one_batch(model, steerer, strengths, task, seed)
+    return [_as_setting(steer(model, steerer, strength=s, seed=seed, decode_audio=False, **task.kwargs))
+            for s in strengths]
+
+
+def _as_setting(res: Any) -> SettingResult:
+    trace = next(iter(res.monitors.values()), None)
+    steps = sum(len(log.steps) for log in res.logs.values()) / max(1, len(res.logs))
+    if trace is None:
+        return SettingResult(res.codes, steps)
+    readings, used = trace.as_tensors()
+    return SettingResult(res.codes, float((used > 0).any(1).sum()), readings, trace.tau, trace.warmup)
+
+
+def sweep_in_one_batch(model: MusicGen, steerer: Steerer, strengths: Sequence[float], task: Task,
+                        seed: int) -> list[SettingResult]:
+    n = task_batch(task.kwargs)
+    per_row = torch.tensor([float(s) for s in strengths]).repeat_interleave(n)
+    res = steer(model, steerer, strength=per_row, seed=seed, decode_audio=False, **tile(task.kwargs, len(strengths)))
+    trace = next(iter(res.monitors.values()), None)
+    readings, used = trace.as_tensors() if trace is not None else (None, None)
+    log = next(iter(res.logs.values()))
+    out = []
+    for i in range(len(strengths)):
+        rows = slice(i * n, (i + 1) * n)
+        if used is not None:
+            edited = float((used[:, rows] > 0).any(1).sum())
+            out.append(SettingResult(res.codes[rows], edited, readings[:, rows], trace.tau, trace.warmup))
+        else:
+            out.append(SettingResult(res.codes[rows], float(len(log.steps)) if strengths[i] else 0.0))
+    return out
+
+
+def layer_variants(name: str, steerer: Steerer, best_layers: Sequence[int], n_layers: int) -> dict[str, Steerer]:
+    """TADA's protocol for a residual method: the same steerer at all layers, at the localised best layers
+    (e.g. from an ablation sweep), and at their complement, named ``name@all``, ``name@best``, ``name@rest``.
+    """
+    if steerer.site != "resid":
+        raise ValueError(f"layer_variants is for residual methods; steerer {name!r} acts on {steerer.site!r}")
+    best = sorted({int(x) for x in best_layers})
+    if not best or best[0] < 0 or best[-1] >= n_layers or len(best) == n_layers:
+        raise ValueError(f"best_layers must be some but not all of 0..{n_layers - 1}, got {list(best_layers)}")
+    rest = [layer for layer in range(n_layers) if layer not in best]
+    return {f"{name}@{part}": replace(steerer, spec=steerer.spec.merge(ApplySpec(layers=layers)))
+            for part, layers in (("all", list(range(n_layers))), ("best", best), ("rest", rest))}
