@@ -1,1 +1,22 @@
-"""Layer ablation and activation patching: where a concept lives, causally."""
+"""Layer ablation and activation patching: where a concept lives, causally.
+
+``ablate`` and ``patch`` run batched sweeps (cells folded into the batch) with
+teacher-forced metrics; ``AblationSpec`` / ``ablation_interventions`` ablate
+during generation, so the organism's detectors can check the causal story.
+"""
+
+# the views, so notebooks reach them as ``mi.ablation.layer_bars`` etc.
+from ..views.ablation import codebook_breakdown, layer_bars, read_vs_used, sweep_heatmap
+from .ablate import ablate, ablate_sets
+from .generation import AblationSpec, ablation_interventions
+from .inputs import AblationInputError, TeacherForced, teacher_forced
+from .metrics import CrossEntropy, KLToClean, LogitDiff, Metric, ProbeScore, concept_logit_diff
+from .pairs import Pair, clip_pair, organism_clip_pair, organism_prompt_pair, prompt_pair, word_swap_pair
+from .patching import patch, patch_sets
+from .result import SweepResult, normalise
+
+__all__ = ["ablate", "ablate_sets", "patch", "patch_sets", "SweepResult", "normalise", "AblationSpec",
+           "ablation_interventions", "AblationInputError", "TeacherForced", "teacher_forced", "Metric", "CrossEntropy",
+           "KLToClean", "LogitDiff", "ProbeScore", "concept_logit_diff", "Pair", "clip_pair", "prompt_pair",
+           "word_swap_pair", "organism_clip_pair", "organism_prompt_pair", "layer_bars", "sweep_heatmap",
+           "codebook_breakdown", "read_vs_used"]
