@@ -2,6 +2,7 @@
 
 from .artifact import SteererFileError
 from .base import Prepared, Steerer, SteerRun, clamp_with_warning
+from .calibration import MonitorCalibration, calibrate_monitor
 from .diffmeans import DiffMeansConfig, DiffMeansSteerer
 from .iti import ITIConfig, ITISteerer
 from .monitor import Monitor, MonitorTrace, ProbeMonitor
@@ -19,4 +20,4 @@ __all__ = ["Steerer", "SteerRun", "Prepared", "clamp_with_warning", "ApplySpec",
            "Decay", "StrengthLog", "Monitor", "MonitorTrace", "ProbeMonitor", "ITISteerer", "ITIConfig",
            "SMITINSteerer", "SMITINConfig", "derive_tau", "soft_head_weights", "DiffMeansSteerer",
            "DiffMeansConfig", "RegressionSteerer", "RegressionConfig", "METHODS", "steer", "SteeredResult",
-           "SteererFileError", "SAESteerer", "SAEConfig", "SAEFeatureMonitor"]
+           "SteererFileError", "MonitorCalibration", "calibrate_monitor", "SAESteerer", "SAEConfig", "SAEFeatureMonitor"]

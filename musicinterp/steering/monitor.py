@@ -12,6 +12,13 @@ Strength rule (SMITIN, Koo et al. 2024): full strength during the warm-up;
 then ``1 - reading / tau`` while ``reading < tau`` and zero once
 ``reading >= tau``. With ``latch`` a prompt stays stopped once it crossed tau.
 Removing a trait flips the reading (``1 - p``).
+
+With ``baseline_steps`` = b the reading is *relative*: each prompt's reading
+minus its own mean over the first b steps. At a generated position the read
+heads still attend over the whole prompt, so in continuations the absolute
+reading carries each prompt's own level; the relative one says how far the
+generation has moved from it. tau is then a change, calibrated on generations
+(:func:`musicinterp.steering.calibration.calibrate_monitor`).
 """
 
 from __future__ import annotations
@@ -70,13 +77,22 @@ def derive_tau(val_logits: torch.Tensor, val_labels: torch.Tensor, flip: bool = 
     y = val_labels.clone()
     if flip:
         c, y = 1 - c, 1 - y
-    values = torch.sort(torch.unique(c)).values
+    return best_threshold(c, y.bool())
+
+
+def best_threshold(readings: torch.Tensor, reached: torch.Tensor) -> float:
+    """The threshold t maximising balanced accuracy of ``readings >= t`` against ``reached`` (midpoints)."""
+    readings, reached = readings.flatten().float().cpu(), reached.flatten().bool().cpu()
+    if readings.shape != reached.shape or readings.numel() == 0:
+        raise ValueError(f"readings {tuple(readings.shape)} and reached {tuple(reached.shape)} must be equal, "
+                         f"non-empty shapes")
+    values = torch.sort(torch.unique(readings)).values
     cands = torch.cat([values[:1] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1:] + 1e-6])
     best, best_bal = 0.5, -1.0
     for t in cands.tolist():
-        pred = c >= t
-        tpr = (pred & (y == 1)).sum() / (y == 1).sum().clamp_min(1)
-        tnr = (~pred & (y == 0)).sum() / (y == 0).sum().clamp_min(1)
+        pred = readings >= t
+        tpr = (pred & reached).sum() / reached.sum().clamp_min(1)
+        tnr = (~pred & ~reached).sum() / (~reached).sum().clamp_min(1)
         bal = float(tpr + tnr) / 2
         if bal > best_bal:
             best, best_bal = t, bal
@@ -86,11 +102,16 @@ def derive_tau(val_logits: torch.Tensor, val_labels: torch.Tensor, flip: bool = 
 class Monitor(Schedule):
     """Closed-loop schedule. Subclasses say what to read (:meth:`read_interventions`) and how to score it."""
 
-    def __init__(self, *, tau: float, warmup: int = 25, flip: bool = False, latch: bool = False) -> None:
+    def __init__(self, *, tau: float, warmup: int = 25, flip: bool = False, latch: bool = False,
+                 baseline_steps: int = 0) -> None:
+        if not 0 <= int(baseline_steps) <= int(warmup):
+            raise ValueError(f"baseline_steps={baseline_steps} must lie in 0..warmup ({warmup}): the baseline is "
+                             f"taken while the monitor cannot stop steering yet")
         self.tau = float(tau)
         self.warmup = int(warmup)
         self.flip = flip
         self.latch = latch
+        self.baseline_steps = int(baseline_steps)
         self.start(0)
 
     # -- per generation -------------------------------------------------------------------------
@@ -100,6 +121,8 @@ class Monitor(Schedule):
         self.gate: torch.Tensor | None = None
         self.stopped: torch.Tensor | None = None
         self._last_step = -1
+        self._baseline_sum: torch.Tensor | None = None
+        self._baseline_n = 0
         self.reset_features()
 
     def reset_features(self) -> None:
@@ -127,6 +150,8 @@ class Monitor(Schedule):
         self._last_step = step
         c = self.score()
         reading = 1 - c if self.flip else c
+        if self.baseline_steps:
+            reading = self._relative(reading)
         self.reading = reading
         present = reading >= self.tau
         if self.stopped is None or self.stopped.shape != present.shape:
@@ -139,6 +164,16 @@ class Monitor(Schedule):
             gate = torch.where(present | self.stopped, torch.zeros_like(reading),
                                (1 - reading / self.tau).clamp(0, 1))
         self.gate = gate
+
+    def _relative(self, raw: torch.Tensor) -> torch.Tensor:
+        """``raw`` minus this prompt's mean reading over the first ``baseline_steps`` steps (0 while taking it)."""
+        if self._baseline_sum is None or self._baseline_sum.shape != raw.shape:
+            self._baseline_sum, self._baseline_n = torch.zeros_like(raw), 0
+        if self._baseline_n < self.baseline_steps:
+            self._baseline_sum = self._baseline_sum + raw
+            self._baseline_n += 1
+            return torch.zeros_like(raw)
+        return raw - self._baseline_sum / self._baseline_n
 
     def record(self, step: int, used: torch.Tensor) -> None:
         """Keep this step's reading and the strength used (called by the steerer's end-of-step hook)."""

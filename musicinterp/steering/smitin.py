@@ -20,6 +20,7 @@ from ..interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
 from .base import Steerer, SteerRun, clamp_with_warning
+from .calibration import MonitorCalibration, calibrate_monitor
 from .directions import head_directions
 from .monitor import ProbeMonitor, derive_tau
 from .spec import ApplySpec, Schedule
@@ -37,6 +38,7 @@ class SMITINConfig:
     warmup: int = 25
     monitor_frames: int | None = 50  # the monitor's running mean covers the last 50 frames (1 s); None: all
     latch: bool = False  # stop for good once the monitor first reads the trait as present
+    baseline_steps: int = 0  # > 0: the reading is relative to each prompt's first steps (see Monitor)
     remove: bool = False
     C: float = 1.0  # probes' inverse L2 regularisation (scikit-learn's C)
 
@@ -84,13 +86,31 @@ class SMITINSteerer(Steerer):
             meta={"store": str(store.root), "grid": list(bank.grid)})
 
     def monitor(self, **overrides) -> ProbeMonitor:
-        """A fresh self-monitor from the fitted probes (``overrides``: tau, warmup, frames, latch)."""
+        """A fresh self-monitor from the fitted probes (``overrides``: tau, warmup, frames, latch, baseline_steps)."""
         c = self.config
-        kw = dict(tau=c["tau"], warmup=c["warmup"], frames=c.get("monitor_frames"), latch=c.get("latch", False))
+        kw = dict(tau=c["tau"], warmup=c["warmup"], frames=c.get("monitor_frames"), latch=c.get("latch", False),
+                  baseline_steps=c.get("baseline_steps", 0))
         kw.update(overrides)
         return ProbeMonitor([tuple(h) for h in self.tensors["monitor_heads"].tolist()],
                             self.tensors["monitor_weight"], self.tensors["monitor_bias"], site="attn_z",
                             pooling=c["pooling"], flip=self.remove, **kw)
+
+    def calibrate_monitor(self, model: MusicGen, *, judge, strength: float | None = None, baseline_steps: int = 25,
+                          seed: int = 0, **generate_kwargs) -> MonitorCalibration:
+        """Re-derive tau on generations of ``generate_kwargs`` judged by ``judge`` (see :mod:`.calibration`).
+
+        tau from validation clips separates clips that hold the trait throughout;
+        in a continuation the read heads also carry the prompt. This reads
+        relative to each prompt's first ``baseline_steps`` steps and sets tau to
+        the change that best separates judged-present from judged-absent
+        generations (unsteered and at ``strength``). The steerer keeps the result.
+        """
+        mon = self.monitor(tau=self.config["tau"], baseline_steps=baseline_steps)
+        result = calibrate_monitor(self, model, mon, judge=judge, strength=strength or self.strength, seed=seed,
+                                   **generate_kwargs)
+        self.config.update(tau=result.tau, baseline_steps=baseline_steps, tau_derived=False,
+                           tau_source="generations")
+        return result
 
     def default_schedule(self) -> Schedule:
         return self.monitor()
