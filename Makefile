@@ -27,7 +27,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 test: venv lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=15
 
 demo: venv
 	$(VENV)/bin/musicinterp demo

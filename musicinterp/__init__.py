@@ -5,16 +5,25 @@ banks and steering methods from it, steer generation, compare methods, and
 view what they do. Everything a notebook needs is here: ``import musicinterp as mi``.
 """
 
-from . import views
+from . import ablation, judges, sae, views
 from ._version import __version__
+from .ablation import AblationSpec, SweepResult, ablate, patch
 from .collect import collect, collect_prompts
-from .compare import Comparison, Task, organism_tasks, run_comparison
+from .compare import Comparison, Task, compare, organism_tasks, run_comparison
+from .compare_tasks import continuation_task, layer_variants, text_task
 from .data.concept_set import ConceptSet
 from .data.manifest import ManifestError, load_manifest, to_concept_set
 from .evaluate import nll_under, organism_metrics
 from .generation import GenerationResult, generate
 from .interventions import Intervention, StepContext, StepWindow, add, apply_fn, replace
-from .models import CheckpointNotFoundError, MusicGen, load_model
+from .judges import Judge, JudgeResult
+from .models import (
+    CheckpointFileError,
+    CheckpointNotFoundError,
+    MusicGen,
+    UnsupportedVariantError,
+    load_model,
+)
 from .organism import CONCEPTS, OrganismWorld, detect_all, world_validity
 from .organism.concept_sets import balanced_set, paired_set, prompt_codes
 from .probes import ProbeBank, ProbeConfig, fit_probe_bank
@@ -28,10 +37,14 @@ from .steering import (
     ITIConfig,
     ITISteerer,
     Monitor,
+    MonitorCalibration,
     MonitorTrace,
     ProbeMonitor,
     RegressionConfig,
     RegressionSteerer,
+    SAEConfig,
+    SAEFeatureMonitor,
+    SAESteerer,
     Schedule,
     SMITINConfig,
     SMITINSteerer,
@@ -39,6 +52,7 @@ from .steering import (
     SteeredResult,
     Steerer,
     SteererFileError,
+    calibrate_monitor,
     steer,
 )
 from .store import ActivationStore, StoreError, StoreModelMismatchError
@@ -58,7 +72,7 @@ load_steerer = Steerer.load
 __all__ = [
     "__version__",
     # models, tracing, generation
-    "load_model", "MusicGen", "CheckpointNotFoundError", "trace_codes", "TraceResult", "generate",
+    "load_model", "MusicGen", "CheckpointNotFoundError", "CheckpointFileError", "UnsupportedVariantError", "trace_codes", "TraceResult", "generate",
     "GenerationResult", "Intervention", "StepContext", "StepWindow", "add", "replace", "apply_fn",
     # data and concept sets
     "ConceptSet", "load_manifest", "to_concept_set", "ManifestError", "balanced_set", "paired_set", "prompt_codes",
@@ -70,9 +84,13 @@ __all__ = [
     # steering
     "Steerer", "load_steerer", "SteererFileError", "ApplySpec", "SpecError", "Schedule", "Constant", "Decay",
     "Monitor", "ProbeMonitor", "MonitorTrace", "ITISteerer", "ITIConfig", "SMITINSteerer", "SMITINConfig",
-    "DiffMeansSteerer", "DiffMeansConfig", "RegressionSteerer", "RegressionConfig", "steer", "SteeredResult",
+    "DiffMeansSteerer", "DiffMeansConfig", "RegressionSteerer", "RegressionConfig", "SAESteerer", "SAEConfig",
+    "SAEFeatureMonitor", "steer", "SteeredResult", "MonitorCalibration", "calibrate_monitor",
+    # sparse autoencoders (mi.sae.train / load / evaluate), ablation and patching, judges
+    "sae", "ablation", "ablate", "patch", "SweepResult", "AblationSpec", "judges", "Judge", "JudgeResult",
     # evaluation and comparison
-    "organism_metrics", "nll_under", "run_comparison", "Comparison", "Task", "organism_tasks",
+    "organism_metrics", "nll_under", "compare", "run_comparison", "Comparison", "Task", "organism_tasks",
+    "text_task", "continuation_task", "layer_variants",
     # views
     "views", "head_heatmap", "concept_grid", "layer_accuracy_curve", "monitor_trace_figure", "success_vs_fidelity",
     "players",

@@ -103,13 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-segments", type=int, default=None, help="per track")
     p.set_defaults(func=_cmd_stems)
 
+    from .ablation.cli import add_ablation_parsers
     from .collect.cli import add_collect_parsers
     from .organism.cli import add_organism_parser
     from .report.cli import add_report_parsers
+    from .sae.cli import add_sae_parsers
     from .steering.cli import add_steering_parsers
 
     add_collect_parsers(sub)
     add_steering_parsers(sub)
+    add_sae_parsers(sub)
+    add_ablation_parsers(sub)
     add_organism_parser(sub)
     add_report_parsers(sub)
     return parser

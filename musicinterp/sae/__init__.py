@@ -2,12 +2,17 @@
 
 ``train`` drives dictionary_learning's TopK / BatchTopK trainers on frames
 streamed from a store; ``load`` reads an artifact back (refusing another
-model's).
+model's); ``evaluate`` scores reconstruction and the spliced model (SAELens's
+formulas); ``analyze`` ranks features by concept and maps them. Steer with
+``mi.SAESteerer``.
 """
 
 from .artifact import SAE, load
 from .config import TrainConfig
 from .errors import SAEArtifactError, SAEConfigError, SAETrainingError
+from .evaluate import SAEEvaluation, evaluate, reconstruction_metrics, spliced_scores
+from .features import FeatureAnalysis, analyze
 from .training import train
 
-__all__ = ["SAE", "load", "train", "TrainConfig", "SAEConfigError", "SAEArtifactError", "SAETrainingError"]
+__all__ = ["SAE", "load", "train", "TrainConfig", "evaluate", "SAEEvaluation", "reconstruction_metrics",
+           "spliced_scores", "analyze", "FeatureAnalysis", "SAEConfigError", "SAEArtifactError", "SAETrainingError"]

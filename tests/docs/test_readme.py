@@ -35,4 +35,4 @@ def test_the_quickstart_runs(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "GenerationResult(2 x 4 codebooks x 400 frames (200 prompt)" in out.stdout
     assert "steered by iti:drums" in out.stdout
-    assert '"type":"heatmap"' in out.stdout.replace(" ", "")
+    assert re.search(r"[\"']type[\"']:\s*[\"']heatmap[\"']", out.stdout), out.stdout[:500]  # the figure was shown
