@@ -38,9 +38,15 @@ def find_chromium() -> str | None:
 
 @dataclass
 class PageCheck:
-    """What the browser saw: load time, errors, every request, each figure and audio element."""
+    """What the browser saw: load time, errors, every request, each figure and audio element.
+
+    ``load_s`` is wall time from navigation until every figure is drawn and every audio element
+    has its metadata; ``cpu_s`` is the CPU time all browser processes spent meanwhile, which a
+    busy machine does not inflate the way it inflates wall time.
+    """
 
     load_s: float
+    cpu_s: float = float("nan")
     console_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
@@ -62,6 +68,20 @@ def launch(playwright: Any, executable: str | None = None) -> Any:
     return playwright.chromium.launch(executable_path=executable, headless=True)
 
 
+def _browser_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process's child processes (the browser's)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            continue
+    return total
+
+
 def _visit(browser: Any, page_url: str, check: PageCheck, allowed: Any, route: Any, screenshot: str | Path | None,
            timeout_s: float) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -72,11 +92,12 @@ def _visit(browser: Any, page_url: str, check: PageCheck, allowed: Any, route: A
         page.on("dialog", lambda d: (check.console_errors.append(f"dialog: {d.message}"), d.dismiss()))
         page.on("request", lambda r: check.requests.append(r.url))
         page.route("**/*", route)
-        t0 = time.perf_counter()
+        cpu0, t0 = _browser_cpu_s(), time.perf_counter()
         page.goto(page_url, wait_until="load", timeout=timeout_s * 1000)
         page.wait_for_function(_FIGURES_DRAWN, timeout=timeout_s * 1000)
         page.wait_for_function(_AUDIO_READY, timeout=timeout_s * 1000)
         check.load_s = time.perf_counter() - t0
+        check.cpu_s = _browser_cpu_s() - cpu0
         check.figures = page.evaluate(_FIGURE_STATE)
         check.audio = page.evaluate(_AUDIO_STATE)
         check.blocked += [u for u in check.requests if not allowed(u) and u not in check.blocked]
