@@ -38,6 +38,7 @@ DEFAULT_SWEEPS: dict[str, list[float]] = {  # by variant name, else by method fa
     "smitin-s5": [25.0, 50.0, 75.0, 100.0],
     "diffmeans": [1.5, 2.0, 2.5, 3.0],
     "regression": [0.05, 0.1, 0.15, 0.2],
+    "sae": [0.5, 1.0, 2.0, 4.0],
 }
 
 

@@ -54,10 +54,18 @@ class FeatureAnalysis:
                 f"{int((self.density == 0).sum())} dead; best per concept: {best})")
 
     def best(self, concept: str, n: int = 1) -> list[int]:
-        """The ``n`` features whose clip-pooled activation best separates ``concept`` (highest AUC)."""
+        """The ``n`` features whose clip-pooled activation best separates ``concept`` (highest AUC).
+
+        Ties (several features separating perfectly, AUC 1) go to the larger gap between the classes' mean
+        pooled activation, in units of the feature's spread over clips.
+        """
         if concept not in self.auc:
             raise SAEConfigError(f"no binary concept {concept!r} in this analysis; it has {', '.join(self.auc)}")
-        return torch.argsort(self.auc[concept], descending=True)[:n].tolist()
+        y = self.labels[concept] == 1
+        gap = (self.pooled[y].mean(0) - self.pooled[~y].mean(0)) / self.pooled.std(0).clamp_min(1e-12)
+        by_gap = torch.argsort(gap, descending=True, stable=True)
+        by_auc = torch.argsort(self.auc[concept].nan_to_num(0.5)[by_gap], descending=True, stable=True)
+        return by_gap[by_auc][:n].tolist()
 
     def best_concept(self) -> tuple[list[str], torch.Tensor]:
         """Per feature, the concept it separates best (AUC furthest above 0.5) and that AUC."""

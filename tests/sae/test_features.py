@@ -4,7 +4,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from musicinterp.sae import SAEConfigError, train
-from musicinterp.sae.features import analyze
+from musicinterp.sae.features import FeatureAnalysis, analyze
 from musicinterp.sae.frames import row_clips
 
 from .conftest import planted_set
@@ -29,13 +29,27 @@ def test_pooled_density_and_histogram_match_a_direct_pass(analysis, frames_store
     assert torch.allclose(analysis.clip_activations(analysis.clip_ids[3]), acts[clip == 3])
 
 
+def test_best_breaks_auc_ties_by_the_class_gap(analysis):
+    """Two features separate perfectly (AUC 1): the one whose classes lie further apart comes first."""
+    labels = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    pooled = torch.tensor([[1.0, 0.3, 1.0],   # feature 0: perfect but the classes nearly touch
+                           [0.2, 0.1, 1.0],   # feature 1: chance
+                           [0.1, 0.3, 0.0],   # feature 2: perfect, far apart
+                           [0.0, 0.1, 0.0]])
+    auc = {"drums": torch.tensor([1.0, 0.5, 1.0])}
+    fa = FeatureAnalysis(sae=analysis.sae, store=None, clip_ids=list("abcd"), labels={"drums": labels},
+                         pooled=pooled, peak=pooled, density=torch.ones(3), mean_active=torch.ones(3),
+                         hist=torch.zeros(3, 1), auc=auc)
+    assert fa.best("drums", 3) == [2, 0, 1]
+
+
 def test_auc_best_and_table(analysis):
     y = analysis.labels["drums"].numpy()
     for f in range(0, 32, 7):
         want = roc_auc_score(y, analysis.pooled[:, f].numpy())
         assert float(analysis.auc["drums"][f]) == pytest.approx(want, abs=1e-6)
     best = analysis.best("drums", 2)
-    assert best[0] == int(analysis.auc["drums"].argmax())
+    assert float(analysis.auc["drums"][best[0]]) == float(analysis.auc["drums"].max())
     table = analysis.table()
     assert len(table) == 32 and {"density", "auc_drums", "auc_bass", "cos_diffmeans_drums", "cos_probe_bass",
                                  "best_concept"} <= set(table.columns)
