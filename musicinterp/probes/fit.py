@@ -5,8 +5,9 @@
 * ``linear``: least squares on +/-1 (or continuous) targets over unit-normalised
   features with a small ridge (:mod:`.linear`).
 
-Validation accuracy and AUC per group come from a 4:1 split stratified by the
-label and grouped by source clip.
+Validation accuracy and AUC per group come from the store's split (the
+manifest's, or a grouped stratified one made at collection): one split for
+every fit (:func:`split_indices`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,21 @@ from .metrics import batched_auc
 
 
 def split_indices(view: ProbeView, concept: str, cfg: ProbeConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Train and validation rows of ``view`` for ``concept``: 4:1, stratified, grouped by source clip."""
+    """Train and validation rows of ``view`` for ``concept``: the store's own split, one source for every fit.
+
+    A store keeps one split per clip (the manifest's ``split`` column, else a
+    grouped stratified split made at collection), and every probe, direction
+    and monitor uses it. Only a view without one (or whose split leaves no
+    labelled row on one side) gets a 4:1 split stratified by ``concept`` and
+    grouped by source clip, from ``cfg.val_fraction`` and ``cfg.seed``.
+    """
     labels = view.labels[concept]
     idx = torch.nonzero(torch.isfinite(labels)).flatten()
+    if view.splits is not None and len(view.splits) == len(labels):
+        side = [view.splits[i] for i in idx.tolist()]
+        if "train" in side and "val" in side:
+            return (idx[torch.tensor([s == "train" for s in side], dtype=torch.bool)],
+                    idx[torch.tensor([s == "val" for s in side], dtype=torch.bool)])
     binary = set(torch.unique(labels[idx]).tolist()) <= {0.0, 1.0}
     strat = labels[idx].tolist() if binary else (labels[idx] > labels[idx].median()).float().tolist()
     split = grouped_stratified_split(strat, [view.groups[i] for i in idx.tolist()], cfg.val_fraction, cfg.seed)

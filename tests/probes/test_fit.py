@@ -75,3 +75,14 @@ def test_heatmap_figure_data():
     other = fit_probe_bank(planted_view(seed=3), "drums")
     grid = concept_grid([bank, other])
     assert grid.data[0].zmin == grid.data[1].zmin and grid.data[0].zmax == grid.data[1].zmax
+
+
+def test_the_views_own_split_is_the_one_used():
+    """One source of splits: a store's (or manifest's) split column decides train and validation rows."""
+    view = planted_view()
+    view.splits = ["val" if i % 5 == 0 else "train" for i in range(len(view))]  # not what a fresh split would give
+    bank = fit_probe_bank(view, "drums", config=ProbeConfig(seed=123, val_fraction=0.5))  # ignored: the view has one
+    assert bank.n_val == len(view) // 5 and bank.n_train == len(view) - len(view) // 5
+    view.splits = ["train"] * len(view)  # no validation side: fall back to a grouped stratified 4:1 split
+    bank = fit_probe_bank(view, "drums")
+    assert 0.15 * len(view) <= bank.n_val <= 0.25 * len(view)
