@@ -1,7 +1,8 @@
 """``musicinterp demo``: the main job on the model organism, end to end.
 
-collect -> probes -> heatmaps -> fit every steering method -> compare them
-against ground truth -> table, figures (HTML) and audio (WAV) in one folder.
+collect -> probes -> heatmaps -> patching and ablation -> an SAE and its
+features -> fit every steering method -> compare them against ground truth ->
+one offline ``report.html`` (with the figures as JSON and the audio as WAV beside it).
 On a model other than the organism it traces and prints an activation summary.
 """
 
@@ -17,6 +18,7 @@ import torch
 
 from .compare import DEFAULT_SWEEPS
 from .data.audio import write_wav
+from .demo_sections import ablation_section, sae_section
 from .models import load_model
 from .models.musicgen import MusicGen
 from .summary import summarise_activations
@@ -52,27 +54,18 @@ def build_steerers(store, target: str, remove: bool = False) -> dict[str, Any]:
     methods act at the last layer (earlier layers' vectors do not add drums at any
     strength that keeps other concepts still).
     """
-    last = [store.n_layers - 1]
-    from .steering import (
-        DiffMeansConfig,
-        DiffMeansSteerer,
-        ITIConfig,
-        ITISteerer,
-        RegressionConfig,
-        RegressionSteerer,
-        SMITINConfig,
-        SMITINSteerer,
-    )
+    import musicinterp as mi
 
+    last = [store.n_layers - 1]
     return {
-        "iti": ITISteerer.fit(store, target, ITIConfig(k=8, remove=remove)),
-        "iti-last": ITISteerer.fit(store, target, ITIConfig(k=8, pooling="last", remove=remove)),
-        "smitin": SMITINSteerer.fit(store, target, SMITINConfig(remove=remove, monitor_heads=8, interval=2)),
-        "smitin-last": SMITINSteerer.fit(store, target, SMITINConfig(pooling="last", remove=remove, monitor_heads=8,
-                                                                     interval=2)),
-        "smitin-s5": SMITINSteerer.fit(store, target, SMITINConfig(remove=remove, monitor_heads=8, interval=5)),
-        "diffmeans": DiffMeansSteerer.fit(store, target, DiffMeansConfig(remove=remove, layers=last)),
-        "regression": RegressionSteerer.fit(store, target, RegressionConfig(remove=remove, layers=last)),
+        "iti": mi.ITISteerer.fit(store, target, mi.ITIConfig(k=8, remove=remove)),
+        "iti-last": mi.ITISteerer.fit(store, target, mi.ITIConfig(k=8, pooling="last", remove=remove)),
+        "smitin": mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(remove=remove, monitor_heads=8, interval=2)),
+        "smitin-last": mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(pooling="last", remove=remove,
+                                                                           monitor_heads=8, interval=2)),
+        "smitin-s5": mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(remove=remove, monitor_heads=8, interval=5)),
+        "diffmeans": mi.DiffMeansSteerer.fit(store, target, mi.DiffMeansConfig(remove=remove, layers=last)),
+        "regression": mi.RegressionSteerer.fit(store, target, mi.RegressionConfig(remove=remove, layers=last)),
     }
 
 
@@ -113,8 +106,15 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     for c, (idx, acc) in best_heads.items():
         print(f"      {c:7s} best head L{idx[0]}H{idx[1]} accuracy {acc:.3f}")
 
-    print(f"[3/5] fitting ITI, SMITIN, difference-in-means and regression steering for {target!r}")
+    print(f"[3/5] SAE features, patching and ablation; fitting ITI, SMITIN, difference-in-means, regression "
+          f"and SAE steering for {target!r}")
+    figures.update(ablation_section(model, target, banks[target], quick=quick))
+    sae_figures, sae_steerer, sae_audio = sae_section(model, target, out, quick=quick)
+    figures.update(sae_figures)
+    for name, wave in sae_audio.items():
+        write_wav(out / "audio" / "sae_features" / f"{name}.wav", wave, model.sample_rate)
     steerers = build_steerers(store, target, remove=remove)
+    steerers["sae"] = sae_steerer
     for name, st in steerers.items():
         st.save(out / "steerers" / name)
 
@@ -155,7 +155,8 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
         fig.write_json(str(path))
     (out / "sections.json").write_text(json.dumps({
         "title": f"musicinterp demo: steering {'away' if remove else 'toward'} {target!r} on the organism",
-        "order": ["probes", "comparison", "monitors"] + [f"continuation_{i}" for i in range(4)]}, indent=1))
+        "order": ["probes", "ablation", "sae", "sae_features", "comparison", "monitors"]
+                 + [f"continuation_{i}" for i in range(4)]}, indent=1))
     prov = Provenance.collect(model=model, store=store, seeds={"clips": 7, "generation": 0, "audio": 99})
     (out / "provenance.json").write_text(json.dumps(prov.to_dict(), indent=1))
     report = build_report(out).save(out / "report.html")
