@@ -45,6 +45,15 @@ class Manifest:
     entries: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _check_inside(m: Manifest, base: Path) -> None:
+    root = base.resolve()
+    for i, e in enumerate(m.entries):
+        target = (base / e["path"]).resolve()
+        if Path(e["path"]).is_absolute() or not target.is_relative_to(root):
+            raise _fail(m.path, f"entries[{i}].path", f"{e['path']!r} leaves the manifest's root {root} (pass "
+                        f"allow_outside_root=True to read it anyway)")
+
+
 def _fail(path: Path | None, where: str, msg: str) -> ManifestError:
     return ManifestError(f"{path or '<manifest>'}: {where}: {msg}")
 
@@ -137,14 +146,22 @@ def validate_manifest(body: dict[str, Any], path: Path | None = None) -> Manifes
     return m
 
 
-def to_concept_set(manifest: Manifest | str | Path, root: str | Path | None = None) -> ConceptSet:
-    """Turn a manifest into a ConceptSet (audio paths are resolved against ``root``)."""
+def to_concept_set(manifest: Manifest | str | Path, root: str | Path | None = None, *,
+                   allow_outside_root: bool = False) -> ConceptSet:
+    """Turn a manifest into a ConceptSet (audio paths are resolved against ``root``).
+
+    An entry path that leaves the root (``../``, an absolute path) is refused
+    unless ``allow_outside_root``: a manifest from elsewhere should not read
+    files its user did not point it at.
+    """
     m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
     b = m.body
     if m.kind == "audio":
         base = Path(root) if root is not None else (m.path.parent if m.path else Path("."))
         concepts = list(b["concepts"])
         entries = m.entries
+        if not allow_outside_root:
+            _check_inside(m, base)
         return ConceptSet(
             name=m.name,
             labels={c: torch.tensor([float(e["labels"][c]) for e in entries]) for c in concepts},

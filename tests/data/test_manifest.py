@@ -4,6 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from musicinterp.data.manifest import ManifestError, load_manifest, to_concept_set
 from musicinterp.data.stems import build_stem_manifest
@@ -87,3 +89,59 @@ def test_stems_builder_mixes_with_and_without(tmp_path):
     assert sr_out == 32000 and len(with_) == 32000
     assert np.abs(with_ - without).max() > 0.1  # drums removed
     assert np.abs(np.fft.rfft(without))[: 80].sum() > 0.5 * np.abs(np.fft.rfft(with_))[:80].sum()  # bass kept
+
+
+@pytest.mark.parametrize("entry_path", ["../outside.wav", "clips/../../outside.wav", "/etc/passwd"])
+def test_paths_leaving_the_root_are_refused_unless_allowed(tmp_path, entry_path):
+    body = {"kind": "audio", "name": "x", "concepts": {"d": "binary"},
+            "entries": [{"id": "a", "path": entry_path, "labels": {"d": 1}},
+                        {"id": "b", "path": "clips/b.wav", "labels": {"d": 0}}]}
+    path = _write(tmp_path, body)
+    with pytest.raises(ManifestError, match=r"m.json: entries\[0\].path: .* leaves the manifest's root"):
+        to_concept_set(path)
+    cs = to_concept_set(path, allow_outside_root=True)
+    assert cs.ids == ["a", "b"]
+
+
+# ---------------------------------------------------------------- malformed manifests, generated
+_json_values = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=True)
+                            | st.text(max_size=6), lambda inner: st.lists(inner, max_size=3)
+                            | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+_FIELDS = ["kind", "name", "concepts", "entries", "concept", "positive", "negative", "count", "seed", "paired",
+           "id", "path", "labels", "offset", "duration", "split", "group"]
+
+
+@st.composite
+def manifests(draw) -> dict:
+    base = {"kind": draw(st.sampled_from(["audio", "prompts", "organism", "video"])), "name": "m",
+            "concepts": {"d": "binary"}, "entries": [{"id": "a", "path": "a.wav", "labels": {"d": 1}}],
+            "concept": "drums", "positive": ["x"], "negative": ["y"], "count": 4, "seed": 0}
+    for key in draw(st.lists(st.sampled_from(_FIELDS), max_size=4)):
+        if draw(st.booleans()):
+            base.pop(key, None)
+        else:
+            base[key] = draw(_json_values)
+    if draw(st.booleans()) and isinstance(base.get("entries"), list) and base["entries"]:
+        entry = dict(base["entries"][0]) if isinstance(base["entries"][0], dict) else {}
+        entry[draw(st.sampled_from(_FIELDS))] = draw(_json_values)
+        base["entries"] = [entry] + base["entries"]
+    return base
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=manifests(), as_jsonl=st.booleans())
+def test_malformed_manifests_end_in_a_named_manifest_error(tmp_path, body, as_jsonl):
+    """Whatever the manifest holds, loading it succeeds or raises ManifestError naming the file (never KeyError...)."""
+    if as_jsonl and isinstance(body.get("entries"), list):
+        header = {k: v for k, v in body.items() if k != "entries"}
+        text = "\n".join([json.dumps(header)] + [json.dumps(e) for e in body["entries"]])
+        path = _write(tmp_path, text, "fuzz.jsonl")
+    else:
+        path = _write(tmp_path, body, "fuzz.json")
+    try:
+        m = load_manifest(path)
+    except ManifestError as err:
+        assert str(path) in str(err)
+        return
+    if m.kind != "organism":  # organism sets are built from the world, not read from disk
+        to_concept_set(m, root=tmp_path, allow_outside_root=True)
