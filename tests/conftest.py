@@ -8,8 +8,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Under pytest-xdist (`make test` runs 2 workers on 2 cores) each worker, and each notebook kernel or
 # subprocess it starts, takes one thread: more threads than cores only spin and wait.
 _THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
-os.environ.setdefault("OMP_NUM_THREADS", str(_THREADS))
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, str(_THREADS))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 torch.set_num_threads(_THREADS)
+try:
+    torch.set_num_interop_threads(1)
+except RuntimeError:  # already set in this process
+    pass
 
 
 @pytest.fixture(scope="session")

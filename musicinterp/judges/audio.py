@@ -101,6 +101,15 @@ def tonal_peaks(mag: np.ndarray, freqs: np.ndarray, low: float, high: float, flo
     return np.maximum(x - noise, 0.0), freqs[band]
 
 
+def spectrum_peaks(y: np.ndarray, low: float, high: float, floor: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Magnitude STFT of ``y``, its bin frequencies, and its tonal peaks between ``low`` and ``high`` Hz."""
+    mag = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
+    freqs = librosa.fft_frequencies(sr=ANALYSIS_RATE, n_fft=N_FFT)
+    peaks, fb = tonal_peaks(mag, freqs, low, high, floor=floor)
+    return mag, freqs, peaks, fb
+
+
 class AudioJudge(BaseJudge):
     """Base of the librosa judges: a feature per clip, a threshold, calibration from labelled audio."""
 
@@ -135,9 +144,7 @@ class TempoJudge(AudioJudge):
     unit = "note onsets per second"
 
     def feature(self, y: np.ndarray) -> float:
-        mag = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
-        freqs = librosa.fft_frequencies(sr=ANALYSIS_RATE, n_fft=N_FFT)
-        peaks, fb = tonal_peaks(mag, freqs, 250.0, 5000.0, floor=4.0)
+        mag, freqs, peaks, _ = spectrum_peaks(y, 250.0, 5000.0, floor=4.0)
         full = np.zeros_like(mag)
         full[(freqs >= 250.0) & (freqs <= 5000.0)] = peaks
         chroma = librosa.feature.chroma_stft(S=full**2, sr=ANALYSIS_RATE, n_fft=N_FFT, tuning=0.0)
@@ -155,9 +162,7 @@ class BrightnessJudge(AudioJudge):
     unit = "octaves above the dominant partial"
 
     def feature(self, y: np.ndarray) -> float:
-        mag = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
-        freqs = librosa.fft_frequencies(sr=ANALYSIS_RATE, n_fft=N_FFT)
-        peaks, fb = tonal_peaks(mag, freqs, 250.0, 7900.0, floor=10.0)
+        _, _, peaks, fb = spectrum_peaks(y, 250.0, 7900.0, floor=10.0)
         energy = peaks.sum(0)
         if energy.sum() <= 0:
             return 0.0
