@@ -10,6 +10,7 @@ from pathlib import Path
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    from ..views.offline import save_figure_html
     from ..views.training import loss_curve_figure
     from .checkpoint import SHIPPED, save_organism
     from .config import OrganismConfig
@@ -24,7 +25,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     extra = {"training": {"steps": log.steps, "loss": log.loss, "seconds": round(log.seconds, 1),
                           "threads": args.threads, "heldout_nll": round(nll, 4)}}
     save_organism(model, build_tokenizer(), cfg, out, extra)
-    loss_curve_figure(log.steps, log.loss).write_html(out / "loss_curve.html", include_plotlyjs="cdn")
+    if out != SHIPPED:  # the shipped checkpoint keeps its curve in metadata only (no 3.5 MB page in the package)
+        save_figure_html(loss_curve_figure(log.steps, log.loss), out / "loss_curve.html")
     print(f"trained {cfg.steps} steps in {log.seconds / 60:.1f} min; final loss {log.loss[-1]:.3f}, "
           f"held-out NLL {nll:.3f}; saved to {out}")
     return 0
