@@ -4,12 +4,12 @@
 (:func:`~musicinterp.compare_tasks.text_task`,
 :func:`~musicinterp.compare_tasks.continuation_task`), judges read codes or
 decoded audio, fidelity is NLL under the unsteered model plus the token
-distance to unsteered generations. :func:`run_comparison` is the organism
-preset it grew from: two task kinds per target concept (continuations of clips
-without the concept; text prompts that say nothing of it or ask for its
-opposite), scored against the exact detectors. In both, each method's strength
-is swept; the best setting per method is the most successful one within the
-validity and collateral limits.
+distance to unsteered generations. :func:`run_comparison` is its organism
+preset: three tasks per target concept (continuations of clips without the
+concept, or with it to remove it; text prompts that say nothing of it; text
+prompts that ask for its opposite), scored by the exact detectors. Each
+method's strength is swept; the best setting per method is the most successful
+one within the validity and collateral limits.
 """
 
 from __future__ import annotations
@@ -22,12 +22,9 @@ import torch
 from tqdm.auto import tqdm
 
 from .compare_fidelity import fidelity
-from .compare_tasks import SettingResult, Task, organism_tasks, run_settings, setting_fields
-from .evaluate import organism_metrics
-from .generation import generate
+from .compare_tasks import DEFAULT_MAX_ROWS, SettingResult, Task, organism_tasks, run_task, setting_fields
 from .judges import Judge, KeptJudge, continuity_judges, default_judges, judge_all
 from .models.musicgen import MusicGen
-from .organism.world import CONCEPTS
 from .steering import Steerer
 
 __all__ = ["compare", "run_comparison", "Comparison", "Task", "SettingResult", "organism_tasks", "DEFAULT_SWEEPS"]
@@ -51,8 +48,8 @@ class Comparison:
     rows: list[dict[str, Any]] = field(default_factory=list)
     unsteered: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    max_collateral: float = 0.15
-    min_validity: float = 0.9
+    max_collateral: float = 0.10
+    min_validity: float = 0.95
     judges: list[str] = field(default_factory=list)
 
     def within_limits(self, row: dict[str, Any], max_collateral: float | None = None,
@@ -95,65 +92,24 @@ class Comparison:
                 f"{len(self.rows)} settings, {inside} within limits)")
 
 
-def _score(reference: MusicGen, codes: torch.Tensor, task: Task, target: str, add: bool,
-           base: dict[str, Any] | None, cond) -> dict[str, Any]:
-    m = organism_metrics(reference, codes, task.prompt_frames, cond)
-    rate = m.rates[target]
-    row: dict[str, Any] = {"success": rate if add else 1 - rate, "validity": m.validity, "nll": m.nll,
-                           **{f"rate_{c}": v for c, v in m.rates.items()}}
-    if m.key_kept is not None:
-        row.update(key_kept=m.key_kept, tempo_kept=m.tempo_kept)
-    if base is not None:
-        row["nll_increase"] = m.nll - base["nll"]
-        moves = {c: abs(m.rates[c] - base[f"rate_{c}"]) for c in CONCEPTS if c != target}
-        row["collateral"] = max(moves.values())
-        row["collateral_by_concept"] = moves
-    else:
-        row.update(nll_increase=0.0, collateral=0.0)
-    return row
-
-
 def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *, add: bool = True,
                    tasks: Sequence[Task] | None = None, sweeps: dict[str, Sequence[float]] | None = None,
-                   seed: int = 0, n: int = 32, progress: bool = True, keep_results: bool = False,
-                   batched: bool = True) -> Comparison:
-    """Sweep every steerer's strength on every task; unsteered generation is the baseline of each task.
+                   seed: int = 0, n: int = 32, **kwargs: Any) -> Comparison:
+    """The organism preset of :func:`compare`: :func:`organism_tasks` for ``target`` (or ``tasks``), scored by
+    the organism's exact judges (success, every other planted concept and nuisance, key and tempo kept)."""
+    from .judges import OrganismKeyKept, OrganismTempoKept, nuisance_judges, organism_judges
 
-    With ``batched`` (the default) each steerer's whole strength sweep runs as rows of one generation,
-    each row with its own strength; greedy decoding gives the same codes as one setting at a time.
-    """
     tasks = list(tasks) if tasks is not None else organism_tasks(target, n=n, seed=seed, add=add)
-    sweeps = {**DEFAULT_SWEEPS, **(sweeps or {})}
-    comp = Comparison(target=target, add=add)
-    total = len(tasks) * (1 + sum(len(_sweep(sweeps, name)) for name in steerers))
-    bar = tqdm(total=total, desc=f"comparing methods on {target}", disable=not progress)
-    for task in tasks:
-        cond = model.conditioning(text=task.kwargs["text"]) if "text" in task.kwargs else None
-        task_seed = seed if task.seed is None else task.seed
-        base_codes = generate(model, seed=task_seed, decode_audio=False, **task.kwargs).codes
-        base = _score(model, base_codes, task, target, add, None, cond)
-        comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base}
-        bar.update(1)
-        for name, steerer in steerers.items():
-            strengths = list(_sweep(sweeps, name))
-            results = run_settings(model, steerer, strengths, task, task_seed, batched)
-            for strength, res in zip(strengths, results, strict=True):
-                row = {"task": task.name, "method": name, "strength": float(strength),
-                       **_score(model, res.codes, task, target, add, base, cond)}
-                row.update(setting_fields(res))
-                if keep_results:
-                    row["result"] = res
-                comp.rows.append(row)
-                bar.update(1)
-    bar.close()
-    return comp
+    kwargs.setdefault("judges", [*organism_judges(), *nuisance_judges()])
+    kwargs.setdefault("continuity", [OrganismKeyKept(), OrganismTempoKept()])
+    return compare(model, steerers, tasks, sweeps=sweeps, target=target, add=add, seed=seed, **kwargs)
 
 
 def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task], judges: Sequence[Judge] | None = None,
             sweeps: dict[str, Sequence[float]] | None = None, *, target: str | None = None, add: bool = True,
             seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
             min_validity: float = 0.95, progress: bool = True, keep_results: bool = False,
-            batched: bool = True) -> Comparison:
+            batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
     ``judges`` read the generated frames (default: the organism's exact concept and
@@ -164,7 +120,9 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     kept; default per model) join collateral. Fidelity: NLL of the generated frames
     under the unsteered model, token distance to the unsteered generations, and
     world validity on the organism. ``sweeps`` maps a steerer name (or method
-    family) to its strengths; :data:`DEFAULT_SWEEPS` fills the rest.
+    family) to its strengths; :data:`DEFAULT_SWEEPS` fills the rest. With ``batched``
+    each task runs as one generation (unsteered rows and every steerer's every strength,
+    up to ``max_rows`` rows a generation), else one generation per setting.
     """
     tasks = list(tasks)
     if not tasks or not all(isinstance(t, Task) for t in tasks):
@@ -193,13 +151,12 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
                disable=not progress)
     for task in tasks:
         task_seed = seed if task.seed is None else task.seed
-        base_codes = generate(model, seed=task_seed, decode_audio=False, **task.kwargs).codes
+        base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows)
         base = scorer(base_codes, task, base_codes, None)
         comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
                                      "within_limits": True}
         bar.update(1)
-        for name, steerer in steerers.items():
-            results = run_settings(model, steerer, strengths[name], task, task_seed, batched)
+        for name, results in settings.items():
             for strength, res in zip(strengths[name], results, strict=True):
                 row = {"task": task.name, "method": name, "strength": strength,
                        **scorer(res.codes, task, base_codes, base), **setting_fields(res)}

@@ -4,8 +4,8 @@ A :class:`Task` holds the keyword arguments of one :func:`musicinterp.generate`
 call (prompts, batch, length), the number of prompt frames (continuations) and
 an optional seed. Every method, and the unsteered baseline, runs on exactly
 these. :func:`text_task` and :func:`continuation_task` build tasks for any
-model; :func:`organism_tasks` is the organism's preset. :func:`run_settings`
-generates a task at every strength of a sweep (as rows of one batch by default);
+model; :func:`organism_tasks` is the organism's preset. :func:`run_task`
+generates a task unsteered and at every steerer's every strength (as rows of one batch by default);
 :func:`layer_variants` gives the layer protocol of a residual method's sweep.
 """
 
@@ -17,10 +17,13 @@ from typing import Any
 
 import torch
 
+from .generation import generate
 from .models.musicgen import MusicGen
 from .organism.prompts import phrase
 from .organism.world import CONCEPTS, OrganismWorld
 from .steering import ApplySpec, Steerer, steer
+
+DEFAULT_MAX_ROWS = 512  # rows of one batched comparison generation (CFG doubles them)
 
 
 @dataclass
@@ -143,41 +146,84 @@ def setting_fields(res: SettingResult) -> dict[str, float]:
     return out
 
 
-def run_settings(model: MusicGen, steerer: Steerer, strengths: Sequence[float], task: Task, seed: int,
-                  batched: bool) -> list[SettingResult]:
-    """One task's generations at every strength: rows of one batch, or one generation per strength."""
-    if batched:
-        return sweep_in_one_batch(model, steerer, strengths, task, seed)
-    return [_as_setting(steer(model, steerer, strength=s, seed=seed, decode_audio=False, **task.kwargs))
-            for s in strengths]
+def run_task(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str, Sequence[float]], task: Task,
+             seed: int, batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS
+             ) -> tuple[torch.Tensor, dict[str, list[SettingResult]]]:
+    """One task's unsteered codes and every steerer's generations at every strength.
+
+    ``batched`` (the default) runs every setting of every steerer, and the unsteered
+    baseline, as rows of one generation: each steerer gets its own strength per row
+    (0 outside its block, which leaves those rows untouched), so greedy decoding gives
+    the same codes as one setting at a time. ``max_rows`` caps the rows of one
+    generation (whole steerers are kept together; ``None``: no cap).
+    """
+    if not batched:
+        unsteered = generate(model, seed=seed, decode_audio=False, **task.kwargs).codes
+        return unsteered, {name: [_as_setting(steer(model, st, strength=s, seed=seed, decode_audio=False, **task.kwargs),
+                                              float(s)) for s in strengths[name]] for name, st in steerers.items()}
+    base: torch.Tensor | None = None
+    out: dict[str, list[SettingResult]] = {}
+    for group in _groups([(name, len(strengths[name])) for name in steerers], task.n, max_rows):
+        codes, results = _one_batch(model, {name: steerers[name] for name in group}, strengths, task, seed,
+                                    with_baseline=base is None)
+        base = codes if base is None else base
+        out.update(results)
+    if base is None:  # no steerers: the baseline alone
+        base = generate(model, seed=seed, decode_audio=False, **task.kwargs).codes
+    return base, out
 
 
-def _as_setting(res: Any) -> SettingResult:
+def _groups(sizes: list[tuple[str, int]], n: int, max_rows: int | None) -> list[list[str]]:
+    """Steerer names (with their sweep lengths) packed in order into generations of at most ``max_rows`` rows;
+    the first also holds the ``n`` baseline rows; a sweep larger than the cap gets a generation of its own."""
+    groups: list[list[str]] = [[]]
+    rows = n
+    for name, k in sizes:
+        if groups[-1] and max_rows is not None and rows + k * n > max_rows:
+            groups.append([])
+            rows = 0
+        groups[-1].append(name)
+        rows += k * n
+    return [group for group in groups if group]
+
+
+def _one_batch(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str, Sequence[float]], task: Task,
+               seed: int, with_baseline: bool) -> tuple[torch.Tensor | None, dict[str, list[SettingResult]]]:
+    """Blocks of ``task.n`` rows, one per (steerer, strength) and optionally a first unsteered one."""
+    n = task.n
+    blocks = [(name, float(s)) for name in steerers for s in strengths[name]]
+    if with_baseline:
+        blocks.insert(0, ("", 0.0))
+    per_steerer = [torch.tensor([s if owner == name else 0.0 for owner, s in blocks]).repeat_interleave(n)
+                   for name in steerers]
+    res = steer(model, list(steerers.values()), strength=per_steerer, seed=seed, decode_audio=False,
+                **tile(task.kwargs, len(blocks)))
+    log_names = list(res.logs)  # one log per steerer, in order (a repeated method name gets a #i suffix)
+    out: dict[str, list[SettingResult]] = {name: [] for name in steerers}
+    for name, log_name in zip(steerers, log_names, strict=True):
+        trace = res.monitors.get(log_name)
+        readings, used = trace.as_tensors() if trace is not None else (None, None)
+        for j, (owner, strength) in enumerate(blocks):
+            if owner != name:
+                continue
+            rows = slice(j * n, (j + 1) * n)
+            if used is not None:
+                edited = float((used[:, rows] > 0).any(1).sum())
+                out[name].append(SettingResult(res.codes[rows], edited, readings[:, rows], trace.tau, trace.warmup))
+            else:
+                acted = float(len(res.logs[log_name].steps)) if strength else 0.0
+                out[name].append(SettingResult(res.codes[rows], acted))
+    return (res.codes[:n] if with_baseline else None), out
+
+
+def _as_setting(res: Any, strength: float) -> SettingResult:
+    """One setting's generation; steps edited count only steps that changed something (none at strength 0)."""
     trace = next(iter(res.monitors.values()), None)
-    steps = sum(len(log.steps) for log in res.logs.values()) / max(1, len(res.logs))
+    steps = sum(len(log.steps) for log in res.logs.values()) / max(1, len(res.logs)) if strength else 0.0
     if trace is None:
         return SettingResult(res.codes, steps)
     readings, used = trace.as_tensors()
     return SettingResult(res.codes, float((used > 0).any(1).sum()), readings, trace.tau, trace.warmup)
-
-
-def sweep_in_one_batch(model: MusicGen, steerer: Steerer, strengths: Sequence[float], task: Task,
-                        seed: int) -> list[SettingResult]:
-    n = task_batch(task.kwargs)
-    per_row = torch.tensor([float(s) for s in strengths]).repeat_interleave(n)
-    res = steer(model, steerer, strength=per_row, seed=seed, decode_audio=False, **tile(task.kwargs, len(strengths)))
-    trace = next(iter(res.monitors.values()), None)
-    readings, used = trace.as_tensors() if trace is not None else (None, None)
-    log = next(iter(res.logs.values()))
-    out = []
-    for i in range(len(strengths)):
-        rows = slice(i * n, (i + 1) * n)
-        if used is not None:
-            edited = float((used[:, rows] > 0).any(1).sum())
-            out.append(SettingResult(res.codes[rows], edited, readings[:, rows], trace.tau, trace.warmup))
-        else:
-            out.append(SettingResult(res.codes[rows], float(len(log.steps)) if strengths[i] else 0.0))
-    return out
 
 
 def layer_variants(name: str, steerer: Steerer, best_layers: Sequence[int], n_layers: int) -> dict[str, Steerer]:

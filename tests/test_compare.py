@@ -1,4 +1,4 @@
-"""The comparison harness: a strength sweep in one batch equals one setting at a time (greedy)."""
+"""The comparison harness: every steerer's sweep and the baseline in one batch equal one setting at a time (greedy)."""
 
 import pytest
 import torch
@@ -8,21 +8,38 @@ from musicinterp.compare import Task, run_comparison
 from musicinterp.steering import ITIConfig, ITISteerer
 
 
-def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare):
+@pytest.mark.parametrize("max_rows", [None, 8])  # one generation; or one per steerer (the cap splits them)
+def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare, max_rows):
+    from musicinterp.steering import SMITINConfig, SMITINSteerer
+
     model, store = tiny_store_for_compare
-    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0))
+    steerers = {"iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0)),
+                "smitin": SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=1))}
     prompts = torch.randint(0, 2048, (2, 4, 6), generator=torch.Generator().manual_seed(1))
     task = Task("continuation", {"prompt_codes": prompts, "n_frames": 5, "do_sample": False}, prompt_frames=6)
-    kw = dict(tasks=[task], sweeps={"iti": [0.0, 60.0, 400.0]}, progress=False, keep_results=True)
-    batched = run_comparison(model, {"iti": iti}, "drums", batched=True, **kw)
-    looped = run_comparison(model, {"iti": iti}, "drums", batched=False, **kw)
-    assert len(batched.rows) == len(looped.rows) == 3
+    kw = dict(tasks=[task], sweeps={"iti": [0.0, 60.0, 400.0], "smitin": [30.0, 300.0]}, progress=False,
+              keep_results=True)
+    batched = run_comparison(model, steerers, "drums", batched=True, max_rows=max_rows, **kw)
+    looped = run_comparison(model, steerers, "drums", batched=False, **kw)
+    assert len(batched.rows) == len(looped.rows) == 5
+    assert batched.unsteered["continuation"]["nll"] == pytest.approx(looped.unsteered["continuation"]["nll"], abs=1e-5)
     for a, b in zip(batched.rows, looped.rows, strict=True):
-        assert a["strength"] == b["strength"]
+        assert (a["method"], a["strength"]) == (b["method"], b["strength"])
         assert torch.equal(a["result"].codes, b["result"].codes)
         assert a["success"] == b["success"] and abs(a["nll"] - b["nll"]) < 1e-5
+        assert a["steps_edited"] == b["steps_edited"]
+        assert a.get("monitor_final") == pytest.approx(b.get("monitor_final"), abs=1e-5)
     assert not torch.equal(batched.rows[0]["result"].codes, batched.rows[2]["result"].codes)
     assert load_model  # the harness is model-agnostic in its inputs: a random model runs it
+
+
+def test_rows_are_packed_into_generations_of_at_most_max_rows():
+    from musicinterp.compare_tasks import _groups
+
+    sizes = [("a", 4), ("b", 4), ("c", 8), ("d", 1)]
+    assert _groups(sizes, 16, None) == [["a", "b", "c", "d"]]
+    assert _groups(sizes, 16, 160) == [["a", "b"], ["c", "d"]]  # 16 baseline + 64 + 64 rows, then 128 + 16
+    assert _groups(sizes, 16, 8) == [["a"], ["b"], ["c"], ["d"]]  # a sweep over the cap still runs, alone
 
 
 def test_best_marks_settings_outside_the_limits():
