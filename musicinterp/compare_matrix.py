@@ -1,0 +1,158 @@
+"""The steering matrix: every method x concept x direction (add, remove) x task, at each method's best setting.
+
+:func:`steering_matrix` runs :func:`~musicinterp.compare.run_comparison` once per
+(concept, direction) with the methods ``build(concept, remove)`` gives, on the
+same prompts, seeds and lengths for every method, and keeps each
+:class:`~musicinterp.compare.Comparison`. A cell of the matrix is one method's
+best setting for one concept, direction and task (the most successful one
+within the validity and collateral limits, else the most successful one,
+flagged ``within_limits=False``); a cell *passes* when it is within the limits
+with success >= ``min_success`` (0.9, the ground-truth target).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compare import Comparison, run_comparison
+from .compare_tasks import Task
+from .models.musicgen import MusicGen
+from .organism.world import CONCEPTS
+from .steering import Steerer
+
+__all__ = ["steering_matrix", "SteeringMatrix", "CELL_FIELDS", "DIRECTIONS"]
+
+DIRECTIONS: tuple[str, ...] = ("add", "remove")
+CELL_FIELDS: tuple[str, ...] = ("success", "validity", "collateral", "nll_increase", "within_limits", "strength")
+_DROP = ("collateral_by_concept", "collateral_by_judge", "result")
+
+
+@dataclass
+class SteeringMatrix:
+    """One :class:`Comparison` per (concept, direction); cells are each method's best setting per task."""
+
+    comparisons: dict[tuple[str, str], Comparison] = field(default_factory=dict)
+    min_success: float = 0.9
+    seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # wall time per (concept, direction)
+
+    @property
+    def concepts(self) -> list[str]:
+        return list(dict.fromkeys(c for c, _ in self.comparisons))
+
+    @property
+    def directions(self) -> list[str]:
+        return list(dict.fromkeys(d for _, d in self.comparisons))
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(t for comp in self.comparisons.values() for t in comp.unsteered))
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(r["method"] for comp in self.comparisons.values() for r in comp.rows))
+
+    def best_rows(self, task: str = "continuation") -> list[dict[str, Any]]:
+        """Every cell's best row for ``task`` (``Comparison.best``), with its concept and direction."""
+        out = []
+        for (concept, direction), comp in self.comparisons.items():
+            if task not in comp.unsteered:
+                continue
+            out += [{**{k: v for k, v in r.items() if k not in _DROP}, "concept": concept, "direction": direction}
+                    for r in comp.best(task)]
+        return out
+
+    def cells(self, task: str = "continuation") -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+        """``cells[method][concept][direction]`` = the best setting's success, validity, collateral,
+        NLL increase, within-limits flag and strength."""
+        if task not in self.tasks:
+            raise ValueError(f"task must be one of {self.tasks}, got {task!r}")
+        out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        for row in self.best_rows(task):
+            cell = {k: row.get(k) for k in CELL_FIELDS}
+            out.setdefault(row["method"], {}).setdefault(row["concept"], {})[row["direction"]] = cell
+        return out
+
+    def passes(self, cell: dict[str, Any]) -> bool:
+        """Within the limits with success >= ``min_success``."""
+        return bool(cell["within_limits"]) and cell["success"] >= self.min_success
+
+    def cells_passing(self, task: str = "continuation") -> int:
+        return sum(self.passes(r) for r in self.best_rows(task))
+
+    def cells_total(self, task: str = "continuation") -> int:
+        return len(self.best_rows(task))
+
+    def unsteered(self, task: str = "continuation") -> dict[str, dict[str, dict[str, Any]]]:
+        """``[concept][direction]`` = the unsteered baseline row of ``task`` (its success is the starting rate)."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for (concept, direction), comp in self.comparisons.items():
+            if task in comp.unsteered:
+                row = {k: v for k, v in comp.unsteered[task].items() if k not in _DROP}
+                out.setdefault(concept, {})[direction] = row
+        return out
+
+    def to_pandas(self):
+        """One row per method x concept x direction x task: the best setting, with ``within_limits`` and ``passes``."""
+        import pandas as pd
+
+        rows = []
+        for task in self.tasks:
+            for row in self.best_rows(task):
+                rows.append({"method": row["method"], "concept": row["concept"], "direction": row["direction"],
+                             "task": task, **{k: v for k, v in row.items()
+                                              if k not in ("method", "concept", "direction", "task")},
+                             "passes": self.passes(row)})
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        if not self.comparisons:
+            return "SteeringMatrix(empty)"
+        task = "continuation" if "continuation" in self.tasks else self.tasks[0]
+        return (f"SteeringMatrix({len(self.methods)} methods x {len(self.concepts)} concepts x "
+                f"{len(self.directions)} directions x {len(self.tasks)} tasks; {task}: "
+                f"{self.cells_passing(task)}/{self.cells_total(task)} cells pass "
+                f"(success >= {self.min_success:g} within limits))")
+
+
+def steering_matrix(model: MusicGen, build: Callable[[str, bool], dict[str, Steerer]],
+                    concepts: Sequence[str] = CONCEPTS, directions: Sequence[str] = DIRECTIONS, *, n: int = 32,
+                    seed: int = 0, sweeps: dict[str, Sequence[float]] | None = None, progress: bool = True,
+                    tasks: Callable[[str, bool], Sequence[Task]] | None = None, min_success: float = 0.9,
+                    **compare_kwargs: Any) -> SteeringMatrix:
+    """Run :func:`run_comparison` for every concept and direction; ``build(concept, remove)`` gives the methods.
+
+    ``sweeps`` maps a steerer name (or method family) to its strengths, or is a
+    callable ``(concept, add) -> dict`` for grids that differ per cell (removal
+    often needs more strength than adding). ``tasks(concept, add)`` replaces the
+    organism's three tasks (default :func:`~musicinterp.compare.organism_tasks`
+    with ``n`` and ``seed``). ``compare_kwargs`` go to :func:`run_comparison`
+    (limits, ``max_rows``, ``keep_results``...).
+    """
+    concepts, directions = list(concepts), list(directions)
+    if not concepts or not all(isinstance(c, str) for c in concepts):
+        raise ValueError(f"concepts must be a non-empty list of concept names, got {concepts!r}")
+    bad = [d for d in directions if d not in DIRECTIONS]
+    if not directions or bad:
+        raise ValueError(f"directions must be a non-empty subset of {DIRECTIONS}, got {directions!r}")
+    if not callable(build):
+        raise ValueError("build must be a callable (concept, remove) -> dict[name, Steerer]")
+    matrix = SteeringMatrix(min_success=min_success)
+    for concept in concepts:
+        for direction in directions:
+            add = direction == "add"
+            t0 = time.perf_counter()
+            steerers = build(concept, not add)
+            if not isinstance(steerers, dict) or not steerers:
+                raise ValueError(f"build({concept!r}, remove={not add}) must return a non-empty dict name -> Steerer")
+            grid = sweeps(concept, add) if callable(sweeps) else sweeps
+            task_list = list(tasks(concept, add)) if tasks is not None else None
+            comp = run_comparison(model, steerers, concept, add=add, tasks=task_list, sweeps=grid, seed=seed, n=n,
+                                  progress=progress, **compare_kwargs)
+            matrix.comparisons[(concept, direction)] = comp
+            matrix.seconds[(concept, direction)] = time.perf_counter() - t0
+            if progress:
+                print(f"{direction} {concept}: {matrix.seconds[(concept, direction)] / 60:.1f} min; {comp!r}")
+    return matrix
