@@ -9,7 +9,18 @@
    (each prompt also names a random pole of every other concept) gives ``gen_ablate_top_drop`` (points of clips
    with drums lost); 4 random heads (10 draws) give ``gen_ablate_random_drop``; ``collateral`` is the largest
    change (points) in how often another concept follows its prompt word.
-3. A skip-layer sweep (teacher-forced cross-entropy per codebook) says which codebook each layer serves.
+   The store's ``cross_z`` means are collected under the null condition, where every cross-attention head
+   outputs 0: mean ablation says "nothing was said through these heads", so the references are the drum rate
+   of unconditional generation (``drums_rate_unconditional``, the floor a text-free ablation can reach) and of
+   the "no drums" prompt (``drums_rate_no_drums_prompt``). Variants (``gen_variants``): the CFG rows edited,
+   the top 8 heads, the whole top layer, guidance off, and the generation-time patch
+   (``mi.ablation.generate_patched``: the "no drums" prompt's activations of the same heads copied into the
+   "drums" run at every step) with its own random-heads control (``gen_patch_top_drop``,
+   ``gen_patch_random_drop``, ``collateral_patch``).
+3. A skip-layer sweep (teacher-forced cross-entropy per codebook) says which codebook each layer serves; probe
+   banks on ``attn_z`` of the same store (validation accuracy, best head per layer) say where each concept is
+   read, and ``skip_vs_probe`` puts the two side by side per concept (its codebook: drums -> drums,
+   timbre -> brightness, bass -> bass; tempo has no codebook of its own).
 
     python benchmarks/ablation_organism.py [--n-patch 8] [--n-gen 32] [--site cross_z]
 """
@@ -31,6 +42,7 @@ import musicinterp as mi  # noqa: E402
 from musicinterp.organism.prompts import phrase  # noqa: E402
 
 OTHERS = ("tempo", "timbre", "bass")
+CODEBOOK_OF = {"drums": "drums", "timbre": "brightness", "bass": "bass", "tempo": None}
 
 
 def _restore(model, pair, sets: list, site: str) -> torch.Tensor:
@@ -39,11 +51,12 @@ def _restore(model, pair, sets: list, site: str) -> torch.Tensor:
     return res.normalized
 
 
-def _prompts(n: int, seed: int) -> tuple[list[str], dict[str, torch.Tensor]]:
-    """Prompts asking for drums, each naming a random pole of every other concept; the poles asked for."""
+def _prompts(n: int, seed: int, drums: int = 1) -> tuple[list[str], dict[str, torch.Tensor]]:
+    """Prompts asking for drums (``drums=0``: for no drums), each naming a random pole of every other concept;
+    the poles asked for (the same for both values of ``drums``)."""
     g = torch.Generator().manual_seed(seed)
     poles = {c: torch.randint(0, 2, (n,), generator=g) for c in OTHERS}
-    texts = [" ".join([phrase("drums", 1)] + [phrase(c, int(poles[c][i])) for c in OTHERS]) for i in range(n)]
+    texts = [" ".join([phrase("drums", drums)] + [phrase(c, int(poles[c][i])) for c in OTHERS]) for i in range(n)]
     return texts, poles
 
 
@@ -56,12 +69,24 @@ def _rates(codes: torch.Tensor, poles: dict[str, torch.Tensor]) -> dict[str, flo
     return out
 
 
-def _generate(model, texts: list[str], frames: int, heads: list | None, store, site: str) -> torch.Tensor:
-    """Codes generated from ``texts`` with ``heads`` of ``site`` mean-ablated (none: unablated)."""
-    ivs = mi.ablation.ablation_interventions(model, mode="mean", site=site, heads=heads, store=store) if heads else ()
-    res = mi.generate(model, text=texts, n_frames=frames, seed=0, interventions=ivs, decode_audio=False)
-    print(f"generated {len(texts)} x {frames} frames, ablating {heads or 'nothing'}", flush=True)
+def _generate(model, texts: list[str], frames: int, heads: list | None, store, site: str, *,
+              rows: str = "both", layers: list | None = None, guidance_scale: float | None = None) -> torch.Tensor:
+    """Codes generated from ``texts`` with ``heads`` / ``layers`` of ``site`` mean-ablated
+    on ``rows`` (none: unablated)."""
+    ivs = mi.ablation.ablation_interventions(model, mode="mean", site=site, heads=heads or (), layers=layers or (),
+                                             store=store, rows=rows) if heads or layers else ()
+    res = mi.generate(model, text=texts, n_frames=frames, seed=0, interventions=ivs, decode_audio=False,
+                      guidance_scale=guidance_scale)
+    print(f"generated {frames} frames, ablating {heads or layers or 'nothing'} on {rows} rows", flush=True)
     return res.codes
+
+
+def _patched(model, texts: list[str], corrupt: list[str], frames: int, heads: list, site: str) -> torch.Tensor:
+    """Codes generated from ``texts`` with ``heads`` of ``site`` taken from the ``corrupt`` prompts' run."""
+    res = mi.ablation.generate_patched(model, texts, corrupt, site=site, heads=heads, n_frames=frames, seed=0,
+                                       decode_audio=False)
+    print(f"generated {frames} frames, patching {heads} from the corrupt prompts", flush=True)
+    return res.patched.codes
 
 
 def main() -> None:
@@ -72,6 +97,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--draws", type=int, default=10, help="random head sets")
     ap.add_argument("--top", type=int, default=4)
+    ap.add_argument("--patch-draws", type=int, default=10, help="random head sets for the generation-time patch")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -96,9 +122,10 @@ def main() -> None:
     print("random draws", [round(float(x), 3) for x in restore[1:]], flush=True)
 
     # 2. generation: mean-ablate the heads while asking for drums
-    store = mi.collect(model, mi.balanced_set("drums", 64, seed=7), [site], out=Path(tempfile.mkdtemp()) / "s",
-                       frames="pooled", progress=False)
+    store = mi.collect(model, mi.balanced_set("drums", 128, seed=7), sorted({site, "attn_z"}),
+                       out=Path(tempfile.mkdtemp()) / "s", frames="pooled", progress=False)
     texts, poles = _prompts(args.n_gen, seed=3)
+    no_drums, _ = _prompts(args.n_gen, seed=3, drums=0)
     base = _rates(_generate(model, texts, args.frames, None, store, site), poles)
     ablated = _rates(_generate(model, texts, args.frames, top, store, site), poles)
     random_rates = [_rates(_generate(model, texts, args.frames, d, store, site), poles) for d in draws]
@@ -106,6 +133,31 @@ def main() -> None:
     random_drops = [base["drums"] - r["drums"] for r in random_rates]
     collateral = {c: abs(ablated[c] - base[c]) for c in OTHERS}
     print("unablated", base, "top ablated", ablated)
+
+    # 2b. references and variants: what a text-free ablation can reach, and what closes the gap
+    uncond = mi.generate(model, batch=args.n_gen, n_frames=args.frames, seed=0, decode_audio=False).codes
+    floor = _rates(uncond, poles)["drums"]
+    asked_none = _rates(_generate(model, no_drums, args.frames, None, store, site), poles)["drums"]
+    top8 = [cell for cell, _ in grid.top(2 * args.top)]
+    base_gs1 = _rates(_generate(model, texts, args.frames, None, store, site, guidance_scale=1.0), poles)["drums"]
+    variants = {
+        "mean_top_rows_cond": _generate(model, texts, args.frames, top, store, site, rows="cond"),
+        "mean_top_rows_uncond": _generate(model, texts, args.frames, top, store, site, rows="uncond"),
+        f"mean_top{2 * args.top}": _generate(model, texts, args.frames, top8, store, site),
+        f"mean_layer{top[0][0]}": _generate(model, texts, args.frames, None, store, site, layers=[top[0][0]]),
+        "mean_top_guidance_off": _generate(model, texts, args.frames, top, store, site, guidance_scale=1.0),
+        "patch_top": _patched(model, texts, no_drums, args.frames, top, site),
+    }
+    drops = {}
+    for name, codes in variants.items():
+        ref = base_gs1 if name.endswith("guidance_off") else base["drums"]
+        drops[name] = round(ref - _rates(codes, poles)["drums"], 2)
+    patched = _rates(variants["patch_top"], poles)
+    patch_random = [base["drums"] - _rates(_patched(model, texts, no_drums, args.frames, d, site), poles)["drums"]
+                    for d in draws[: args.patch_draws]]
+    collateral_patch = {c: abs(patched[c] - base[c]) for c in OTHERS}
+    best = max(drops, key=lambda k: drops[k])
+    print("unconditional", floor, "no drums prompt", asked_none, "variant drops", drops)
 
     # 3. skip-layer sweep: which codebook each layer serves
     clips = torch.stack([mi.OrganismWorld(args.frames).sample(500 + i).codes for i in range(args.n_patch)])
@@ -116,6 +168,18 @@ def main() -> None:
     main_cb = {str(layer): skip.codebooks[int(torch.tensor(row).argmax())]
                for layer, row in zip(skip.labels["layer"], delta, strict=True)}
     print("skip-layer change in CE per codebook", serves)
+    skip_vs_probe = {}
+    for concept, cb in CODEBOOK_OF.items():
+        acc = mi.fit_probe_bank(store, concept, "attn_z").accuracy_grid().float()  # (L, H) validation accuracy
+        per_layer = acc.max(dim=1).values
+        used = None if cb is None else [row[skip.codebooks.index(cb)] for row in delta]
+        skip_vs_probe[concept] = {
+            "probe_best_head_acc_per_layer": [round(float(x), 3) for x in per_layer],
+            "probe_best_layer": int(per_layer.argmax()), "codebook": cb,
+            "skip_ce_change_per_layer": None if used is None else [round(float(x), 4) for x in used],
+            "skip_most_used_layer": None if used is None else int(torch.tensor(used).argmax()),
+        }
+    print("skip vs probe", skip_vs_probe)
 
     print_json({
         "site": site, "n_patch": args.n_patch, "n_gen": args.n_gen, "frames": args.frames,
@@ -131,9 +195,21 @@ def main() -> None:
         "gen_ablate_random_drop_max": round(max(random_drops), 2),
         "collateral": round(max(collateral.values()), 2),
         "collateral_per_concept": {c: round(v, 2) for c, v in collateral.items()},
+        "drums_rate_unconditional": round(floor, 2), "drums_rate_no_drums_prompt": round(asked_none, 2),
+        "gen_ablate_top_drop_ceiling": round(base["drums"] - floor, 2),
+        "drums_rate_unablated_guidance_off": round(base_gs1, 2),
+        "gen_variants_drop": drops, "gen_best_variant": best, "gen_best_variant_drop": drops[best],
+        "gen_patch_top_drop": drops["patch_top"],
+        "gen_patch_random_drop": round(sum(patch_random) / max(len(patch_random), 1), 2),
+        "gen_patch_random_drop_max": round(max(patch_random, default=0.0), 2),
+        "collateral_patch": round(max(collateral_patch.values()), 2),
+        "collateral_patch_per_concept": {c: round(v, 2) for c, v in collateral_patch.items()},
         "skip_layer_ce_change": serves, "skip_layer_serves": main_cb,
+        "skip_vs_probe": skip_vs_probe,
         "targets": {"patch_top_restore": ">= 0.8", "patch_random_restore": "<= 0.2", "gen_ablate_top_drop": ">= 50",
-                    "gen_ablate_random_drop": "<= 10", "collateral": "<= 15"},
+                    "gen_ablate_random_drop": "<= 10", "collateral": "<= 15",
+                    "gen_patch_top_drop": ">= 50 (same target, patched instead of mean-ablated)",
+                    "gen_patch_random_drop": "<= 10", "collateral_patch": "<= 15"},
         "minutes": round((time.perf_counter() - t0) / 60, 1),
     })
 

@@ -57,28 +57,9 @@ class AblationSpec:
                 raise AblationInputError("heads: mode='skip' removes whole layers; give layers= only")
             sites = ["attn_z", "mlp_out"] + (["cross_z"] if model.has_cross_attention else [])
             return [self._zero(s, layer, None) for layer in layers for s in sites]
-        try:
-            per_head = get_site(self.site).per_head
-        except ValueError as err:
-            raise AblationInputError(f"site: {err}") from None
-        if self.site == "cross_z" and not model.has_cross_attention:
-            raise AblationInputError(f"site: model {model.name!r} has no cross-attention, so no cross_z")
-        if self.heads and not per_head:
-            raise AblationInputError(f"heads: site {self.site!r} has no heads; use layers=")
-        by_layer: dict[int, list[int]] = {}
-        for pair in self.heads:
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise AblationInputError(f"heads: give (layer, head) pairs, got {pair!r}")
-            layer = check_layers(model, [pair[0]], "heads")[0]
-            by_layer.setdefault(layer, []).extend(check_heads(model, [pair[1]], "heads"))
+        targets = resolve_targets(model, self.site, self.heads, self.layers)
         means = store_means(model, self.store, self.site) if self.mode == "mean" else None
-        out = []
-        for layer in layers:
-            out.append(self._edit(layer, None, means))
-        for layer, heads in sorted(by_layer.items()):
-            if layer not in layers:
-                out.append(self._edit(layer, sorted(set(heads)), means))
-        return out
+        return [self._edit(layer, None if hs is None else list(hs), means) for layer, hs in targets]
 
     def _zero(self, site: str, layer: int, heads: list[int] | None) -> Intervention:
         shape = (len(heads), 1) if heads is not None else (1,)
@@ -91,6 +72,31 @@ class AblationSpec:
         value = means[layer] if heads is None else means[layer][heads]
         return replace(self.site, layer, value, heads=heads, rows=self.rows, steps=self.steps, positions="all",
                        name=f"ablate-mean@{self.site}{layer}")
+
+
+def resolve_targets(model: MusicGen, site: str, heads: Sequence[tuple[int, int]] = (),
+                    layers: Sequence[int] = ()) -> list[tuple[int, tuple[int, ...] | None]]:
+    """Checked ``(layer, heads)`` targets of ``site``: whole layers (``None``), then the listed heads per layer."""
+    if not heads and not layers:
+        raise AblationInputError("give heads= (layer, head) pairs or layers= to ablate or patch")
+    layers = check_layers(model, layers, "layers")
+    try:
+        per_head = get_site(site).per_head
+    except ValueError as err:
+        raise AblationInputError(f"site: {err}") from None
+    if site == "cross_z" and not model.has_cross_attention:
+        raise AblationInputError(f"site: model {model.name!r} has no cross-attention, so no cross_z")
+    if heads and not per_head:
+        raise AblationInputError(f"heads: site {site!r} has no heads; use layers=")
+    by_layer: dict[int, list[int]] = {}
+    for pair in heads:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise AblationInputError(f"heads: give (layer, head) pairs, got {pair!r}")
+        layer = check_layers(model, [pair[0]], "heads")[0]
+        by_layer.setdefault(layer, []).extend(check_heads(model, [pair[1]], "heads"))
+    out: list[tuple[int, tuple[int, ...] | None]] = [(layer, None) for layer in dict.fromkeys(layers)]
+    out += [(layer, tuple(sorted(set(hs)))) for layer, hs in sorted(by_layer.items()) if layer not in layers]
+    return out
 
 
 def ablation_interventions(model: MusicGen, *, mode: str = "mean", site: str = "attn_z",
