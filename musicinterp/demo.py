@@ -136,19 +136,7 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
         figures[f"comparison/success_vs_fidelity_{task}"] = mi.success_vs_fidelity(rows, task)
 
     print("[5/5] rendering audio (unsteered and steered, side by side) and the monitor traces")
-    cont = mi.organism_tasks(target, n=4, seed=99, add=not remove)[0]
-    audio = out / "audio"
-    base = mi.generate(model, seed=0, **cont.kwargs)
-    for entry in best["continuation"]:
-        method = entry["method"]
-        with steerers[method].apply(model, strength=entry["strength"]):
-            res = mi.generate(model, seed=0, **cont.kwargs)
-        for i in range(len(res.audio)):
-            folder = audio / f"continuation_{i}"
-            write_wav(folder / "0_unsteered.wav", base.audio[i], model.sample_rate)
-            write_wav(folder / f"{method}.wav", res.audio[i], model.sample_rate)
-        for name, trace in res.monitors.items():
-            figures[f"monitors/monitor_{method}"] = mi.monitor_trace_figure(trace, title=f"{method} monitor ({name})")
+    figures.update(_listen(model, steerers, best["continuation"], target, remove, out / "audio"))
     for key, fig in figures.items():
         path = out / "figures" / f"{key}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,8 +154,35 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
             "best_heads": {c: [list(i), a] for c, (i, a) in best_heads.items()}}
 
 
+def _listen(model: MusicGen, steerers: dict[str, Any], picks: list[dict[str, Any]], target: str, remove: bool,
+            audio: Path) -> dict[str, Any]:
+    """Four continuations unsteered and under every method's best setting, as rows of one generation
+    (each steerer at its strength in its own block of rows, 0 elsewhere); WAVs and monitor traces."""
+    import musicinterp as mi
+
+    cont = mi.organism_tasks(target, n=4, seed=99, add=not remove)[0]
+    n, blocks = cont.n, 1 + len(picks)
+    strengths = [torch.zeros(blocks * n) for _ in picks]
+    for i, pick in enumerate(picks):
+        strengths[i][(i + 1) * n:(i + 2) * n] = pick["strength"]
+    res = mi.steer(model, [steerers[p["method"]] for p in picks], strength=strengths, seed=0,
+                   prompt_codes=cont.kwargs["prompt_codes"].repeat(blocks, 1, 1), batch=blocks * n,
+                   n_frames=cont.kwargs["n_frames"])
+    figures: dict[str, Any] = {}
+    for i in range(n):
+        write_wav(audio / f"continuation_{i}" / "0_unsteered.wav", res.audio[i], model.sample_rate)
+    for b, (pick, log_name) in enumerate(zip(picks, res.logs, strict=True), start=1):
+        method = pick["method"]
+        for i in range(n):
+            write_wav(audio / f"continuation_{i}" / f"{method}.wav", res.audio[b * n + i], model.sample_rate)
+        if log_name in res.monitors:
+            figures[f"monitors/monitor_{method}"] = mi.monitor_trace_figure(
+                res.monitors[log_name], prompt=b * n, title=f"{method} monitor ({log_name})")
+    return figures
+
+
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in ("collateral_by_concept", "result")}
+    return {k: v for k, v in row.items() if k not in ("collateral_by_judge", "result")}
 
 
 def _write_table(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from transformers.generation.stopping_criteria import StoppingCriteria, Stopping
 
 from .data.audio import load_audio
 from .interventions import Intervention, plan
+from .models.codec import codec_decode_skipped
 from .models.delay import frames_to_new_tokens
 from .models.musicgen import DISCARDED_PREFILL_PASSES, MusicGen
 
@@ -169,7 +170,8 @@ def generate(
     )
 
     def driver(**kwargs: Any) -> torch.Tensor:
-        return model.hf.generate(**kwargs)
+        with codec_decode_skipped(model.hf):  # the codes are recorded; HF's own audio decode is not needed
+            return model.hf.generate(**kwargs)
 
     if seed is not None:
         torch.manual_seed(seed)
