@@ -1,0 +1,230 @@
+"""The steering matrix on the organism: every method x the four planted concepts x add/remove x three tasks.
+
+Methods: ITI (top 8 heads, every step), SMITIN (soft weights, s = 2) with its
+monitor calibrated on judged generations, SMITIN at the paper's s = 5 (alpha
+calibrated against s: a grid an order of magnitude stronger, and its monitor
+calibrated at alpha 60), difference-in-means and regression-probe steering at
+the last residual layer, and an SAE feature (one TopK SAE on the last
+residual layer, its most selective feature per concept by AUC). Probes and
+directions come from ``balanced_set(concept, 256, seed=7)`` per concept; the
+monitors are calibrated on 16 continuations (seed 1) held out from the 32
+(seed 0) the matrix measures. Tasks: continuation (4 s clip lacking the
+concept, or holding it to remove it, continued 4 s), text that says nothing of
+it, text asking for the opposite word. Limits: validity >= 0.95, collateral
+(every other concept, the nuisances, key and tempo kept) <= 0.10.
+
+Sweeps: the default grids of ``musicinterp.compare.DEFAULT_SWEEPS`` for adding;
+for removing they are widened (``REMOVE_SWEEPS``) because subtracting a
+concept the prompt keeps re-establishing takes more strength than adding one
+(on drums, ITI removes at alpha 10, difference-in-means at lambda 5).
+
+Output: a markdown table per task, then the JSON last line with
+``cells[method][concept][direction]`` (continuation), ``cells_passing``,
+``cells_total``, ``smitin_monitor_stop_rate`` (continuations at SMITIN's best
+setting where the detector finds the goal reached: the share where the monitor
+crossed tau, and so stopped steering), ``smitin_s5_success`` (mean over cells of
+SMITIN s = 5's continuation success within the limits, 0 where no setting is
+within), the other tasks' cells, and ``minutes``.
+
+    python benchmarks/steering_matrix.py [--n 32] [--concepts drums tempo] [--directions add remove]
+        [--tasks continuation text text-opposite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_json  # noqa: E402
+
+import musicinterp as mi  # noqa: E402
+from musicinterp.compare import DEFAULT_SWEEPS  # noqa: E402
+from musicinterp.compare_matrix import SteeringMatrix, steering_matrix  # noqa: E402
+from musicinterp.organism.detectors import CONCEPT_DETECTORS  # noqa: E402
+from musicinterp.views.steering import markdown_table  # noqa: E402
+
+CONCEPTS = ("drums", "tempo", "timbre", "bass")
+TASKS = ("continuation", "text", "text-opposite")
+METHODS = ("iti", "smitin", "smitin-s5", "diffmeans", "regression", "sae")
+REMOVE_SWEEPS: dict[str, list[float]] = {
+    "iti": [2.0, 5.0, 10.0, 20.0],
+    "smitin": [15.0, 25.0, 40.0, 60.0],
+    "smitin-s5": [50.0, 75.0, 100.0, 150.0],
+    "diffmeans": [2.0, 3.0, 4.0, 5.0],
+    "regression": [0.1, 0.2, 0.3, 0.5],
+    "sae": [1.0, 2.0, 4.0, 8.0],
+}
+PROMPT_FRAMES = 200  # organism_tasks' continuation prompt (4 s)
+CALIBRATE_AT = {"smitin": 25.0, "smitin-s5": 60.0}  # alpha the monitors are calibrated at (s = 2, s = 5)
+COLUMNS = ["method", "concept", "direction", "strength", "success", "validity", "collateral", "nll_increase",
+           "key_kept", "tempo_kept", "steps_edited", "monitor_reached_tau", "within_limits"]
+
+
+def _r(v: Any) -> Any:
+    return round(v, 4) if isinstance(v, float) else v
+
+
+def _judge(concept: str):
+    det = CONCEPT_DETECTORS[concept]
+    return lambda codes: det.score(codes) > det.threshold
+
+
+class Builder:
+    """``build(concept, remove)`` for :func:`steering_matrix`: one store per concept, one SAE for all."""
+
+    def __init__(self, model, work: Path, sae_steps: int, log: dict[str, Any]) -> None:
+        self.model, self.work, self.log = model, work, log
+        self.stores: dict[str, Any] = {}
+        frames = mi.collect(model, mi.balanced_set("drums", 128, seed=8), ["resid"], out=work / "sae_frames",
+                            batch_size=32, progress=False)
+        self.sae = mi.sae.train(frames, "resid", layer=model.n_layers - 1, arch="topk", dict_size=256, k=16,
+                                steps=sae_steps, batch_size=512, out=work / "sae", seed=0, progress=False)
+        self.sae_store = frames
+        self.analysis = mi.sae.analyze(self.sae, frames, probes=False, progress=False)
+
+    def store(self, concept: str):
+        if concept not in self.stores:
+            self.stores[concept] = mi.collect(self.model, mi.balanced_set(concept, 256, seed=7), ["attn_z", "resid"],
+                                              out=self.work / concept, frames="pooled", batch_size=32,
+                                              progress=False)
+        return self.stores[concept]
+
+    def __call__(self, concept: str, remove: bool) -> dict[str, Any]:
+        store = self.store(concept)
+        last = [store.n_layers - 1]
+        feature = self.analysis.best(concept, 1)[0]
+        out = {
+            "iti": mi.ITISteerer.fit(store, concept, mi.ITIConfig(k=8, remove=remove)),
+            "smitin": mi.SMITINSteerer.fit(store, concept, mi.SMITINConfig(remove=remove, monitor_heads=8,
+                                                                           interval=2)),
+            "smitin-s5": mi.SMITINSteerer.fit(store, concept, mi.SMITINConfig(remove=remove, monitor_heads=8,
+                                                                              interval=5)),
+            "diffmeans": mi.DiffMeansSteerer.fit(store, concept, mi.DiffMeansConfig(remove=remove, layers=last)),
+            "regression": mi.RegressionSteerer.fit(store, concept, mi.RegressionConfig(remove=remove, layers=last)),
+            "sae": mi.SAESteerer.fit(self.sae_store, concept, mi.SAEConfig(sae=self.sae, features=[feature],
+                                                                           remove=remove), analysis=self.analysis),
+        }
+        direction = "remove" if remove else "add"
+        acc = out["smitin"].tensors["val_acc"].reshape(-1)
+        monitored = acc.sort(descending=True).values[:len(out["smitin"].tensors["monitor_heads"])]
+        info: dict[str, Any] = {"best_head_acc": _r(float(acc.max())), "monitor_head_acc": _r(float(monitored.mean())),
+                                "sae_feature": feature, "sae_auc": _r(float(self.analysis.auc[concept][feature]))}
+        held_out = mi.organism_tasks(concept, n=16, seed=1, add=not remove)[0]
+        for name, alpha in CALIBRATE_AT.items():
+            try:
+                cal = out[name].calibrate_monitor(self.model, judge=_judge(concept), strength=alpha,
+                                                  decode_audio=False, **held_out.kwargs)
+                info[f"{name}_tau"] = _r(cal.tau)
+                info[f"{name}_calibration_bal_acc"] = _r(cal.balanced_accuracy)
+            except ValueError as err:  # nothing to separate: the monitor keeps its validation tau
+                info[f"{name}_tau"] = _r(float(out[name].config["tau"]))
+                info[f"{name}_calibration_error"] = str(err)
+        self.log[f"{concept}/{direction}"] = info
+        print(f"built {direction} {concept}: {info}", flush=True)
+        return out
+
+
+def sweeps_for(concept: str, add: bool) -> dict[str, list[float]]:
+    return {k: list(v) for k, v in (DEFAULT_SWEEPS if add else REMOVE_SWEEPS).items()}
+
+
+def monitor_stops(matrix: SteeringMatrix, method: str) -> dict[str, Any]:
+    """At ``method``'s best continuation setting per cell: of the prompts whose goal the detector finds reached,
+    how many the monitor read at or above tau after warm-up (where the schedule gives strength zero)."""
+    reached_total = stopped_total = 0
+    per_cell = {}
+    for (concept, direction), comp in matrix.comparisons.items():
+        best = next((r for r in comp.best("continuation") if r["method"] == method), None)
+        if best is None or best.get("result") is None or best["result"].readings is None:
+            continue
+        res, pf = best["result"], PROMPT_FRAMES
+        goal = _judge(concept)(res.codes[..., pf:]) ^ (direction == "remove")
+        crossed = (res.readings[res.warmup:] >= res.tau).any(0)
+        reached_total += int(goal.sum())
+        stopped_total += int((goal & crossed).sum())
+        per_cell[f"{concept}/{direction}"] = {"goal_reached": int(goal.sum()), "stopped": int((goal & crossed).sum()),
+                                              "tau": _r(float(res.tau)),
+                                              "final_reading": _r(float(res.readings[-1].mean()))}
+    rate = stopped_total / reached_total if reached_total else None
+    return {"rate": _r(rate), "goal_reached": reached_total, "stopped": stopped_total, "per_cell": per_cell}
+
+
+def _cells(matrix: SteeringMatrix, task: str) -> dict:
+    keys = ("success", "validity", "collateral", "nll_increase", "within_limits", "strength")
+    return {m: {c: {d: {k: _r(v) for k, v in cell.items() if k in keys} for d, cell in by_d.items()}
+                for c, by_d in by_c.items()} for m, by_c in matrix.cells(task).items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=32)
+    ap.add_argument("--concepts", nargs="+", default=list(CONCEPTS), choices=CONCEPTS)
+    ap.add_argument("--directions", nargs="+", default=["add", "remove"], choices=["add", "remove"])
+    ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS,
+                    help="a subset of the organism's tasks (the targets are on continuation)")
+    ap.add_argument("--sae-steps", type=int, default=1200)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    t0 = time.perf_counter()
+    model = mi.load_model("organism")
+    work = Path(tempfile.mkdtemp(prefix="mi-matrix-"))
+    log: dict[str, Any] = {}
+    build = Builder(model, work, args.sae_steps, log)
+    print(f"SAE ready after {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    names = args.tasks
+
+    def pick_tasks(concept: str, add: bool) -> list:
+        return [t for t in mi.organism_tasks(concept, n=args.n, add=add) if t.name in names]
+
+    matrix = SteeringMatrix()
+    for concept in args.concepts:  # one pair at a time: each pair's cells are printed as soon as it ends
+        for direction in args.directions:
+            one = steering_matrix(model, build, [concept], [direction], n=args.n, sweeps=sweeps_for,
+                                  keep_results=True, tasks=pick_tasks)
+            matrix.comparisons.update(one.comparisons)
+            matrix.seconds.update(one.seconds)
+            print("pair " + json.dumps({"pair": f"{concept}/{direction}", "minutes": round(
+                one.seconds[(concept, direction)] / 60, 1), "cells": {t: _cells(one, t) for t in one.tasks},
+                "smitin_monitor": monitor_stops(one, "smitin"), "smitin_s5_monitor": monitor_stops(one, "smitin-s5")}),
+                  flush=True)
+    print(repr(matrix))
+    tasks = matrix.tasks
+    for task in tasks:
+        print(f"\n### {task}\n")
+        base = [{"method": "unsteered", "concept": c, "direction": d, **row}
+                for c, by in matrix.unsteered(task).items() for d, row in by.items()]
+        print(markdown_table(base + matrix.best_rows(task), COLUMNS))
+    stops = monitor_stops(matrix, "smitin")
+    stops_s5 = monitor_stops(matrix, "smitin-s5")
+    head = "continuation" if "continuation" in tasks else tasks[0]
+    s5 = [r for r in matrix.best_rows(head) if r["method"] == "smitin-s5"]
+    figures = {
+        "n": args.n, "concepts": args.concepts, "directions": args.directions,
+        "ran": [f"{c}/{d}" for c, d in matrix.comparisons],
+        "unsteered": {c: {d: _r(row["success"]) for d, row in by.items()}
+                      for c, by in matrix.unsteered(head).items()},
+        "build": log,
+        "smitin_monitor": stops, "smitin_s5_monitor": stops_s5,
+        "other_tasks": {t: _cells(matrix, t) for t in tasks if t != "continuation"},
+        "other_tasks_passing": {t: matrix.cells_passing(t) for t in tasks if t != "continuation"},
+        "minutes_per_cell": {f"{c}/{d}": round(s / 60, 1) for (c, d), s in matrix.seconds.items()},
+        "task": head, "cells": _cells(matrix, head),
+        "cells_passing": matrix.cells_passing(head),
+        "cells_total": matrix.cells_total(head),
+        "smitin_monitor_stop_rate": stops["rate"],
+        "smitin_s5_success": _r(sum(r["success"] if r["within_limits"] else 0.0 for r in s5) / max(len(s5), 1)),
+        "minutes": round((time.perf_counter() - t0) / 60, 1),
+    }
+    print_json(figures)
+
+
+if __name__ == "__main__":
+    main()
