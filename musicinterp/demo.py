@@ -46,8 +46,12 @@ def _activation_summary(model: MusicGen, out: Path, quick: bool) -> dict:
     return report
 
 
-def build_steerers(store, target: str, remove: bool = False) -> dict[str, Any]:
-    """Every method with organism-sized settings; head methods under both frame policies.
+DEMO_FRAMES = 100  # 2 s prompts and generations in the demo's comparison (the benchmarks use 4 s)
+
+
+def build_steerers(store, target: str, remove: bool = False, *, last_frame: bool = True) -> dict[str, Any]:
+    """Every method with organism-sized settings; with ``last_frame`` the head methods also under the
+    last-frame policy (``iti-last``, ``smitin-last``; the benchmark shows it, the demo leaves it out).
 
     Calibrated on the organism: SMITIN acts every 2 steps (at the paper's s = 5 it needs
     strengths that break the world's grammar; ``smitin-s5`` shows it), and the residual
@@ -57,16 +61,18 @@ def build_steerers(store, target: str, remove: bool = False) -> dict[str, Any]:
     import musicinterp as mi
 
     last = [store.n_layers - 1]
-    return {
+    steerers = {
         "iti": mi.ITISteerer.fit(store, target, mi.ITIConfig(k=8, remove=remove)),
-        "iti-last": mi.ITISteerer.fit(store, target, mi.ITIConfig(k=8, pooling="last", remove=remove)),
         "smitin": mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(remove=remove, monitor_heads=8, interval=2)),
-        "smitin-last": mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(pooling="last", remove=remove,
-                                                                           monitor_heads=8, interval=2)),
         "smitin-s5": mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(remove=remove, monitor_heads=8, interval=5)),
         "diffmeans": mi.DiffMeansSteerer.fit(store, target, mi.DiffMeansConfig(remove=remove, layers=last)),
         "regression": mi.RegressionSteerer.fit(store, target, mi.RegressionConfig(remove=remove, layers=last)),
     }
+    if last_frame:
+        steerers["iti-last"] = mi.ITISteerer.fit(store, target, mi.ITIConfig(k=8, pooling="last", remove=remove))
+        steerers["smitin-last"] = mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(
+            pooling="last", remove=remove, monitor_heads=8, interval=2))
+    return steerers
 
 
 def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target: str = "drums", n: int = 16,
@@ -113,14 +119,15 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     figures.update(sae_figures)
     for name, wave in sae_audio.items():
         write_wav(out / "audio" / "sae_features" / f"{name}.wav", wave, model.sample_rate)
-    steerers = build_steerers(store, target, remove=remove)
+    steerers = build_steerers(store, target, remove=remove, last_frame=False)
     steerers["sae"] = sae_steerer
     for name, st in steerers.items():
         st.save(out / "steerers" / name)
 
-    print(f"[4/5] comparing methods on {n} generations per task and strength (each sweep in one batch)")
+    print(f"[4/5] comparing methods on {n} generations per task and strength (2 s prompts, 2 s generated)")
     sweeps = {k: v[1:3] for k, v in DEFAULT_SWEEPS.items()} if quick else None  # quick: two strengths each
-    comp = mi.run_comparison(model, steerers, target, add=not remove, n=n, sweeps=sweeps)
+    tasks = mi.organism_tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
+    comp = mi.run_comparison(model, steerers, target, add=not remove, tasks=tasks, sweeps=sweeps)
     best = {task: comp.best(task) for task in comp.unsteered}
     table_rows = []
     for task in comp.unsteered:
@@ -160,7 +167,7 @@ def _listen(model: MusicGen, steerers: dict[str, Any], picks: list[dict[str, Any
     (each steerer at its strength in its own block of rows, 0 elsewhere); WAVs and monitor traces."""
     import musicinterp as mi
 
-    cont = mi.organism_tasks(target, n=4, seed=99, add=not remove)[0]
+    cont = mi.organism_tasks(target, n=4, seed=99, add=not remove, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES)[0]
     n, blocks = cont.n, 1 + len(picks)
     strengths = [torch.zeros(blocks * n) for _ in picks]
     for i, pick in enumerate(picks):
