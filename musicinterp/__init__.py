@@ -10,6 +10,7 @@ from ._version import __version__
 from .ablation import AblationSpec, SweepResult, ablate, patch
 from .collect import collect, collect_prompts
 from .compare import Comparison, Task, compare, organism_tasks, run_comparison
+from .compare_matrix import SteeringMatrix, steering_matrix
 from .compare_tasks import continuation_task, layer_variants, text_task
 from .data.concept_set import ConceptSet
 from .data.manifest import ManifestError, load_manifest, to_concept_set
@@ -58,6 +59,7 @@ from .steering import (
 from .store import ActivationStore, StoreError, StoreModelMismatchError
 from .tracing import TraceResult, trace_codes
 from .views.audio import players
+from .views.matrix import matrix_heatmap
 from .views.probes import concept_grid, head_heatmap, layer_accuracy_curve
 from .views.steering import monitor_trace_figure, success_vs_fidelity
 
@@ -89,10 +91,10 @@ __all__ = [
     # sparse autoencoders (mi.sae.train / load / evaluate), ablation and patching, judges
     "sae", "ablation", "ablate", "patch", "SweepResult", "AblationSpec", "judges", "Judge", "JudgeResult",
     # evaluation and comparison
-    "organism_metrics", "nll_under", "compare", "run_comparison", "Comparison", "Task", "organism_tasks",
+    "organism_metrics", "nll_under", "compare", "run_comparison", "steering_matrix", "SteeringMatrix", "Comparison", "Task", "organism_tasks",
     "text_task", "continuation_task", "layer_variants",
     # views
-    "views", "head_heatmap", "concept_grid", "layer_accuracy_curve", "monitor_trace_figure", "success_vs_fidelity",
+    "views", "head_heatmap", "concept_grid", "layer_accuracy_curve", "monitor_trace_figure", "success_vs_fidelity", "matrix_heatmap",
     "players",
     # the offline report
     "Report", "Audio", "build_report",
