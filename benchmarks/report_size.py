@@ -72,8 +72,8 @@ def compute(out: Path) -> Path:
     cont = organism_tasks(TARGET, n=8, seed=99)[0]
     comp = run_comparison(model, steerers, TARGET, tasks=organism_tasks(TARGET, n=4)[:1],
                           sweeps={"iti": [2.0, 5.0], "smitin": [10.0, 20.0]}, progress=False)
-    rows = [{k: v for k, v in r.items() if k != "collateral_by_concept"} for r in comp.rows]
-    table = [{k: v for k, v in r.items() if k != "collateral_by_concept"} for r in comp.unsteered.values()] + rows
+    rows = [{k: v for k, v in r.items() if k != "collateral_by_judge"} for r in comp.rows]
+    table = [{k: v for k, v in r.items() if k != "collateral_by_judge"} for r in comp.unsteered.values()] + rows
     figures["steering/success_vs_fidelity"] = success_vs_fidelity(rows, "continuation")
     figures["steering/table"] = comparison_table(table)
     _stage("compared ITI and SMITIN", t0)

@@ -81,7 +81,7 @@ class Comparison:
 
         rows = [{**r, "within_limits": True} for r in self.unsteered.values()]
         rows += [{**r, "within_limits": self.within_limits(r)} for r in self.rows]
-        drop = {"collateral_by_concept", "collateral_by_judge", "result"}
+        drop = {"collateral_by_judge", "result"}
         return pd.DataFrame([{k: v for k, v in r.items() if k not in drop} for r in rows])
 
     def __repr__(self) -> str:
