@@ -23,7 +23,17 @@ from tqdm.auto import tqdm
 
 from .compare_fidelity import fidelity
 from .compare_tasks import DEFAULT_MAX_ROWS, SettingResult, Task, organism_tasks, run_task, setting_fields
-from .judges import Judge, KeptJudge, continuity_judges, default_judges, judge_all
+from .judges import (
+    Judge,
+    KeptJudge,
+    OrganismKeyKept,
+    OrganismTempoKept,
+    continuity_judges,
+    default_judges,
+    judge_all,
+    nuisance_judges,
+    organism_judges,
+)
 from .models.musicgen import MusicGen
 from .steering import Steerer
 
@@ -97,8 +107,6 @@ def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *
                    seed: int = 0, n: int = 32, **kwargs: Any) -> Comparison:
     """The organism preset of :func:`compare`: :func:`organism_tasks` for ``target`` (or ``tasks``), scored by
     the organism's exact judges (success, every other planted concept and nuisance, key and tempo kept)."""
-    from .judges import OrganismKeyKept, OrganismTempoKept, nuisance_judges, organism_judges
-
     tasks = list(tasks) if tasks is not None else organism_tasks(target, n=n, seed=seed, add=add)
     kwargs.setdefault("judges", [*organism_judges(), *nuisance_judges()])
     kwargs.setdefault("continuity", [OrganismKeyKept(), OrganismTempoKept()])
