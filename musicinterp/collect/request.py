@@ -25,7 +25,8 @@ from ..models.musicgen import MusicGen
 from ..splits import grouped_stratified_split
 
 # Transient memory of one decoder forward per position, in model-dtype elements per
-# d_model (hidden states, q/k/v, MLP, residual) on top of the attention scores.
+# d_model (hidden states, q/k/v, MLP, residual) on top of the attention scores and
+# the logits of every codebook.
 FORWARD_WIDTHS = 12
 
 
@@ -114,7 +115,7 @@ def plan_clips(model: MusicGen, cs: ConceptSet, sites: Sequence[str], frames: Fr
     Per clip: ``held`` bytes stay alive while a chunk is written (frames and pooled
     views in the store dtype); ``build`` bytes are needed while a chunk is traced
     (the positions read inside the trace, a converted copy when the store dtype or
-    selection differs, and the forward's own transients). Two chunks in flight
+    selection differs, and the forward's own transients, logits included). Two chunks in flight
     need ``held + build`` per clip; one needs ``build``.
     """
     t = max_frames(model, cs)
@@ -128,7 +129,8 @@ def plan_clips(model: MusicGen, cs: ConceptSet, sites: Sequence[str], frames: Fr
     held = stored * width * e_store + 2 * width * 4
     aliased = frames in ("valid", "all") and dtype == model.dtype
     build = (read * width * e_model + (0 if aliased else held)
-             + seq * (FORWARD_WIDTHS * model.d_model + model.n_heads * seq) * e_model)
+             + seq * (FORWARD_WIDTHS * model.d_model + model.n_heads * seq
+                      + model.n_codebooks * model.codebook_size) * e_model)
     budget = budget_mb * 2**20
     per_process = math.ceil(len(cs) / max(1, num_processes))
     if budget >= held + build:

@@ -53,7 +53,10 @@ def run_collection(out: str | Path, config: dict[str, Any], plan: ChunkPlan, bui
     with BackgroundWriter(write, plan.in_flight) as background:
         for c in todo:
             background.reserve()
-            chunk = build(c)
+            # Statistics are computed here, not on the writer thread: their float64 temporaries freed on a
+            # second thread stay in glibc's per-thread arena (about 100 MB per chunk on random-small), which
+            # would break the memory budget; on the building thread they are reused chunk after chunk.
+            chunk = build(c).with_stats()
             background.submit(chunk)
             del chunk  # the writer thread holds the only reference now
             bar.update(sizes[c])

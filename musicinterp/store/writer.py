@@ -40,6 +40,25 @@ class Chunk:
     rows: pa.Table | None  # this chunk's frame rows (None when frames are not stored)
     clips: list[dict[str, Any]]  # one row per kept clip
     skipped: list[dict[str, str]] = field(default_factory=list)
+    stats: dict[str, SiteStats] | None = None  # per site; computed by :func:`chunk_stats` when None
+
+    def with_stats(self) -> Chunk:
+        """This chunk with its statistics computed (call it on the thread that built the chunk)."""
+        if self.stats is None:
+            self.stats = chunk_stats(self)
+        return self
+
+
+def chunk_stats(chunk: Chunk) -> dict[str, SiteStats]:
+    """Statistics of a chunk's rows per site: its frames, or its pooled means when frames are not stored."""
+    out = {}
+    for site, views in chunk.pooled.items():
+        if chunk.frames:
+            rows = chunk.frames[site]
+        else:  # pooled-only stores keep statistics of the pooled means
+            rows = [views["mean"][:, i] for i in range(views["mean"].shape[1])]
+        out[site] = SiteStats.of_layers(rows, chunk.row_labels)
+    return out
 
 
 class StoreWriter:
@@ -72,15 +91,11 @@ class StoreWriter:
             for layer, x in enumerate(layers):
                 path = LY.shard_path(self.root, site, layer, name)
                 files[self._rel(path)] = LY.atomic_save_tensors(path, {"x": x}).to_json()
+        stats = chunk.stats if chunk.stats is not None else chunk_stats(chunk)
         for site, views in chunk.pooled.items():
             path = LY.pooled_path(self.root, site, name)
             files[self._rel(path)] = LY.atomic_save_tensors(path, views).to_json()
-            if chunk.frames:
-                rows = chunk.frames[site]
-            else:  # pooled-only stores keep statistics of the pooled means
-                rows = [views["mean"][:, i] for i in range(views["mean"].shape[1])]
-            stats = SiteStats.of_layers(rows, chunk.row_labels)
-            LY.atomic_save_tensors(LY.stats_part_path(self.root, site, name), stats.to_tensors())
+            LY.atomic_save_tensors(LY.stats_part_path(self.root, site, name), stats[site].to_tensors())
         n_rows = 0
         if chunk.rows is not None:
             LY.atomic_write_parquet(LY.chunk_rows_path(self.root, name), chunk.rows)

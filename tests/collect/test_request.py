@@ -29,14 +29,15 @@ def test_chunk_seed_depends_on_ids_only():
 def test_plan_keeps_two_chunks_within_the_budget(tiny):
     cs = ConceptSet("long", {"x": torch.tensor([0, 1] * 50)}, [f"c{i}" for i in range(100)],
                     [f"c{i}" for i in range(100)], codes=torch.zeros(100, 4, 500, dtype=torch.long))
-    wide = plan_clips(tiny, cs, ["attn_z", "resid"], "valid", torch.float32, 64, 512, 1)
+    wide = plan_clips(tiny, cs, ["attn_z", "resid"], "valid", torch.float32, 64, 2048, 1)
     assert (wide.clips_per_chunk, wide.in_flight, wide.n_chunks) == (64, 2, 2)
-    tight = plan_clips(tiny, cs, ["attn_z", "resid"], "valid", torch.float32, 64, 20, 1)
+    tight = plan_clips(tiny, cs, ["attn_z", "resid"], "valid", torch.float32, 64, 60, 1)
     per_clip = 497 * 2 * 128 * 4  # valid positions x layers x width x bytes, held while written
-    forward = 504 * (12 * 64 + 4 * 504) * 4  # the forward's transients (attention scores dominate here)
+    # the forward's transients: widths of d_model, attention scores, and 4 codebooks' logits (dominant here)
+    forward = 504 * (12 * 64 + 4 * 504 + 4 * 2048) * 4
     assert tight.in_flight == 2 and 1 < tight.clips_per_chunk < 64
-    assert tight.clips_per_chunk * (2 * per_clip + forward) <= 20 * 2**20
-    assert plan_clips(tiny, cs, ["resid"], "valid", torch.float32, 64, 512, 3).clips_per_chunk == 34
+    assert tight.clips_per_chunk * (2 * per_clip + forward) <= 60 * 2**20
+    assert plan_clips(tiny, cs, ["resid"], "valid", torch.float32, 64, 2048, 3).clips_per_chunk == 34
     with pytest.warns(UserWarning, match="more than the memory budget"):
         one = plan_clips(tiny, cs, ["resid"], "valid", torch.float32, 8, 0.01, 1)
     assert (one.clips_per_chunk, one.in_flight) == (1, 1)

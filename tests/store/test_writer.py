@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from musicinterp.collect import collect
 from musicinterp.store import ActivationStore, StoreIncompleteError
@@ -73,3 +74,26 @@ def test_recorded_digests_are_the_files_digests(tiny, tmp_path):
     for rel, info in store.meta["files"].items():
         path = tmp_path / "s" / rel
         assert LY.file_digest(path) == info["sha256"] and path.stat().st_size == info["bytes"]
+
+
+def test_statistics_are_computed_on_the_building_thread(tiny, tmp_path, monkeypatch):
+    """The collection loop hands the writer chunks whose statistics are already computed (their float64
+    temporaries would otherwise pile up in the writer thread's malloc arena); they equal the writer's own."""
+    from musicinterp.store.writer import chunk_stats
+
+    seen = []
+    original = StoreWriter.write
+
+    def spy(self, chunk):
+        seen.append(chunk.stats is not None)
+        expected = chunk_stats(chunk)
+        for site, st in chunk.stats.items():
+            assert st.count == expected[site].count
+            assert torch.equal(st.mean, expected[site].mean) and torch.equal(st.m2, expected[site].m2)
+        return original(self, chunk)
+
+    monkeypatch.setattr(StoreWriter, "write", spy)
+    with pytest.warns(UserWarning, match="memory budget"):  # one clip per chunk
+        collect(tiny, random_set(n=6), ["attn_z", "resid"], out=tmp_path / "s", batch_size=2,
+                memory_budget_mb=0.2, progress=False)
+    assert len(seen) > 1 and all(seen)
