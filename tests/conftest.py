@@ -6,10 +6,16 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Under pytest-xdist (`make test` runs 2 workers on 2 cores) each worker, and each notebook kernel or
-# subprocess it starts, takes one thread: more threads than cores only spin and wait.
+# subprocess it starts, takes one thread: more threads than cores only spin and wait (GNU OpenMP's
+# waiting threads busy-loop, which made notebooks 10-20x slower). The workers inherit the controller's
+# environment, so they assign the variables rather than keep what the controller set.
 _THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, str(_THREADS))
+    if _THREADS == 1:
+        os.environ[_var] = "1"
+    else:
+        os.environ.setdefault(_var, str(_THREADS))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 torch.set_num_threads(_THREADS)
 try:
