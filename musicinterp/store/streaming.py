@@ -49,7 +49,10 @@ def shuffled_batches(shards: Sequence[tuple[Path, int]], row_shape: tuple[int, .
     """Batches ``(batch_size, D)`` from ``shards`` (path, rows); ``head`` picks one head of a head site."""
     width = math.prod(row_shape)
     biggest = max((n for _, n in shards), default=0)
-    pool = torch.empty(shuffle_buffer + batch_size + biggest, width, dtype=store_dtype)
+    capacity = shuffle_buffer + batch_size + biggest
+    if epochs == 1:  # the pool never holds more than every row once: do not touch pages it will not use
+        capacity = min(capacity, sum(n for _, n in shards))
+    pool = torch.empty(capacity, width, dtype=store_dtype)
     n = 0
 
     def emit(n_out: int, n: int) -> Iterator[torch.Tensor]:
