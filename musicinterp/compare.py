@@ -205,7 +205,8 @@ class _Scorer:
             return {**row, "nll_increase": 0.0, "collateral": 0.0, "collateral_by_judge": {}}
         moves = {f"rate_{j.name}": abs(rates[j.name] - base[f"rate_{j.name}"]) for j in self.judges
                  if j.concept != self.target.concept}
-        moves.update({k: abs(v - base[k]) for k, v in kept.items()})
+        # steering tempo changes tempo on purpose: "tempo kept" is the target itself, not collateral
+        moves.update({k: abs(v - base[k]) for k, v in kept.items() if k != f"{self.target.concept}_kept"})
         row.update(nll_increase=fid.nll - base["nll"], collateral=max(moves.values(), default=0.0),
                    collateral_by_judge=moves)
         return row

@@ -73,6 +73,18 @@ def _compare_tiny(model, store, **kw):
     return comp, task, judges
 
 
+def test_the_target_concepts_own_continuity_is_not_collateral(tiny_store_for_compare):
+    """Steering tempo changes tempo on purpose: "tempo kept" leaves collateral, "key kept" stays in it."""
+    model, store = tiny_store_for_compare
+    comp, _, _ = _compare_tiny(model, store, target="tempo")
+    assert comp.target == "tempo"
+    for row in comp.rows:
+        assert "key_kept" in row["collateral_by_judge"] and "tempo_kept" not in row["collateral_by_judge"]
+        assert not any(k.endswith("tempo") for k in row["collateral_by_judge"])
+    drums, _, _ = _compare_tiny(model, store)
+    assert all("tempo_kept" in row["collateral_by_judge"] for row in drums.rows)
+
+
 def test_compare_rows_equal_their_oracles(tiny_store_for_compare):
     from musicinterp.compare_fidelity import token_distance
     from musicinterp.evaluate import nll_under
