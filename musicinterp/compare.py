@@ -14,6 +14,7 @@ one within the validity and collateral limits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,6 +208,8 @@ class _Scorer:
                  if j.concept != self.target.concept}
         # steering tempo changes tempo on purpose: "tempo kept" is the target itself, not collateral
         moves.update({k: abs(v - base[k]) for k, v in kept.items() if k != f"{self.target.concept}_kept"})
+        # a judge that decided no example on one side (mode with no bass) cannot show a change
+        moves = {k: v for k, v in moves.items() if not math.isnan(v)}
         row.update(nll_increase=fid.nll - base["nll"], collateral=max(moves.values(), default=0.0),
                    collateral_by_judge=moves)
         return row

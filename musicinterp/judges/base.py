@@ -1,5 +1,9 @@
 """The Judge protocol: codes or audio in, a score and a yes/no per example out.
 
+A judge that cannot tell for an example (the organism's mode with no bass
+sounding) scores it NaN: the example is *undecided*, counts as "absent" in
+``present`` and is left out of ``rate``.
+
 Every judge declares the ``concept`` it reads, what it ``needs`` (``"codes"`` or
 ``"audio"``) and the ``threshold`` above which the concept counts as present.
 Audio judges also accept codes together with a ``decoder`` (a :class:`MusicGen`,
@@ -43,9 +47,15 @@ class JudgeResult:
         return int(self.scores.shape[0])
 
     @property
+    def decided(self) -> np.ndarray:
+        """``(B,)`` bool: the examples the judge could decide (a NaN score is undecided)."""
+        return ~np.isnan(self.scores)
+
+    @property
     def rate(self) -> float:
-        """Fraction of examples where the concept is present."""
-        return float(self.present.mean()) if len(self) else float("nan")
+        """Fraction of the decided examples where the concept is present (NaN when none is decided)."""
+        decided = self.decided
+        return float(self.present[decided].mean()) if decided.any() else float("nan")
 
     def agreement(self, truth: np.ndarray | torch.Tensor | Sequence[int] | JudgeResult) -> float:
         """Fraction of examples where this judge's yes/no equals ``truth`` (labels or another result)."""
@@ -55,9 +65,10 @@ class JudgeResult:
         return float((ref == self.present).mean())
 
     def __repr__(self) -> str:
-        n = len(self)
-        spread = f", scores {self.scores.min():.3g}..{self.scores.max():.3g}" if n else ""
-        return (f"JudgeResult({self.name}: {int(self.present.sum())}/{n} present, "
+        n, decided = len(self), int(self.decided.sum())
+        spread = f", scores {np.nanmin(self.scores):.3g}..{np.nanmax(self.scores):.3g}" if decided else ""
+        undecided = f", {n - decided} undecided" if decided < n else ""
+        return (f"JudgeResult({self.name}: {int(self.present.sum())}/{n} present{undecided}, "
                 f"threshold {self.threshold:.4g}{spread})")
 
     def to_pandas(self):
@@ -171,8 +182,8 @@ class BaseJudge:
                            threshold=float(self.threshold), concept=self.concept)
 
     def decide(self, scores: np.ndarray) -> np.ndarray:
-        """Yes/no: the score exceeds the threshold."""
-        return scores > self.threshold
+        """Yes/no: the score exceeds the threshold (an undecided NaN score is "no")."""
+        return np.nan_to_num(scores, nan=-np.inf) > self.threshold
 
     def score_codes(self, codes: torch.Tensor) -> np.ndarray:
         raise JudgeInputError(f"judge {self.name!r} reads audio, not codes: pass audio=... or decoder=...")

@@ -7,8 +7,9 @@ steering on the organism). The nuisance judges read what the world writes:
   minor scales. The world's lead plays the scale of tonic ``(nuisance.key + 7) % 12``
   and the bass plays roots ``tonic + {0, 2, 5, 10}``.
 * mode: minor vs major. Relative keys share their pitch classes, so the lead
-  alone cannot tell them apart; the bass roots can. With no bass the score is 0
-  (undecided) and the judge says "major".
+  alone cannot tell them apart; the bass roots can. With no bass onset the
+  mode cannot be heard: the score is NaN (undecided, left out of the rate), so
+  adding or removing bass does not read as a change of mode.
 * dynamics: the mean velocity of the lead's onsets (0..2). The world draws
   ``dynamics`` in 0..2 and lead velocities ``dynamics + {-1, 0, 1}`` clipped to 0..2,
   so the means are 1/3, 1 and 5/3; "loud" (dynamics 2) is above 4/3.
@@ -99,7 +100,7 @@ def estimate_key(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class ModeJudge(BaseJudge):
-    """Minor (present) vs major: best minor fit minus best major fit; 0 when undecided (no bass)."""
+    """Minor (present) vs major: best minor fit minus best major fit; NaN (undecided) with no bass onset."""
 
     needs = "codes"
     concept = "mode"
@@ -107,8 +108,11 @@ class ModeJudge(BaseJudge):
     threshold = 0.0
 
     def score_codes(self, codes: torch.Tensor) -> np.ndarray:
+        codes = _check_codes(codes)
         fits = key_fits(codes)
-        return (fits[:, 1].amax(1) - fits[:, 0].amax(1)).double().numpy()
+        score = (fits[:, 1].amax(1) - fits[:, 0].amax(1)).double()
+        _, bass = _pitch_class_counts(codes)
+        return torch.where(bass.sum(1) > 0, score, torch.nan).numpy()
 
 
 class KeyJudge(BaseJudge):

@@ -39,6 +39,21 @@ def test_result_rate_agreement_and_table():
         JudgeResult(np.zeros(3), np.zeros(2, bool), "j", 0.0)
 
 
+def test_undecided_examples_are_left_out_of_the_rate():
+    class SignJudge(BaseJudge):
+        name, concept, needs, threshold = "sign", "c", "codes", 0.0
+
+        def score_codes(self, codes):
+            return [np.nan if v == 0 else float(v) for v in codes.tolist()]
+
+    res = SignJudge()(torch.tensor([1.0, -1.0, 0.0, 2.0]))
+    assert res.decided.tolist() == [True, True, False, True]
+    assert res.present.tolist() == [True, False, False, True]
+    assert res.rate == pytest.approx(2 / 3)
+    assert "1 undecided" in repr(res)
+    assert np.isnan(SignJudge()(torch.zeros(3)).rate)
+
+
 def test_sample_rate_and_audio_checks_name_the_argument():
     assert check_sample_rate(32000.0) == 32000 and check_sample_rate(np.int64(16000)) == 16000
     for bad in (None, 0, -5, 44100.5, True, "32000"):
