@@ -118,7 +118,7 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             sweeps: dict[str, Sequence[float]] | None = None, *, target: str | None = None, add: bool = True,
             seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
             min_validity: float = 0.95, progress: bool = True, keep_results: bool = False,
-            batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS) -> Comparison:
+            batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
     ``judges`` read the generated frames (default: the organism's exact concept and
@@ -131,7 +131,10 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     world validity on the organism. ``sweeps`` maps a steerer name (or method
     family) to its strengths; :data:`DEFAULT_SWEEPS` fills the rest. With ``batched``
     each task runs as one generation (unsteered rows and every steerer's every strength,
-    up to ``max_rows`` rows a generation), else one generation per setting.
+    up to ``max_rows`` rows a generation), else one generation per setting. With
+    ``paired`` (the default) every setting samples prompt ``i`` with the same keyed
+    noise as the unsteered baseline (common random numbers): a setting that changes
+    nothing reproduces the baseline's codes, so collateral is not sampling noise.
     """
     tasks = list(tasks)
     if not tasks or not all(isinstance(t, Task) for t in tasks):
@@ -160,7 +163,7 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
                disable=not progress)
     for task in tasks:
         task_seed = seed if task.seed is None else task.seed
-        base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows)
+        base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows, paired)
         base = scorer(base_codes, task, base_codes, None)
         comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
                                      "within_limits": True}

@@ -147,7 +147,7 @@ def setting_fields(res: SettingResult) -> dict[str, float]:
 
 
 def run_task(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str, Sequence[float]], task: Task,
-             seed: int, batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS
+             seed: int, batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True
              ) -> tuple[torch.Tensor, dict[str, list[SettingResult]]]:
     """One task's unsteered codes and every steerer's generations at every strength.
 
@@ -155,21 +155,26 @@ def run_task(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str,
     baseline, as rows of one generation: each steerer gets its own strength per row
     (0 outside its block, which leaves those rows untouched), so greedy decoding gives
     the same codes as one setting at a time. ``max_rows`` caps the rows of one
-    generation (whole steerers are kept together; ``None``: no cap).
+    generation (whole steerers are kept together; ``None``: no cap). ``paired``
+    samples prompt ``i`` of every setting with the same keyed noise (common random
+    numbers, :mod:`musicinterp.sampling`), so sampled codes too are the same batched
+    or not, and settings differ by what steering does rather than by sampling luck.
     """
+    keys = list(range(task.n)) if paired else None
     if not batched:
-        unsteered = generate(model, seed=seed, decode_audio=False, **task.kwargs).codes
-        return unsteered, {name: [_as_setting(steer(model, st, strength=s, seed=seed, decode_audio=False, **task.kwargs),
-                                              float(s)) for s in strengths[name]] for name, st in steerers.items()}
+        once = {"seed": seed, "decode_audio": False, "row_keys": keys, **task.kwargs}
+        unsteered = generate(model, **once).codes
+        return unsteered, {name: [_as_setting(steer(model, st, strength=s, **once), float(s)) for s in strengths[name]]
+                           for name, st in steerers.items()}
     base: torch.Tensor | None = None
     out: dict[str, list[SettingResult]] = {}
     for group in _groups([(name, len(strengths[name])) for name in steerers], task.n, max_rows):
         codes, results = _one_batch(model, {name: steerers[name] for name in group}, strengths, task, seed,
-                                    with_baseline=base is None)
+                                    with_baseline=base is None, paired=paired)
         base = codes if base is None else base
         out.update(results)
     if base is None:  # no steerers: the baseline alone
-        base = generate(model, seed=seed, decode_audio=False, **task.kwargs).codes
+        base = generate(model, seed=seed, decode_audio=False, row_keys=keys, **task.kwargs).codes
     return base, out
 
 
@@ -188,7 +193,8 @@ def _groups(sizes: list[tuple[str, int]], n: int, max_rows: int | None) -> list[
 
 
 def _one_batch(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str, Sequence[float]], task: Task,
-               seed: int, with_baseline: bool) -> tuple[torch.Tensor | None, dict[str, list[SettingResult]]]:
+               seed: int, with_baseline: bool, paired: bool = True
+               ) -> tuple[torch.Tensor | None, dict[str, list[SettingResult]]]:
     """Blocks of ``task.n`` rows, one per (steerer, strength) and optionally a first unsteered one."""
     n = task.n
     blocks = [(name, float(s)) for name in steerers for s in strengths[name]]
@@ -196,7 +202,8 @@ def _one_batch(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[st
         blocks.insert(0, ("", 0.0))
     per_steerer = [torch.tensor([s if owner == name else 0.0 for owner, s in blocks]).repeat_interleave(n)
                    for name in steerers]
-    res = steer(model, list(steerers.values()), strength=per_steerer, seed=seed, decode_audio=False,
+    keys = list(range(n)) * len(blocks) if paired else None
+    res = steer(model, list(steerers.values()), strength=per_steerer, seed=seed, decode_audio=False, row_keys=keys,
                 **tile(task.kwargs, len(blocks)))
     log_names = list(res.logs)  # one log per steerer, in order (a repeated method name gets a #i suffix)
     out: dict[str, list[SettingResult]] = {name: [] for name in steerers}

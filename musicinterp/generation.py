@@ -22,6 +22,7 @@ from .interventions import Intervention, plan
 from .models.codec import codec_decode_skipped
 from .models.delay import frames_to_new_tokens
 from .models.musicgen import DISCARDED_PREFILL_PASSES, MusicGen
+from .sampling import check_row_keys, keyed_processors
 
 StepCallback = Callable[[int, int], None]  # (step, prompts in the batch)
 
@@ -122,6 +123,7 @@ def generate(
     temperature: float | None = None,
     top_k: int | None = None,
     seed: int | None = None,
+    row_keys: Sequence[int] | torch.Tensor | None = None,
     interventions: Sequence[Intervention] = (),
     callbacks: Sequence[StepCallback] = (),
     record_logits: bool = False,
@@ -136,6 +138,9 @@ def generate(
     samples at the model's rate). ``interventions`` edit sites at their steps
     and rows; ``callbacks(step, batch)`` run at the end of each step inside the trace
     (monitors use them). ``traced=False`` runs plain Hugging Face generation.
+    ``row_keys`` (one int per row) samples each row with noise keyed by its key
+    and ``seed``: rows sharing a key share their randomness across calls and batch
+    layouts (see :mod:`musicinterp.sampling`).
     """
     active = list(model.steering)  # steerers held active by `with steerer.apply(model)`
     prepared = [entry.prepare(model) for entry in active]
@@ -161,13 +166,17 @@ def generate(
     decoder_start = model.generation_start(b, prompt)
 
     recorder = _SequenceRecorder()
+    keyed = row_keys is not None and do_sample
     gen_kwargs: dict[str, Any] = dict(
         **cond.kwargs(), decoder_input_ids=decoder_start.to(model.device), max_new_tokens=max_new_tokens,
-        do_sample=do_sample, guidance_scale=guidance_scale if guided else None,
+        do_sample=do_sample and not keyed, guidance_scale=guidance_scale if guided else None,
         stopping_criteria=StoppingCriteriaList([recorder]),
-        temperature=temperature if do_sample else None, top_k=top_k if do_sample else None,
-        min_new_tokens=max_new_tokens,
+        temperature=temperature if do_sample and not keyed else None,
+        top_k=top_k if do_sample and not keyed else None, min_new_tokens=max_new_tokens,
     )
+    if keyed:  # greedy over Gumbel-perturbed scores: a sample whose noise each row draws from its key
+        gen_kwargs["logits_processor"] = keyed_processors(check_row_keys(row_keys, b), temperature, top_k,
+                                                          0 if seed is None else seed)
 
     def driver(**kwargs: Any) -> torch.Tensor:
         with codec_decode_skipped(model.hf):  # the codes are recorded; HF's own audio decode is not needed

@@ -8,15 +8,16 @@ from musicinterp.compare import Task, run_comparison
 from musicinterp.steering import ITIConfig, ITISteerer
 
 
-@pytest.mark.parametrize("max_rows", [None, 8])  # one generation; or one per steerer (the cap splits them)
-def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare, max_rows):
+@pytest.mark.parametrize(("max_rows", "sampled"), [(None, False), (8, False), (None, True)])
+def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare, max_rows, sampled):
+    """One generation, or one per steerer (the cap splits them); greedy, or sampled with paired keyed noise."""
     from musicinterp.steering import SMITINConfig, SMITINSteerer
 
     model, store = tiny_store_for_compare
     steerers = {"iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0)),
                 "smitin": SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=1))}
     prompts = torch.randint(0, 2048, (2, 4, 6), generator=torch.Generator().manual_seed(1))
-    task = Task("continuation", {"prompt_codes": prompts, "n_frames": 5, "do_sample": False}, prompt_frames=6)
+    task = Task("continuation", {"prompt_codes": prompts, "n_frames": 5, "do_sample": sampled}, prompt_frames=6)
     kw = dict(tasks=[task], sweeps={"iti": [0.0, 60.0, 400.0], "smitin": [30.0, 300.0]}, progress=False,
               keep_results=True)
     batched = run_comparison(model, steerers, "drums", batched=True, max_rows=max_rows, **kw)
@@ -30,6 +31,9 @@ def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare, max
         assert a["steps_edited"] == b["steps_edited"]
         assert a.get("monitor_final") == pytest.approx(b.get("monitor_final"), abs=1e-5)
     assert not torch.equal(batched.rows[0]["result"].codes, batched.rows[2]["result"].codes)
+    # strength 0 changes nothing: paired sampling reproduces the baseline, so its collateral is exactly 0
+    assert batched.rows[0]["strength"] == 0.0 and batched.rows[0]["collateral"] == 0.0
+    assert batched.rows[0]["nll"] == pytest.approx(batched.unsteered["continuation"]["nll"], abs=1e-5)
     assert load_model  # the harness is model-agnostic in its inputs: a random model runs it
 
 

@@ -7,9 +7,10 @@ steering on the organism). The nuisance judges read what the world writes:
   minor scales. The world's lead plays the scale of tonic ``(nuisance.key + 7) % 12``
   and the bass plays roots ``tonic + {0, 2, 5, 10}``.
 * mode: minor vs major. Relative keys share their pitch classes, so the lead
-  alone cannot tell them apart; the bass roots can. With no bass onset the
-  mode cannot be heard: the score is NaN (undecided, left out of the rate), so
-  adding or removing bass does not read as a change of mode.
+  alone cannot tell them apart; the bass roots can. With no bass onset, or
+  roots that fit a major and a minor key equally well, the mode cannot be
+  heard: the score is NaN (undecided, left out of the rate), so adding or
+  removing bass does not read as a change of mode.
 * dynamics: the mean velocity of the lead's onsets (0..2). The world draws
   ``dynamics`` in 0..2 and lead velocities ``dynamics + {-1, 0, 1}`` clipped to 0..2,
   so the means are 1/3, 1 and 5/3; "loud" (dynamics 2) is above 4/3.
@@ -100,7 +101,7 @@ def estimate_key(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class ModeJudge(BaseJudge):
-    """Minor (present) vs major: best minor fit minus best major fit; NaN (undecided) with no bass onset."""
+    """Minor (present) vs major: best minor fit minus best major fit; NaN (undecided) where they tie."""
 
     needs = "codes"
     concept = "mode"
@@ -111,8 +112,8 @@ class ModeJudge(BaseJudge):
         codes = _check_codes(codes)
         fits = key_fits(codes)
         score = (fits[:, 1].amax(1) - fits[:, 0].amax(1)).double()
-        _, bass = _pitch_class_counts(codes)
-        return torch.where(bass.sum(1) > 0, score, torch.nan).numpy()
+        # no bass onset, or roots that fit a major and a minor key equally well: the mode cannot be heard
+        return torch.where(score.abs() > 1e-9, score, torch.nan).numpy()
 
 
 class KeyJudge(BaseJudge):
