@@ -16,7 +16,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..models.musicgen import MusicGen
-from ..store.background import BackgroundWriter
+from ..store.background import BackgroundWriter, release_freed_memory
 from ..store.folder import decide, prepare
 from ..store.reader import ActivationStore
 from ..store.writer import Chunk, StoreWriter
@@ -56,7 +56,10 @@ def run_collection(out: str | Path, config: dict[str, Any], plan: ChunkPlan, bui
             # Statistics are computed here, not on the writer thread: their float64 temporaries freed on a
             # second thread stay in glibc's per-thread arena (about 100 MB per chunk on random-small), which
             # would break the memory budget; on the building thread they are reused chunk after chunk.
-            chunk = build(c).with_stats()
+            chunk = build(c)
+            release_freed_memory()  # the forward's transients: freed, but kept by the allocator until trimmed
+            chunk = chunk.with_stats()
+            release_freed_memory()
             background.submit(chunk)
             del chunk  # the writer thread holds the only reference now
             bar.update(sizes[c])
