@@ -27,7 +27,11 @@ SMITIN s = 5's continuation success within the limits, 0 where no setting is
 within), the other tasks' cells, and ``minutes``.
 
     python benchmarks/steering_matrix.py [--n 32] [--concepts drums tempo] [--directions add remove]
-        [--tasks continuation text text-opposite]
+        [--tasks continuation text text-opposite] [--methods iti smitin] [--sweep smitin=5,7.5 ...]
+
+Sampling is paired (every setting samples prompt ``i`` with the baseline's keyed
+noise), so the unsteered rows are the same in every run: a second run with
+``--methods`` and ``--sweep`` extends one cell's strength grid consistently.
 """
 
 from __future__ import annotations
@@ -80,9 +84,12 @@ def _judge(concept: str):
 class Builder:
     """``build(concept, remove)`` for :func:`steering_matrix`: one store per concept, one SAE for all."""
 
-    def __init__(self, model, work: Path, sae_steps: int, log: dict[str, Any]) -> None:
-        self.model, self.work, self.log = model, work, log
+    def __init__(self, model, work: Path, sae_steps: int, log: dict[str, Any],
+                 methods: tuple[str, ...] | list[str] = METHODS) -> None:
+        self.model, self.work, self.log, self.methods = model, work, log, list(methods)
         self.stores: dict[str, Any] = {}
+        if "sae" not in self.methods:
+            return
         frames = mi.collect(model, mi.balanced_set("drums", 128, seed=8), ["resid"], out=work / "sae_frames",
                             batch_size=32, progress=False)
         self.sae = mi.sae.train(frames, "resid", layer=model.n_layers - 1, arch="topk", dict_size=256, k=16,
@@ -100,25 +107,32 @@ class Builder:
     def __call__(self, concept: str, remove: bool) -> dict[str, Any]:
         store = self.store(concept)
         last = [store.n_layers - 1]
-        feature = self.analysis.best(concept, 1)[0]
-        out = {
-            "iti": mi.ITISteerer.fit(store, concept, mi.ITIConfig(k=8, remove=remove)),
-            "smitin": mi.SMITINSteerer.fit(store, concept, mi.SMITINConfig(remove=remove, monitor_heads=8,
-                                                                           interval=2)),
-            "smitin-s5": mi.SMITINSteerer.fit(store, concept, mi.SMITINConfig(remove=remove, monitor_heads=8,
-                                                                              interval=5)),
-            "diffmeans": mi.DiffMeansSteerer.fit(store, concept, mi.DiffMeansConfig(remove=remove, layers=last)),
-            "regression": mi.RegressionSteerer.fit(store, concept, mi.RegressionConfig(remove=remove, layers=last)),
-            "sae": mi.SAESteerer.fit(self.sae_store, concept, mi.SAEConfig(sae=self.sae, features=[feature],
-                                                                           remove=remove), analysis=self.analysis),
+        fits = {
+            "iti": lambda: mi.ITISteerer.fit(store, concept, mi.ITIConfig(k=8, remove=remove)),
+            "smitin": lambda: mi.SMITINSteerer.fit(store, concept, mi.SMITINConfig(remove=remove, monitor_heads=8,
+                                                                                   interval=2)),
+            "smitin-s5": lambda: mi.SMITINSteerer.fit(store, concept, mi.SMITINConfig(remove=remove, monitor_heads=8,
+                                                                                      interval=5)),
+            "diffmeans": lambda: mi.DiffMeansSteerer.fit(store, concept, mi.DiffMeansConfig(remove=remove,
+                                                                                            layers=last)),
+            "regression": lambda: mi.RegressionSteerer.fit(store, concept, mi.RegressionConfig(remove=remove,
+                                                                                               layers=last)),
+            "sae": lambda: mi.SAESteerer.fit(self.sae_store, concept, mi.SAEConfig(
+                sae=self.sae, features=[self.analysis.best(concept, 1)[0]], remove=remove), analysis=self.analysis),
         }
+        out = {name: fit() for name, fit in fits.items() if name in self.methods}
         direction = "remove" if remove else "add"
-        acc = out["smitin"].tensors["val_acc"].reshape(-1)
-        monitored = acc.sort(descending=True).values[:len(out["smitin"].tensors["monitor_heads"])]
-        info: dict[str, Any] = {"best_head_acc": _r(float(acc.max())), "monitor_head_acc": _r(float(monitored.mean())),
-                                "sae_feature": feature, "sae_auc": _r(float(self.analysis.auc[concept][feature]))}
+        info: dict[str, Any] = {}
+        probes = next((out[k] for k in ("smitin", "smitin-s5") if k in out), None)
+        if probes is not None:
+            acc = probes.tensors["val_acc"].reshape(-1)
+            monitored = acc.sort(descending=True).values[:len(probes.tensors["monitor_heads"])]
+            info.update(best_head_acc=_r(float(acc.max())), monitor_head_acc=_r(float(monitored.mean())))
+        if "sae" in out:
+            feature = self.analysis.best(concept, 1)[0]
+            info.update(sae_feature=feature, sae_auc=_r(float(self.analysis.auc[concept][feature])))
         held_out = mi.organism_tasks(concept, n=16, seed=1, add=not remove)[0]
-        for name, alpha in CALIBRATE_AT.items():
+        for name, alpha in ((k, v) for k, v in CALIBRATE_AT.items() if k in out):
             try:
                 cal = out[name].calibrate_monitor(self.model, judge=_judge(concept), strength=alpha,
                                                   decode_audio=False, **held_out.kwargs)
@@ -132,8 +146,23 @@ class Builder:
         return out
 
 
-def sweeps_for(concept: str, add: bool) -> dict[str, list[float]]:
-    return {k: list(v) for k, v in (DEFAULT_SWEEPS if add else REMOVE_SWEEPS).items()}
+def sweeps_for(concept: str, add: bool, overrides: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
+    return {k: list(v) for k, v in (DEFAULT_SWEEPS if add else REMOVE_SWEEPS).items()} | (overrides or {})
+
+
+def parse_sweeps(items: list[str]) -> dict[str, list[float]]:
+    """``["smitin=5,7.5", ...]`` -> ``{"smitin": [5.0, 7.5]}``; the error names the bad item."""
+    out = {}
+    for item in items:
+        name, _, values = item.partition("=")
+        try:
+            strengths = [float(v) for v in values.split(",") if v]
+        except ValueError:
+            strengths = []
+        if name not in METHODS or not strengths:
+            raise SystemExit(f"--sweep {item!r}: expected METHOD=S1,S2,... with METHOD one of {', '.join(METHODS)}")
+        out[name] = strengths
+    return out
 
 
 def monitor_stops(matrix: SteeringMatrix, method: str) -> dict[str, Any]:
@@ -170,15 +199,20 @@ def main() -> None:
     ap.add_argument("--directions", nargs="+", default=["add", "remove"], choices=["add", "remove"])
     ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS,
                     help="a subset of the organism's tasks (the targets are on continuation)")
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
+                    help="a subset of the methods (the unsteered baseline always runs)")
+    ap.add_argument("--sweep", nargs="+", default=[], metavar="METHOD=S1,S2,...",
+                    help="replace a method's strengths (both directions), e.g. smitin=5,7.5 diffmeans=1,1.25")
     ap.add_argument("--sae-steps", type=int, default=1200)
     args = ap.parse_args()
+    overrides = parse_sweeps(args.sweep)
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     model = mi.load_model("organism")
     work = Path(tempfile.mkdtemp(prefix="mi-matrix-"))
     log: dict[str, Any] = {}
-    build = Builder(model, work, args.sae_steps, log)
-    print(f"SAE ready after {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    build = Builder(model, work, args.sae_steps, log, args.methods)
+    print(f"methods ready after {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
     names = args.tasks
 
     def pick_tasks(concept: str, add: bool) -> list:
@@ -187,8 +221,9 @@ def main() -> None:
     matrix = SteeringMatrix()
     for concept in args.concepts:  # one pair at a time: each pair's cells are printed as soon as it ends
         for direction in args.directions:
-            one = steering_matrix(model, build, [concept], [direction], n=args.n, sweeps=sweeps_for,
-                                  keep_results=True, tasks=pick_tasks)
+            one = steering_matrix(model, build, [concept], [direction], n=args.n,
+                                  sweeps=lambda c, add: sweeps_for(c, add, overrides), keep_results=True,
+                                  tasks=pick_tasks)
             matrix.comparisons.update(one.comparisons)
             matrix.seconds.update(one.seconds)
             print("pair " + json.dumps({"pair": f"{concept}/{direction}", "minutes": round(
