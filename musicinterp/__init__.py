@@ -25,7 +25,7 @@ from .models import (
     UnsupportedVariantError,
     load_model,
 )
-from .organism import CONCEPTS, OrganismWorld, detect_all, world_validity
+from .organism import CONCEPTS, OrganismWorld, detect_all, grammar_report, world_validity
 from .organism.concept_sets import balanced_set, paired_set, prompt_codes
 from .probes import ProbeBank, ProbeConfig, fit_probe_bank
 from .report import Audio, Report, build_report
@@ -78,7 +78,7 @@ __all__ = [
     "GenerationResult", "Intervention", "StepContext", "StepWindow", "add", "replace", "apply_fn",
     # data and concept sets
     "ConceptSet", "load_manifest", "to_concept_set", "ManifestError", "balanced_set", "paired_set", "prompt_codes",
-    "CONCEPTS", "OrganismWorld", "detect_all", "world_validity",
+    "CONCEPTS", "OrganismWorld", "detect_all", "grammar_report", "world_validity",
     # the store
     "collect", "collect_prompts", "open_store", "ActivationStore", "StoreError", "StoreModelMismatchError",
     # probes

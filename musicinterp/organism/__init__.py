@@ -5,8 +5,8 @@ drums, lead brightness, bass) from binary latent concepts plus nuisance
 variation, so every concept is known exactly and readable from codes.
 """
 
-from .detectors import CONCEPT_DETECTORS, detect, detect_all, world_validity
+from .detectors import CONCEPT_DETECTORS, detect, detect_all, grammar_report, world_validity
 from .world import CONCEPTS, Clip, Latents, Nuisance, OrganismWorld
 
 __all__ = ["CONCEPTS", "Clip", "Latents", "Nuisance", "OrganismWorld", "CONCEPT_DETECTORS", "detect",
-           "detect_all", "world_validity"]
+           "detect_all", "grammar_report", "world_validity"]

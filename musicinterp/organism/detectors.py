@@ -82,8 +82,9 @@ def detect_all(codes: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 def _voice_violations(tokens: torch.Tensor, onset_max: int, per_pitch: int, sustain: int,
-                      n_pitches: int, silence_ok: bool) -> torch.Tensor:
-    """Per-clip count of tokens outside the voice's grammar (sustain must continue its pitch)."""
+                      n_pitches: int, silence_ok: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-clip counts of tokens outside the voice's vocabulary and of sustains that do not continue
+    the pitch sounding before them (after silence, or after another pitch)."""
     is_onset = (tokens >= 1) & (tokens < onset_max)
     is_sustain = (tokens >= sustain) & (tokens < sustain + n_pitches)
     is_silence = tokens == 0
@@ -92,19 +93,26 @@ def _voice_violations(tokens: torch.Tensor, onset_max: int, per_pitch: int, sust
     prev_pitch = torch.cat([pitch[:, :1], pitch[:, :-1]], dim=1)
     bad_sustain = is_sustain & (prev_pitch != pitch)
     bad_sustain[:, 0] = False  # a clip (or continuation window) may start mid-note
-    return (~allowed).sum(-1) + bad_sustain.sum(-1)
+    return (~allowed).sum(-1), bad_sustain.sum(-1)
+
+
+def grammar_report(codes: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-clip violations of the world's grammar by kind: ``lead_token``, ``lead_sustain``,
+    ``bass_token``, ``bass_sustain`` (a sustain with no onset of its pitch before it), ``drums``,
+    ``brightness`` (tokens outside their codebook's vocabulary)."""
+    codes = _as_batch(codes)
+    lead_token, lead_sustain = _voice_violations(codes[:, V.LEAD], V.LEAD_ONSET_MAX, V.LEAD_VELOCITIES,
+                                                 V.LEAD_SUSTAIN, V.LEAD_PITCHES, silence_ok=False)
+    bass_token, bass_sustain = _voice_violations(codes[:, V.BASS], V.BASS_ONSET_MAX, V.BASS_VELOCITIES,
+                                                 V.BASS_SUSTAIN, V.BASS_PITCHES, silence_ok=True)
+    return {"lead_token": lead_token, "lead_sustain": lead_sustain, "bass_token": bass_token,
+            "bass_sustain": bass_sustain, "drums": (codes[:, V.DRUMS] >= V.DRUM_MAX).sum(-1),
+            "brightness": (codes[:, V.BRIGHT] >= V.BRIGHT_MAX).sum(-1)}
 
 
 def grammar_violations(codes: torch.Tensor) -> torch.Tensor:
-    """Per-clip number of frames that break the world's grammar."""
-    codes = _as_batch(codes)
-    lead = _voice_violations(codes[:, V.LEAD], V.LEAD_ONSET_MAX, V.LEAD_VELOCITIES, V.LEAD_SUSTAIN,
-                             V.LEAD_PITCHES, silence_ok=False)
-    bass = _voice_violations(codes[:, V.BASS], V.BASS_ONSET_MAX, V.BASS_VELOCITIES, V.BASS_SUSTAIN,
-                             V.BASS_PITCHES, silence_ok=True)
-    drums = (codes[:, V.DRUMS] >= V.DRUM_MAX).sum(-1)
-    bright = (codes[:, V.BRIGHT] >= V.BRIGHT_MAX).sum(-1)
-    return lead + bass + drums + bright
+    """Per-clip number of frames that break the world's grammar (the sum of :func:`grammar_report`)."""
+    return torch.stack(list(grammar_report(codes).values())).sum(0)
 
 
 def world_validity(codes: torch.Tensor) -> torch.Tensor:

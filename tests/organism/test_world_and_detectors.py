@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from musicinterp.organism import CONCEPTS, OrganismWorld, detect, detect_all, world_validity
+from musicinterp.organism import CONCEPTS, OrganismWorld, detect, detect_all, grammar_report, world_validity
 from musicinterp.organism.concept_sets import balanced_set, paired_set
 
 
@@ -27,6 +27,24 @@ def test_sampled_clips_obey_the_grammar_and_broken_ones_do_not(sampled):
     broken[:, 0, 50] = 0  # lead never falls silent
     broken[1, 1, 10] = 255  # not a drum token
     assert not world_validity(broken).any()
+    from musicinterp.organism.detectors import grammar_violations
+
+    report = grammar_report(broken)
+    assert report["lead_token"].tolist() == [1, 1, 1, 1] and report["drums"].tolist() == [0, 1, 0, 0]
+    assert torch.equal(sum(report.values()), grammar_violations(broken))
+
+
+def test_a_bass_sustain_needs_its_onset(sampled):
+    from musicinterp.organism import vocab as V
+
+    codes, clips = sampled
+    quiet = next(i for i, c in enumerate(clips) if c.latents.bass == 0)
+    clip = codes[quiet].clone()
+    clip[V.BASS, 40:60] = V.bass_sustain(3)  # a bass note that sounds without ever starting
+    report = grammar_report(clip)
+    assert report["bass_sustain"].item() == 1 and report["bass_token"].item() == 0
+    clip[V.BASS, 40] = V.bass_onset(3, 1)
+    assert grammar_report(clip)["bass_sustain"].item() == 0 and world_validity(clip).item() == 1
 
 
 def test_sampler_is_seeded_and_paired_clips_share_nuisance():
