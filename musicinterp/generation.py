@@ -167,12 +167,13 @@ def generate(
 
     recorder = _SequenceRecorder()
     keyed = row_keys is not None and do_sample
+    hf_sampling = do_sample and not keyed  # keyed sampling is greedy decoding over perturbed scores
     gen_kwargs: dict[str, Any] = dict(
         **cond.kwargs(), decoder_input_ids=decoder_start.to(model.device), max_new_tokens=max_new_tokens,
-        do_sample=do_sample and not keyed, guidance_scale=guidance_scale if guided else None,
+        do_sample=hf_sampling, guidance_scale=guidance_scale if guided else None,
         stopping_criteria=StoppingCriteriaList([recorder]),
-        temperature=temperature if do_sample and not keyed else None,
-        top_k=top_k if do_sample and not keyed else None, min_new_tokens=max_new_tokens,
+        temperature=temperature if hf_sampling else None, top_k=top_k if hf_sampling else None,
+        min_new_tokens=max_new_tokens,
     )
     if keyed:  # greedy over Gumbel-perturbed scores: a sample whose noise each row draws from its key
         gen_kwargs["logits_processor"] = keyed_processors(check_row_keys(row_keys, b), temperature, top_k,

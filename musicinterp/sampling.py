@@ -41,9 +41,9 @@ def check_row_keys(row_keys: Sequence[int] | torch.Tensor, batch: int) -> list[i
 class KeyedSampler(LogitsProcessor):
     """Turns greedy decoding into sampling with noise keyed per row: the last processor before the argmax.
 
-    Scores arrive as ``(len(row_keys) * n_codebooks, vocab)`` (MusicGen's rows are
-    prompt-major, after guidance has merged its two branches); each prompt's block
-    of codebooks gets noise from the stream of ``(seed, key, step)``.
+    Scores arrive as ``(len(row_keys) * r, vocab)``, key-major (each key owns ``r``
+    consecutive rows: a prompt's codebooks), after guidance has merged its two
+    branches; each key's block gets noise from the stream of ``(seed, key, step)``.
     """
 
     def __init__(self, row_keys: Sequence[int], temperature: float = 1.0, top_k: int | None = None,
@@ -53,12 +53,16 @@ class KeyedSampler(LogitsProcessor):
         self.row_keys, self.temperature, self.top_k, self.seed = list(row_keys), float(temperature), top_k, int(seed)
 
     def noise(self, step: int, shape: tuple[int, int]) -> torch.Tensor:
-        """Standard Gumbel noise ``(len(row_keys), *shape)`` for one step, each prompt from its own stream."""
-        out = torch.empty(len(self.row_keys), *shape, dtype=torch.float64)
+        """Standard Gumbel noise ``(len(row_keys), *shape)`` for one step, each key's from its own stream
+        (drawn once per distinct key: a sweep repeats every prompt's key once per setting)."""
+        distinct = list(dict.fromkeys(self.row_keys))
+        out = torch.empty(len(distinct), *shape, dtype=torch.float64)
         gen = torch.Generator()
-        for i, key in enumerate(self.row_keys):
+        for i, key in enumerate(distinct):
             gen.manual_seed(hash((self.seed, key, step)) & 0x7FFF_FFFF_FFFF_FFFF)
             out[i] = torch.rand(shape, generator=gen, dtype=torch.float64)
+        where = {key: i for i, key in enumerate(distinct)}
+        out = out[torch.tensor([where[key] for key in self.row_keys])]
         return -torch.log(-torch.log(out.clamp(_TINY, 1 - _TINY)))
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:

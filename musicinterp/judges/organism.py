@@ -109,7 +109,6 @@ class ModeJudge(BaseJudge):
     threshold = 0.0
 
     def score_codes(self, codes: torch.Tensor) -> np.ndarray:
-        codes = _check_codes(codes)
         fits = key_fits(codes)
         score = (fits[:, 1].amax(1) - fits[:, 0].amax(1)).double()
         # no bass onset, or roots that fit a major and a minor key equally well: the mode cannot be heard
