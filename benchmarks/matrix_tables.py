@@ -78,7 +78,19 @@ def fmt(method: str, cell: dict[str, Any] | None) -> str:
     return f"**{text}**" if passes(cell) else text
 
 
-def tables(cells: dict[str, dict]) -> str:
+def floors(runs: list[dict[str, Any]]) -> dict[str, dict]:
+    """``{task: {concept: {direction: floor}}}`` from the first run that measured each (paired sampling makes
+    the re-sampled baseline the same in every run)."""
+    out: dict[str, dict] = {}
+    for run in runs:
+        for task, by_c in run.get("collateral_floor", {}).items():
+            for concept, by_d in by_c.items():
+                for direction, value in by_d.items():
+                    out.setdefault(task, {}).setdefault(concept, {}).setdefault(direction, value)
+    return out
+
+
+def tables(cells: dict[str, dict], floor: dict[str, dict] | None = None) -> str:
     methods = list(cells)
     concepts = list(dict.fromkeys(c for by_c in cells.values() for c in by_c))
     parts = []
@@ -87,6 +99,10 @@ def tables(cells: dict[str, dict]) -> str:
                 f"remove {concept}: the same |\n|---|---|---|")
         rows = [f"| {LABELS.get(m, m)} | {fmt(m, cells[m].get(concept, {}).get('add'))} | "
                 f"{fmt(m, cells[m].get(concept, {}).get('remove'))} |" for m in methods]
+        if floor and concept in floor:
+            got = [floor[concept].get(d) for d in ("add", "remove")]
+            rows.append("| collateral floor (unsteered, other noise) | "
+                        + " | ".join("not run" if v is None else f"{v:.2f}" for v in got) + " |")
         parts.append("\n".join([head, *rows]))
     return "\n\n".join(parts)
 
@@ -95,14 +111,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", help="files holding a steering_matrix.py JSON last line")
     args = ap.parse_args()
-    merged = merge([load(p) for p in args.runs])
+    runs = [load(p) for p in args.runs]
+    merged, floor = merge(runs), floors(runs)
     summary = {}
     for task, cells in merged.items():
         flat = [c for by_c in cells.values() for by_d in by_c.values() for c in by_d.values()]
         summary[task] = {"cells_passing": sum(map(passes, flat)), "cells_total": len(flat)}
         print(f"\n### {task}: {summary[task]['cells_passing']} of {summary[task]['cells_total']} cells pass\n")
-        print(tables(cells))
-    print_json({"runs": args.runs, "summary": summary, "cells": merged})
+        print(tables(cells, floor.get(task)))
+    print_json({"runs": args.runs, "summary": summary, "cells": merged, "collateral_floor": floor})
 
 
 if __name__ == "__main__":

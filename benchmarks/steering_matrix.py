@@ -237,6 +237,10 @@ def main() -> None:
         base = [{"method": "unsteered", "concept": c, "direction": d, **row}
                 for c, by in matrix.unsteered(task).items() for d, row in by.items()]
         print(markdown_table(base + matrix.best_rows(task), COLUMNS))
+        why = matrix.explain(task)
+        print(f"\n{task}: the bars each failing cell misses (best setting; floor = a re-sampled unsteered run)\n")
+        print(markdown_table(why[~why["passes"]].to_dict("records"),
+                             ["method", "concept", "direction", "strength", "limits", "most_moved"]))
     stops = monitor_stops(matrix, "smitin")
     stops_s5 = monitor_stops(matrix, "smitin-s5")
     head = "continuation" if "continuation" in tasks else tasks[0]
@@ -246,6 +250,8 @@ def main() -> None:
         "ran": [f"{c}/{d}" for c, d in matrix.comparisons],
         "unsteered": {c: {d: _r(row["success"]) for d, row in by.items()}
                       for c, by in matrix.unsteered(head).items()},
+        "collateral_floor": {t: {c: {d: _r(v) for d, v in by.items()} for c, by in matrix.collateral_floor(t).items()}
+                             for t in tasks},
         "build": log,
         "smitin_monitor": stops, "smitin_s5_monitor": stops_s5,
         "other_tasks": {t: _cells(matrix, t) for t in tasks if t != "continuation"},

@@ -23,7 +23,15 @@ import torch
 from tqdm.auto import tqdm
 
 from .compare_fidelity import fidelity
-from .compare_tasks import DEFAULT_MAX_ROWS, SettingResult, Task, organism_tasks, run_task, setting_fields
+from .compare_tasks import (
+    DEFAULT_MAX_ROWS,
+    SettingResult,
+    Task,
+    organism_tasks,
+    resampled_baseline,
+    run_task,
+    setting_fields,
+)
 from .judges import (
     Judge,
     KeptJudge,
@@ -39,6 +47,8 @@ from .models.musicgen import MusicGen
 from .steering import Steerer
 
 __all__ = ["compare", "run_comparison", "Comparison", "Task", "SettingResult", "organism_tasks", "DEFAULT_SWEEPS"]
+
+FLOOR_METHOD = "unsteered (re-sampled)"
 
 DEFAULT_SWEEPS: dict[str, list[float]] = {  # by variant name, else by method family
     "iti": [1.0, 2.0, 5.0, 10.0],
@@ -58,6 +68,7 @@ class Comparison:
     add: bool
     rows: list[dict[str, Any]] = field(default_factory=list)
     unsteered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    floor: dict[str, dict[str, Any]] = field(default_factory=dict)  # per task: a re-sampled baseline, scored
 
     max_collateral: float = 0.10
     min_validity: float = 0.95
@@ -87,20 +98,35 @@ class Comparison:
         return out
 
     def to_pandas(self):
-        """Every setting (and the unsteered baselines) as one row each, with the within-limits flag."""
+        """Every setting (and the unsteered baselines) as one row each, with the within-limits flag and, when
+        measured, the task's ``collateral_floor``."""
         import pandas as pd
 
         rows = [{**r, "within_limits": True} for r in self.unsteered.values()]
         rows += [{**r, "within_limits": self.within_limits(r)} for r in self.rows]
         drop = {"collateral_by_judge", "result"}
-        return pd.DataFrame([{k: v for k, v in r.items() if k not in drop} for r in rows])
+        frame = pd.DataFrame([{k: v for k, v in r.items() if k not in drop} for r in rows])
+        if self.floor and len(frame):  # each row next to its task's floor (None where it was not measured)
+            frame["collateral_floor"] = [self.floor[t]["collateral"] if t in self.floor else None
+                                         for t in frame["task"]]
+        return frame
 
     def __repr__(self) -> str:
         tasks = ", ".join(self.unsteered) or "none"
         methods = ", ".join(dict.fromkeys(r["method"] for r in self.rows)) or "none"
         inside = sum(self.within_limits(r) for r in self.rows)
+        floor = "; collateral floor " + ", ".join(f"{t} {r['collateral']:.2f}" for t, r in self.floor.items()) \
+            if self.floor else ""
         return (f"Comparison({'add' if self.add else 'remove'} {self.target!r}: tasks {tasks}; methods {methods}; "
-                f"{len(self.rows)} settings, {inside} within limits)")
+                f"{len(self.rows)} settings, {inside} within limits{floor})")
+
+    def collateral_floor(self, task: str) -> float:
+        """How far a second unsteered sample of ``task`` (other prompts' noise) moves the judges: the
+        collateral that sampling alone produces at this ``n``, against which a setting's collateral reads."""
+        if task not in self.floor:
+            raise KeyError(f"no collateral floor for task {task!r} (compare(..., noise_floor=True) measures it); "
+                           f"tasks with one: {sorted(self.floor)}")
+        return float(self.floor[task]["collateral"])
 
 
 def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *, add: bool = True,
@@ -118,7 +144,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             sweeps: dict[str, Sequence[float]] | None = None, *, target: str | None = None, add: bool = True,
             seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
             min_validity: float = 0.95, progress: bool = True, keep_results: bool = False,
-            batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True) -> Comparison:
+            batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True,
+            noise_floor: bool = True) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
     ``judges`` read the generated frames (default: the organism's exact concept and
@@ -135,6 +162,11 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     ``paired`` (the default) every setting samples prompt ``i`` with the same keyed
     noise as the unsteered baseline (common random numbers): a setting that changes
     nothing reproduces the baseline's codes, so collateral is not sampling noise.
+    With ``noise_floor`` each task is generated unsteered once more with other noise
+    (keys ``n..2n-1``, or the next seed unpaired) and scored like a setting
+    (``Comparison.floor``; ``collateral_floor`` in ``to_pandas()``): its collateral is what
+    sampling alone moves the judges by at this ``n``, the floor under any setting's
+    collateral once steering has changed a token and the continuation diverges.
     """
     tasks = list(tasks)
     if not tasks or not all(isinstance(t, Task) for t in tasks):
@@ -159,7 +191,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     comp = Comparison(target=target, add=add, max_collateral=max_collateral, min_validity=min_validity,
                       judges=[j.name for j in judges])
     scorer = _Scorer(model, judges, target_judge, continuity, add)
-    bar = tqdm(total=len(tasks) * (1 + sum(map(len, strengths.values()))), desc=f"comparing methods on {target}",
+    bar = tqdm(total=len(tasks) * (1 + noise_floor + sum(map(len, strengths.values()))),
+               desc=f"comparing methods on {target}",
                disable=not progress)
     for task in tasks:
         task_seed = seed if task.seed is None else task.seed
@@ -168,6 +201,11 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
         comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
                                      "within_limits": True}
         bar.update(1)
+        if noise_floor:
+            again = resampled_baseline(model, task, task_seed, paired)
+            comp.floor[task.name] = {"task": task.name, "method": FLOOR_METHOD, "strength": 0.0,
+                                     **scorer(again, task, base_codes, base)}
+            bar.update(1)
         for name, results in settings.items():
             for strength, res in zip(strengths[name], results, strict=True):
                 row = {"task": task.name, "method": name, "strength": strength,

@@ -94,6 +94,43 @@ class SteeringMatrix:
                 out.setdefault(concept, {})[direction] = row
         return out
 
+    def collateral_floor(self, task: str = "continuation") -> dict[str, dict[str, float]]:
+        """``[concept][direction]`` = the collateral of a re-sampled unsteered run of ``task``: what sampling
+        alone moves the other judges by at this ``n`` (empty when the comparisons ran without ``noise_floor``)."""
+        out: dict[str, dict[str, float]] = {}
+        for (concept, direction), comp in self.comparisons.items():
+            if task in comp.floor:
+                out.setdefault(concept, {})[direction] = comp.collateral_floor(task)
+        return out
+
+    def explain(self, task: str = "continuation"):
+        """Why each cell passes or not: one row per method x concept x direction with the best setting's
+        figures, the collateral floor, the judge that moved most, and ``limits``, the bars it misses
+        (``"success 84% < 90%"``, ``"validity 0.91 < 0.95"``, ``"collateral 0.16 > 0.10 (floor 0.12)"``)."""
+        import pandas as pd
+
+        rows = []
+        for (concept, direction), comp in self.comparisons.items():
+            if task not in comp.unsteered:
+                continue
+            floor = comp.floor[task]["collateral"] if task in comp.floor else None
+            for r in comp.best(task):
+                moves = r.get("collateral_by_judge") or {}
+                top = max(moves, key=moves.get) if moves else None
+                missed = []
+                if r["success"] < self.min_success:
+                    missed.append(f"success {r['success']:.0%} < {self.min_success:.0%}")
+                if r.get("validity") is not None and r["validity"] < comp.min_validity:
+                    missed.append(f"validity {r['validity']:.2f} < {comp.min_validity:.2f}")
+                if r["collateral"] > comp.max_collateral:
+                    missed.append(f"collateral {r['collateral']:.2f} > {comp.max_collateral:.2f}"
+                                  + (f" (floor {floor:.2f})" if floor is not None else ""))
+                rows.append({"method": r["method"], "concept": concept, "direction": direction,
+                             "strength": r["strength"], "success": r["success"], "validity": r.get("validity"),
+                             "collateral": r["collateral"], "collateral_floor": floor, "most_moved": top,
+                             "passes": self.passes(r), "limits": "; ".join(missed)})
+        return pd.DataFrame(rows)
+
     def to_pandas(self):
         """One row per method x concept x direction x task: the best setting, with ``within_limits`` and ``passes``."""
         import pandas as pd

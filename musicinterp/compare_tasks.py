@@ -178,6 +178,14 @@ def run_task(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str,
     return base, out
 
 
+def resampled_baseline(model: MusicGen, task: Task, seed: int, paired: bool = True) -> torch.Tensor:
+    """``task`` generated unsteered with other noise than :func:`run_task`'s baseline: keys ``n..2n-1``
+    when paired, else the next seed. Scored against the baseline it gives the sampling noise floor."""
+    keys = list(range(task.n, 2 * task.n)) if paired else None
+    return generate(model, seed=seed if paired else seed + 1, decode_audio=False, row_keys=keys,
+                    **task.kwargs).codes
+
+
 def _groups(sizes: list[tuple[str, int]], n: int, max_rows: int | None) -> list[list[str]]:
     """Steerer names (with their sweep lengths) packed in order into generations of at most ``max_rows`` rows;
     the first also holds the ``n`` baseline rows; a sweep larger than the cap gets a generation of its own."""

@@ -121,8 +121,40 @@ def test_compare_rows_equal_their_oracles(tiny_store_for_compare):
         assert row["within_limits"] == (row["collateral"] <= 0.10)
     assert comp.rows[0]["token_distance"] == 0.0  # strength 0 leaves the generation unchanged
     assert comp.rows[1]["token_distance"] > 0.0
+    floor = comp.floor["cont"]  # greedy decoding: a re-sampled baseline is the baseline
+    assert floor["collateral"] == 0.0 and floor["token_distance"] == 0.0
     frame = comp.to_pandas()
     assert list(frame["method"]) == ["unsteered", "iti", "iti"] and "collateral_by_judge" not in frame
+    assert list(frame["collateral_floor"]) == [0.0, 0.0, 0.0]
+
+
+def test_the_noise_floor_is_a_second_unsteered_sample_scored_like_a_setting(tiny_store_for_compare):
+    """Sampled: the floor row is the baseline task generated with keys n..2n-1, its judges' moves the collateral."""
+    import musicinterp.judges as J
+    from musicinterp.compare import compare
+    from musicinterp.compare_tasks import continuation_task
+    from musicinterp.generation import generate
+
+    model, store = tiny_store_for_compare
+    prompts = torch.randint(0, 2048, (4, 4, 6), generator=torch.Generator().manual_seed(5))
+    task = continuation_task("cont", prompts, n_frames=8, do_sample=True, top_k=50)
+    judges = J.organism_judges()
+    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0))
+    comp = compare(model, {"iti": iti}, [task], judges, {"iti": [0.0]}, progress=False, continuity=[])
+    base = generate(model, seed=0, decode_audio=False, row_keys=list(range(4)), **task.kwargs).codes
+    again = generate(model, seed=0, decode_audio=False, row_keys=list(range(4, 8)), **task.kwargs).codes
+    assert not torch.equal(base, again)
+    moves = [abs(j(again[..., 6:]).rate - j(base[..., 6:]).rate) for j in judges[1:]]
+    floor = comp.floor["cont"]
+    assert floor["method"] == "unsteered (re-sampled)" and floor["token_distance"] > 0
+    assert floor["collateral"] == pytest.approx(max(moves)) == comp.collateral_floor("cont")
+    assert comp.rows[0]["collateral"] == 0.0  # the paired strength-0 setting sits below the floor
+    assert "collateral floor cont" in repr(comp)
+    assert comp.to_pandas()["collateral_floor"].tolist() == [floor["collateral"]] * 2
+    assert not compare(model, {"iti": iti}, [task], judges, {"iti": [0.0]}, progress=False, continuity=[],
+                       noise_floor=False).floor
+    with pytest.raises(KeyError, match="no collateral floor for task 'x'"):
+        comp.collateral_floor("x")
 
 
 def test_compare_remove_direction_and_limits(tiny_store_for_compare):
@@ -173,7 +205,7 @@ def test_compare_runs_on_a_random_real_shape_model_with_audio_judges():
     task = continuation_task("continuation", prompt, n_frames=25, guidance_scale=1.0)  # 0.5 s, the judges' minimum
     comp = compare(model, {"diffmeans": steerer}, [task], audio_judges(), {"diffmeans": [5.0]}, progress=False)
     frame = comp.to_pandas()
-    assert list(frame["method"]) == ["unsteered", "diffmeans"]
+    assert list(frame["method"]) == ["unsteered", "diffmeans"] and "collateral_floor" in frame
     row = comp.rows[0]
     assert set(row) >= {"success", "nll", "nll_increase", "token_distance", "collateral", "key_kept", "tempo_kept",
                         "within_limits", "rate_audio:percussive", "rate_audio:low-end"}

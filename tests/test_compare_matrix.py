@@ -93,6 +93,20 @@ def test_cells_pick_within_limits_and_count_passing():
         matrix.cells("text")
 
 
+def test_explain_names_the_bars_each_cell_misses_and_the_floor():
+    matrix = SteeringMatrix(comparisons={
+        ("bass", "add"): _comp("bass", True, [
+            {"method": "a", "strength": 1.0, "success": 0.84, "collateral": 0.16, "validity": 0.91,
+             "collateral_by_judge": {"key_kept": 0.16, "rate_mode": 0.03}},
+            {"method": "b", "strength": 2.0, "success": 0.95, "collateral": 0.0}])})
+    matrix.comparisons[("bass", "add")].floor = {"continuation": {"collateral": 0.12}}
+    why = matrix.explain().set_index("method")
+    assert why.loc["a", "limits"] == "success 84% < 90%; validity 0.91 < 0.95; collateral 0.16 > 0.10 (floor 0.12)"
+    assert why.loc["a", "most_moved"] == "key_kept" and not why.loc["a", "passes"]
+    assert why.loc["b", "limits"] == "" and why.loc["b", "passes"] and why.loc["b", "collateral_floor"] == 0.12
+    assert matrix.collateral_floor() == {"bass": {"add": 0.12}}
+
+
 def test_matrix_refuses_bad_arguments(tiny_store_for_compare):
     model, store = tiny_store_for_compare
     with pytest.raises(ValueError, match="directions must be"):

@@ -37,32 +37,39 @@ class SiteStats:
 
     @classmethod
     def of_layers(cls, layers: list[torch.Tensor], labels: dict[str, torch.Tensor]) -> SiteStats:
-        """Like :meth:`of` from one ``(N, D)`` tensor per layer (no stacked copy needed)."""
+        """Like :meth:`of` from one ``(N, D)`` tensor per layer (no stacked copy needed).
+
+        Every layer goes through one float64 buffer and the results are written into
+        tensors allocated up front: nothing is allocated per layer. Per-layer
+        temporaries interleaved with small results fragment the heap, and resident
+        memory then grows by a layer's float64 copy per layer (3-4x the chunk's own
+        frames on random-medium).
+        """
         n = int(layers[0].shape[0]) if layers else 0
         st = cls(count=n)
         if n == 0:
             return st
-        means, m2s = [], []
-        sums: dict[str, list[torch.Tensor]] = {}
-        masks = {c: lab.to(torch.long) == 1 for c, lab in labels.items()}
-        for x in layers:
-            x = x.reshape(n, -1)
-            total = x.sum(0, dtype=torch.float64)
-            mean = total / n
-            dev = x.to(torch.float64) - mean
-            means.append(mean)
-            m2s.append(dev.square_().sum(0))
-            for c, sel in masks.items():
-                pos = x[sel].sum(0, dtype=torch.float64)
-                sums.setdefault(f"{c}=1", []).append(pos)
-                sums.setdefault(f"{c}=0", []).append(total - pos)
-        st.mean, st.m2 = torch.stack(means), torch.stack(m2s)
-        for c, sel in masks.items():
-            n_pos = int(sel.sum())
-            for value, k in ((1, n_pos), (0, n - n_pos)):
+        width = layers[0][:1].reshape(1, -1).shape[1]
+        f64 = dict(dtype=torch.float64, device=layers[0].device)
+        st.mean, st.m2 = torch.empty(len(layers), width, **f64), torch.empty(len(layers), width, **f64)
+        masks = {c: (lab.to(torch.long) == 1).to(**f64) for c, lab in labels.items()}
+        pos = {c: torch.empty(len(layers), width, **f64) for c in masks}
+        buf = torch.empty(n, width, **f64)
+        for i, x in enumerate(layers):
+            buf.copy_(x.reshape(n, -1))
+            torch.sum(buf, 0, out=st.mean[i])
+            for c, mask in masks.items():
+                torch.mv(buf.t(), mask, out=pos[c][i])
+            buf.sub_(st.mean[i] / n)
+            torch.sum(buf.square_(), 0, out=st.m2[i])
+        totals = st.mean.clone()
+        st.mean /= n
+        for c, mask in masks.items():
+            n_pos = int(mask.sum())
+            for value, k, sums in ((1, n_pos, pos[c]), (0, n - n_pos, totals - pos[c])):
                 key = f"{c}={value}"
                 st.class_count[key] = k
-                st.class_means[key] = torch.stack(sums[key]) / max(k, 1)
+                st.class_means[key] = sums / max(k, 1)
         return st
 
     def merge(self, other: SiteStats) -> SiteStats:
