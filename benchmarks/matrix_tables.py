@@ -24,6 +24,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
 
+from musicinterp.compare_matrix import missed_bars  # noqa: E402
+
 LABELS = {"iti": "ITI", "smitin": "SMITIN, s = 2", "smitin-s5": "SMITIN, s = 5", "diffmeans": "difference-in-means",
           "regression": "regression probe", "sae": "SAE feature"}
 STRENGTH = {"iti": "alpha", "smitin": "alpha", "smitin-s5": "alpha", "diffmeans": "lambda", "regression": "s",
@@ -67,6 +69,19 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, dict]:
 
 def passes(cell: dict[str, Any]) -> bool:
     return bool(cell["within_limits"]) and cell["success"] >= 0.9
+
+
+def failing(cells: dict[str, dict], floor: dict[str, dict] | None) -> str:
+    """One line per failing cell: the bars its best setting misses, with the collateral floor."""
+    lines = []
+    for method, by_c in cells.items():
+        for concept, by_d in by_c.items():
+            for direction, cell in by_d.items():
+                if not passes(cell):
+                    f = (floor or {}).get(concept, {}).get(direction)
+                    lines.append(f"- {LABELS.get(method, method)}, {direction} {concept} "
+                                 f"({STRENGTH.get(method, 'strength')} {cell['strength']:g}): {missed_bars(cell, f)}")
+    return "\n".join(lines)
 
 
 def fmt(method: str, cell: dict[str, Any] | None) -> str:
@@ -119,6 +134,8 @@ def main() -> None:
         summary[task] = {"cells_passing": sum(map(passes, flat)), "cells_total": len(flat)}
         print(f"\n### {task}: {summary[task]['cells_passing']} of {summary[task]['cells_total']} cells pass\n")
         print(tables(cells, floor.get(task)))
+        print(f"\n{task}: what each failing cell misses\n")
+        print(failing(cells, floor.get(task)))
     print_json({"runs": args.runs, "summary": summary, "cells": merged, "collateral_floor": floor})
 
 

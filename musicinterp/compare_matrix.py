@@ -23,11 +23,26 @@ from .models.musicgen import MusicGen
 from .organism.world import CONCEPTS
 from .steering import Steerer
 
-__all__ = ["steering_matrix", "SteeringMatrix", "CELL_FIELDS", "DIRECTIONS"]
+__all__ = ["steering_matrix", "SteeringMatrix", "missed_bars", "CELL_FIELDS", "DIRECTIONS"]
 
 DIRECTIONS: tuple[str, ...] = ("add", "remove")
 CELL_FIELDS: tuple[str, ...] = ("success", "validity", "collateral", "nll_increase", "within_limits", "strength")
 _DROP = ("collateral_by_concept", "collateral_by_judge", "result")
+
+
+def missed_bars(cell: dict[str, Any], floor: float | None = None, min_success: float = 0.9,
+                min_validity: float = 0.95, max_collateral: float = 0.10) -> str:
+    """The bars a cell's setting misses, e.g. ``"success 84% < 90%; collateral 0.16 > 0.10 (floor 0.12)"``
+    (empty when it passes); ``floor`` is the task's collateral floor, when measured."""
+    missed = []
+    if cell["success"] < min_success:
+        missed.append(f"success {cell['success']:.0%} < {min_success:.0%}")
+    if cell.get("validity") is not None and cell["validity"] < min_validity:
+        missed.append(f"validity {cell['validity']:.2f} < {min_validity:.2f}")
+    if cell["collateral"] > max_collateral:
+        missed.append(f"collateral {cell['collateral']:.2f} > {max_collateral:.2f}"
+                      + (f" (floor {floor:.2f})" if floor is not None else ""))
+    return "; ".join(missed)
 
 
 @dataclass
@@ -117,18 +132,11 @@ class SteeringMatrix:
             for r in comp.best(task):
                 moves = r.get("collateral_by_judge") or {}
                 top = max(moves, key=moves.get) if moves else None
-                missed = []
-                if r["success"] < self.min_success:
-                    missed.append(f"success {r['success']:.0%} < {self.min_success:.0%}")
-                if r.get("validity") is not None and r["validity"] < comp.min_validity:
-                    missed.append(f"validity {r['validity']:.2f} < {comp.min_validity:.2f}")
-                if r["collateral"] > comp.max_collateral:
-                    missed.append(f"collateral {r['collateral']:.2f} > {comp.max_collateral:.2f}"
-                                  + (f" (floor {floor:.2f})" if floor is not None else ""))
+                missed = missed_bars(r, floor, self.min_success, comp.min_validity, comp.max_collateral)
                 rows.append({"method": r["method"], "concept": concept, "direction": direction,
                              "strength": r["strength"], "success": r["success"], "validity": r.get("validity"),
                              "collateral": r["collateral"], "collateral_floor": floor, "most_moved": top,
-                             "passes": self.passes(r), "limits": "; ".join(missed)})
+                             "passes": self.passes(r), "limits": missed})
         return pd.DataFrame(rows)
 
     def to_pandas(self):
