@@ -11,6 +11,13 @@ side) for each task, and the JSON last line with the merged ``cells``,
     python benchmarks/steering_matrix.py --tasks continuation | tail -1 > main.json
     python benchmarks/steering_matrix.py ... --methods smitin --sweep smitin=5,7.5 | tail -1 > finer.json
     python benchmarks/matrix_tables.py main.json finer.json
+
+Runs made before the comparison measured collateral floors can take them from a
+cheap run that only re-samples the baselines (``--floors``): the floors are the
+same in every run.
+
+    python benchmarks/steering_matrix.py --methods diffmeans --sweep diffmeans=0 | tail -1 > floors.json
+    python benchmarks/matrix_tables.py main.json finer.json --floors floors.json
 """
 
 from __future__ import annotations
@@ -125,9 +132,11 @@ def tables(cells: dict[str, dict], floor: dict[str, dict] | None = None) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", help="files holding a steering_matrix.py JSON last line")
+    ap.add_argument("--floors", nargs="+", default=[], metavar="FILE",
+                    help="runs to take only the collateral floors from (e.g. one with --sweep diffmeans=0)")
     args = ap.parse_args()
     runs = [load(p) for p in args.runs]
-    merged, floor = merge(runs), floors(runs)
+    merged, floor = merge(runs), floors(runs + [load(p) for p in args.floors])
     summary = {}
     for task, cells in merged.items():
         flat = [c for by_c in cells.values() for by_d in by_c.values() for c in by_d.values()]
