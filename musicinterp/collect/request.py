@@ -25,8 +25,8 @@ from ..models.musicgen import MusicGen
 from ..splits import grouped_stratified_split
 
 # Transient memory of one decoder forward per position, in model-dtype elements per
-# d_model (hidden states, q/k/v, MLP, residual) on top of the attention scores and
-# the logits of every codebook.
+# d_model (hidden states, q/k/v, MLP, residual) on top of the attention scores. The
+# output heads' logits are never computed: the trace stops after its last read.
 FORWARD_WIDTHS = 12
 # Resident memory per byte of live tensors while a chunk is written and the next one
 # traced: the allocator's free-but-kept pages and the overlap of one chunk's frees with
@@ -93,6 +93,13 @@ class ChunkPlan:
     clips_per_chunk: int
     batch_size: int
     in_flight: int  # chunks alive at once: 2 overlaps writing with the next forward, 1 does not
+    budget_bytes: float = 0.0  # the memory budget the plan keeps to (0: unknown, hand freed pages back always)
+
+    @property
+    def trim_allowance(self) -> float:
+        """Resident growth tolerated before freed pages are handed back: the budget the planned live tensors
+        leave over (the allocator's slack), so kept pages plus one chunk's build stay within the budget."""
+        return self.budget_bytes * (1 - 1 / ALLOCATOR_SLACK)
 
     @property
     def n_chunks(self) -> int:
@@ -120,7 +127,7 @@ def plan_clips(model: MusicGen, cs: ConceptSet, sites: Sequence[str], frames: Fr
     Per clip: ``held`` bytes stay alive while a chunk is written (frames and pooled
     views in the store dtype); ``build`` bytes are needed while a chunk is traced
     (the positions read inside the trace, a converted copy when the store dtype or
-    selection differs, and the forward's own transients, logits included). Two chunks in flight
+    selection differs, and the forward's own transients up to the last layer read). Two chunks in flight
     need ``held + build`` per clip; one needs ``build``. The budget is divided by
     :data:`ALLOCATOR_SLACK` first: resident memory runs above the live tensors.
     """
@@ -135,14 +142,13 @@ def plan_clips(model: MusicGen, cs: ConceptSet, sites: Sequence[str], frames: Fr
     held = stored * width * e_store + 2 * width * 4
     aliased = frames in ("valid", "all") and dtype == model.dtype
     build = (read * width * e_model + (0 if aliased else held)
-             + seq * (FORWARD_WIDTHS * model.d_model + model.n_heads * seq
-                      + model.n_codebooks * model.codebook_size) * e_model)
+             + seq * (FORWARD_WIDTHS * model.d_model + model.n_heads * seq) * e_model)
     budget = budget_mb * 2**20 / ALLOCATOR_SLACK
     per_process = math.ceil(len(cs) / max(1, num_processes))
     if budget >= held + build:
         m = min(batch_size, int(budget // (held + build)), per_process)
-        return ChunkPlan(len(cs), max(1, m), max(1, m), in_flight=2)
+        return ChunkPlan(len(cs), max(1, m), max(1, m), in_flight=2, budget_bytes=budget_mb * 2**20)
     if build > budget:
         warnings.warn(f"one clip of {t} frames needs about {build / 2**20:.0f} MB to collect, more than the "
                       f"memory budget of {budget_mb:.0f} MB; collecting one clip at a time", stacklevel=3)
-    return ChunkPlan(len(cs), 1, 1, in_flight=1)
+    return ChunkPlan(len(cs), 1, 1, in_flight=1, budget_bytes=budget_mb * 2**20)

@@ -16,7 +16,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..models.musicgen import MusicGen
-from ..store.background import BackgroundWriter, release_freed_memory
+from ..store.background import BackgroundWriter, Trimmer
 from ..store.folder import decide, prepare
 from ..store.reader import ActivationStore
 from ..store.writer import Chunk, StoreWriter
@@ -50,16 +50,17 @@ def run_collection(out: str | Path, config: dict[str, Any], plan: ChunkPlan, bui
         if on_chunk_written is not None:
             on_chunk_written(chunk.index)
 
-    with BackgroundWriter(write, plan.in_flight) as background:
+    trim = Trimmer(plan.trim_allowance)
+    with BackgroundWriter(write, plan.in_flight, release=trim) as background:
         for c in todo:
             background.reserve()
             # Statistics are computed here, not on the writer thread: their float64 temporaries freed on a
             # second thread stay in glibc's per-thread arena (about 100 MB per chunk on random-small), which
             # would break the memory budget; on the building thread they are reused chunk after chunk.
             chunk = build(c)
-            release_freed_memory()  # the forward's transients: freed, but kept by the allocator until trimmed
+            trim()  # the forward's transients: freed, but kept by the allocator until trimmed
             chunk = chunk.with_stats()
-            release_freed_memory()
+            trim()
             background.submit(chunk)
             del chunk  # the writer thread holds the only reference now
             bar.update(sizes[c])
