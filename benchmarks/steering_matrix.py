@@ -238,9 +238,11 @@ def main() -> None:
                 for c, by in matrix.unsteered(task).items() for d, row in by.items()]
         print(markdown_table(base + matrix.best_rows(task), COLUMNS))
         why = matrix.explain(task)
-        print(f"\n{task}: the bars each failing cell misses (best setting; floor = a re-sampled unsteered run)\n")
+        print(f"\n{task}: each failing cell's best setting and the bars it misses, then the weakest setting "
+              "reaching 90% (else the most successful) and what it misses (floor = a re-sampled unsteered run)\n")
         print(markdown_table(why[~why["passes"]].to_dict("records"),
-                             ["method", "concept", "direction", "strength", "limits", "most_moved"]))
+                             ["method", "concept", "direction", "strength", "limits", "reach_strength",
+                              "reach_success", "reach_limits", "reach_most_moved"]))
     stops = monitor_stops(matrix, "smitin")
     stops_s5 = monitor_stops(matrix, "smitin-s5")
     head = "continuation" if "continuation" in tasks else tasks[0]
@@ -250,6 +252,8 @@ def main() -> None:
         "ran": [f"{c}/{d}" for c, d in matrix.comparisons],
         "unsteered": {c: {d: _r(row["success"]) for d, row in by.items()}
                       for c, by in matrix.unsteered(head).items()},
+        "explain": {t: [{k: _r(v) for k, v in row.items()} for row in matrix.explain(t).to_dict("records")]
+                    for t in tasks},
         "collateral_floor": {t: {c: {d: _r(v) for d, v in by.items()} for c, by in matrix.collateral_floor(t).items()}
                              for t in tasks},
         "build": log,

@@ -30,6 +30,11 @@ CELL_FIELDS: tuple[str, ...] = ("success", "validity", "collateral", "nll_increa
 _DROP = ("collateral_by_concept", "collateral_by_judge", "result")
 
 
+def _most_moved(row: dict[str, Any]) -> str | None:
+    moves = row.get("collateral_by_judge") or {}
+    return max(moves, key=moves.get) if moves else None
+
+
 def missed_bars(cell: dict[str, Any], floor: float | None = None, min_success: float = 0.9,
                 min_validity: float = 0.95, max_collateral: float = 0.10) -> str:
     """The bars a cell's setting misses, e.g. ``"success 84% < 90%; collateral 0.16 > 0.10 (floor 0.12)"``
@@ -119,9 +124,14 @@ class SteeringMatrix:
         return out
 
     def explain(self, task: str = "continuation"):
-        """Why each cell passes or not: one row per method x concept x direction with the best setting's
-        figures, the collateral floor, the judge that moved most, and ``limits``, the bars it misses
-        (``"success 84% < 90%"``, ``"validity 0.91 < 0.95"``, ``"collateral 0.16 > 0.10 (floor 0.12)"``)."""
+        """Why each cell passes or not: one row per method x concept x direction.
+
+        The best setting's figures, the collateral floor, the judge that moved most, and
+        ``limits``, the bars it misses (``"success 84% < 90%"``, ``"validity 0.91 < 0.95"``,
+        ``"collateral 0.16 > 0.10 (floor 0.12)"``); then the setting that shows what stands
+        in the way: the weakest one reaching ``min_success`` (else the most successful one),
+        as ``reach_strength``, ``reach_success``, ``reach_limits`` and ``reach_most_moved``.
+        """
         import pandas as pd
 
         rows = []
@@ -129,14 +139,21 @@ class SteeringMatrix:
             if task not in comp.unsteered:
                 continue
             floor = comp.floor[task]["collateral"] if task in comp.floor else None
+
+            def bars(r: dict[str, Any], comp: Comparison = comp, floor: float | None = floor) -> str:
+                return missed_bars(r, floor, self.min_success, comp.min_validity, comp.max_collateral)
+
             for r in comp.best(task):
-                moves = r.get("collateral_by_judge") or {}
-                top = max(moves, key=moves.get) if moves else None
-                missed = missed_bars(r, floor, self.min_success, comp.min_validity, comp.max_collateral)
+                mine = sorted((x for x in comp.rows if x["task"] == task and x["method"] == r["method"]),
+                              key=lambda x: x["strength"])
+                reach = next((x for x in mine if x["success"] >= self.min_success),
+                             max(mine, key=lambda x: x["success"]))
                 rows.append({"method": r["method"], "concept": concept, "direction": direction,
                              "strength": r["strength"], "success": r["success"], "validity": r.get("validity"),
-                             "collateral": r["collateral"], "collateral_floor": floor, "most_moved": top,
-                             "passes": self.passes(r), "limits": missed})
+                             "collateral": r["collateral"], "collateral_floor": floor, "most_moved": _most_moved(r),
+                             "passes": self.passes(r), "limits": bars(r), "reach_strength": reach["strength"],
+                             "reach_success": reach["success"], "reach_limits": bars(reach),
+                             "reach_most_moved": _most_moved(reach)})
         return pd.DataFrame(rows)
 
     def to_pandas(self):

@@ -98,12 +98,20 @@ def test_explain_names_the_bars_each_cell_misses_and_the_floor():
         ("bass", "add"): _comp("bass", True, [
             {"method": "a", "strength": 1.0, "success": 0.84, "collateral": 0.16, "validity": 0.91,
              "collateral_by_judge": {"key_kept": 0.16, "rate_mode": 0.03}},
-            {"method": "b", "strength": 2.0, "success": 0.95, "collateral": 0.0}])})
+            {"method": "b", "strength": 2.0, "success": 0.95, "collateral": 0.0},
+            {"method": "c", "strength": 1.0, "success": 0.5, "collateral": 0.05},  # best: inside the limits
+            {"method": "c", "strength": 2.0, "success": 0.95, "collateral": 0.3, "collateral_by_judge": {"x": 0.3}},
+            {"method": "c", "strength": 3.0, "success": 1.0, "collateral": 0.5}])})
     matrix.comparisons[("bass", "add")].floor = {"continuation": {"collateral": 0.12}}
     why = matrix.explain().set_index("method")
     assert why.loc["a", "limits"] == "success 84% < 90%; validity 0.91 < 0.95; collateral 0.16 > 0.10 (floor 0.12)"
     assert why.loc["a", "most_moved"] == "key_kept" and not why.loc["a", "passes"]
     assert why.loc["b", "limits"] == "" and why.loc["b", "passes"] and why.loc["b", "collateral_floor"] == 0.12
+    assert why.loc["c", "limits"] == "success 50% < 90%" and why.loc["c", "strength"] == 1.0
+    # what stands in the way: the weakest setting that reaches 90%
+    assert why.loc["c", "reach_strength"] == 2.0 and why.loc["c", "reach_most_moved"] == "x"
+    assert why.loc["c", "reach_limits"] == "collateral 0.30 > 0.10 (floor 0.12)"
+    assert why.loc["a", "reach_strength"] == 1.0 and why.loc["a", "reach_success"] == 0.84  # none reaches: the top
     assert matrix.collateral_floor() == {"bass": {"add": 0.12}}
 
 
