@@ -95,5 +95,5 @@ def test_statistics_are_computed_on_the_building_thread(tiny, tmp_path, monkeypa
     monkeypatch.setattr(StoreWriter, "write", spy)
     with pytest.warns(UserWarning, match="memory budget"):  # one clip per chunk
         collect(tiny, random_set(n=6), ["attn_z", "resid"], out=tmp_path / "s", batch_size=2,
-                memory_budget_mb=0.2, progress=False)
+                memory_budget_mb=0.02, progress=False)
     assert len(seen) > 1 and all(seen)
