@@ -94,12 +94,13 @@ class ChunkPlan:
     batch_size: int
     in_flight: int  # chunks alive at once: 2 overlaps writing with the next forward, 1 does not
     budget_bytes: float = 0.0  # the memory budget the plan keeps to (0: unknown, hand freed pages back always)
+    planned_bytes: float = 0.0  # live tensors of the chunks in flight, as planned
 
     @property
     def trim_allowance(self) -> float:
-        """Resident growth tolerated before freed pages are handed back: the budget the planned live tensors
-        leave over (the allocator's slack), so kept pages plus one chunk's build stay within the budget."""
-        return self.budget_bytes * (1 - 1 / ALLOCATOR_SLACK)
+        """Resident growth tolerated before freed pages are handed back: what the budget leaves beside the
+        planned live tensors and the allocator's slack over them (0 when the plan fills the budget)."""
+        return max(0.0, self.budget_bytes - ALLOCATOR_SLACK * self.planned_bytes)
 
     @property
     def n_chunks(self) -> int:
@@ -146,9 +147,9 @@ def plan_clips(model: MusicGen, cs: ConceptSet, sites: Sequence[str], frames: Fr
     budget = budget_mb * 2**20 / ALLOCATOR_SLACK
     per_process = math.ceil(len(cs) / max(1, num_processes))
     if budget >= held + build:
-        m = min(batch_size, int(budget // (held + build)), per_process)
-        return ChunkPlan(len(cs), max(1, m), max(1, m), in_flight=2, budget_bytes=budget_mb * 2**20)
+        m = max(1, min(batch_size, int(budget // (held + build)), per_process))
+        return ChunkPlan(len(cs), m, m, in_flight=2, budget_bytes=budget_mb * 2**20, planned_bytes=m * (held + build))
     if build > budget:
         warnings.warn(f"one clip of {t} frames needs about {build / 2**20:.0f} MB to collect, more than the "
                       f"memory budget of {budget_mb:.0f} MB; collecting one clip at a time", stacklevel=3)
-    return ChunkPlan(len(cs), 1, 1, in_flight=1, budget_bytes=budget_mb * 2**20)
+    return ChunkPlan(len(cs), 1, 1, in_flight=1, budget_bytes=budget_mb * 2**20, planned_bytes=build)

@@ -39,8 +39,10 @@ def test_plan_keeps_two_chunks_within_the_budget(tiny):
     planned = tight.clips_per_chunk * (2 * per_clip + forward)
     assert planned * ALLOCATOR_SLACK <= 100 * 2**20 < (tight.clips_per_chunk + 1) * planned / tight.clips_per_chunk \
         * ALLOCATOR_SLACK  # the largest chunk whose live tensors, with the allocator's slack, fit
-    # freed pages are kept while they fit in what the slack leaves of the budget (a chunk's build fits beside)
-    assert tight.trim_allowance == pytest.approx(100 * 2**20 * (1 - 1 / ALLOCATOR_SLACK))
+    # freed pages are kept only in what the plan leaves of the budget beside its live tensors and their slack
+    assert tight.trim_allowance == pytest.approx(100 * 2**20 - planned * ALLOCATOR_SLACK, rel=0.01)  # + pooled views
+    assert 0 <= tight.trim_allowance < planned / tight.clips_per_chunk * ALLOCATOR_SLACK  # less than one more clip
+    assert wide.trim_allowance > 1024 * 2**20  # a small collection under a large budget keeps its pages
     assert plan_clips(tiny, cs, ["resid"], "valid", torch.float32, 64, 2048, 3).clips_per_chunk == 34
     with pytest.warns(UserWarning, match="more than the memory budget"):
         one = plan_clips(tiny, cs, ["resid"], "valid", torch.float32, 8, 0.01, 1)
