@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from .compare import Comparison, run_comparison
@@ -139,10 +140,8 @@ class SteeringMatrix:
             if task not in comp.unsteered:
                 continue
             floor = comp.floor[task]["collateral"] if task in comp.floor else None
-
-            def bars(r: dict[str, Any], comp: Comparison = comp, floor: float | None = floor) -> str:
-                return missed_bars(r, floor, self.min_success, comp.min_validity, comp.max_collateral)
-
+            bars = partial(missed_bars, floor=floor, min_success=self.min_success, min_validity=comp.min_validity,
+                           max_collateral=comp.max_collateral)
             for r in comp.best(task):
                 mine = sorted((x for x in comp.rows if x["task"] == task and x["method"] == r["method"]),
                               key=lambda x: x["strength"])

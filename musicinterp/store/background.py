@@ -11,7 +11,7 @@ runs alongside the model.
 from __future__ import annotations
 
 import ctypes
-import os
+import mmap
 import queue
 import sys
 import threading
@@ -52,19 +52,9 @@ def resident_bytes() -> int | None:
     """This process's resident memory from ``/proc/self/statm`` (None where there is no such file)."""
     try:
         with open("/proc/self/statm", "rb") as fh:
-            return int(fh.read().split()[1]) * _PAGE
+            return int(fh.read().split()[1]) * mmap.PAGESIZE
     except (OSError, ValueError, IndexError):
         return None
-
-
-def _page_size() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return 4096
-
-
-_PAGE = _page_size()
 
 
 class Trimmer:

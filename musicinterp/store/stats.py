@@ -49,21 +49,20 @@ class SiteStats:
         st = cls(count=n)
         if n == 0:
             return st
-        width = layers[0][:1].reshape(1, -1).shape[1]
+        width = layers[0][0].numel()
         f64 = dict(dtype=torch.float64, device=layers[0].device)
-        st.mean, st.m2 = torch.empty(len(layers), width, **f64), torch.empty(len(layers), width, **f64)
+        totals, st.m2 = torch.empty(len(layers), width, **f64), torch.empty(len(layers), width, **f64)
         masks = {c: (lab.to(torch.long) == 1).to(**f64) for c, lab in labels.items()}
         pos = {c: torch.empty(len(layers), width, **f64) for c in masks}
         buf = torch.empty(n, width, **f64)
         for i, x in enumerate(layers):
             buf.copy_(x.reshape(n, -1))
-            torch.sum(buf, 0, out=st.mean[i])
+            torch.sum(buf, 0, out=totals[i])
             for c, mask in masks.items():
                 torch.mv(buf.t(), mask, out=pos[c][i])
-            buf.sub_(st.mean[i] / n)
+            buf.sub_(totals[i] / n)
             torch.sum(buf.square_(), 0, out=st.m2[i])
-        totals = st.mean.clone()
-        st.mean /= n
+        st.mean = totals / n
         for c, mask in masks.items():
             n_pos = int(mask.sum())
             for value, k, sums in ((1, n_pos, pos[c]), (0, n - n_pos, totals - pos[c])):
