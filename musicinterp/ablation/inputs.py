@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import MusicInterpError
 from ..models.musicgen import Conditioning, MusicGen
 
 BRANCHES = ("cond", "uncond", "guided")
 
 
-class AblationInputError(ValueError):
+class AblationInputError(ValueError, MusicInterpError):
     """Inputs to an ablation or patching run are inconsistent; the message names the argument."""
 
 

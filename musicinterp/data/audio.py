@@ -10,8 +10,10 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from ..errors import MusicInterpError
 
-class AudioError(ValueError):
+
+class AudioError(ValueError, MusicInterpError):
     """An audio file is missing, unreadable, empty or otherwise unusable."""
 
 

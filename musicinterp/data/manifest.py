@@ -27,12 +27,13 @@ from typing import Any
 
 import torch
 
+from ..errors import MusicInterpError
 from .concept_set import AudioRef, ConceptSet
 
 KINDS = ("audio", "prompts", "organism")
 
 
-class ManifestError(ValueError):
+class ManifestError(ValueError, MusicInterpError):
     """A manifest does not follow the schema; the message names file and field."""
 
 

@@ -20,11 +20,13 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from ..errors import MusicInterpError
+
 Needs = Literal["codes", "audio"]
 AudioInput = np.ndarray | torch.Tensor | Sequence[np.ndarray]
 
 
-class JudgeInputError(ValueError):
+class JudgeInputError(ValueError, MusicInterpError):
     """A judge was given input it cannot read (missing, wrong shape, wrong type); the message names the argument."""
 
 

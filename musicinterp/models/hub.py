@@ -10,6 +10,8 @@ from pathlib import Path
 from huggingface_hub import snapshot_download
 from transformers.utils import logging as hf_logging
 
+from ..errors import MusicInterpError
+
 
 @contextmanager
 def quiet_transformers() -> Iterator[None]:
@@ -25,11 +27,11 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(previous)
 
 
-class CheckpointNotFoundError(FileNotFoundError):
+class CheckpointNotFoundError(FileNotFoundError, MusicInterpError):
     """A real MusicGen checkpoint is not on this machine."""
 
 
-class CheckpointFileError(ValueError):
+class CheckpointFileError(ValueError, MusicInterpError):
     """A checkpoint folder exists but one of its files is missing or damaged."""
 
 

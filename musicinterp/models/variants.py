@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import MusicInterpError
+
 SUPPORTED = ("mono",)
 
 MISSING: dict[str, str] = {
@@ -28,7 +30,7 @@ MISSING: dict[str, str] = {
 }
 
 
-class UnsupportedVariantError(ValueError):
+class UnsupportedVariantError(ValueError, MusicInterpError):
     """A checkpoint or model is a MusicGen variant (or another architecture) the workbench refuses."""
 
 

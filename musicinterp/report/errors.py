@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import MusicInterpError
 
-class ReportError(ValueError):
+
+class ReportError(ValueError, MusicInterpError):
     """A report item, argument or input folder cannot be used."""
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from ..errors import MusicInterpError
 from ..store.errors import StoreError
 
 
-class SAEConfigError(ValueError):
+class SAEConfigError(ValueError, MusicInterpError):
     """A training, evaluation or steering setting is impossible (site, layer, head, dict size, k, steps...)."""
 
 

@@ -10,6 +10,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from .._version import __version__
+from ..errors import MusicInterpError
 from ..store.layout import atomic_save_tensors, atomic_write_json
 from .spec import ApplySpec, SpecError
 
@@ -17,7 +18,7 @@ REQUIRED = {"method": str, "concept": str, "site": str, "config": dict, "model_f
             "spec": dict}
 
 
-class SteererFileError(ValueError):
+class SteererFileError(ValueError, MusicInterpError):
     """A steerer folder that is missing, damaged or malformed; names the file and field."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ..errors import MusicInterpError
 from ..interventions import StepWindow
 from ..models.rows import ROWS
 
@@ -25,7 +26,7 @@ SPEC_DEFAULTS: dict[str, Any] = {"rows": "both", "start": 0, "stop": None, "ever
                                  "heads": None}
 
 
-class SpecError(ValueError):
+class SpecError(ValueError, MusicInterpError):
     """An ApplySpec a method cannot honour, or an invalid one."""
 
 

@@ -1,7 +1,9 @@
 """Errors the store raises; each names the store, file, field or entry at fault."""
 
+from ..errors import MusicInterpError
 
-class StoreError(RuntimeError):
+
+class StoreError(RuntimeError, MusicInterpError):
     """A store is damaged, refused, or cannot be written."""
 
 
@@ -21,5 +23,5 @@ class StoreFormatError(StoreError):
     """A store file (metadata, index, statistics, shard header) is malformed: names the file and field."""
 
 
-class BadEntryError(ValueError):
+class BadEntryError(ValueError, MusicInterpError):
     """One entry of a concept set cannot be used (missing, unreadable, empty, non-finite...)."""
