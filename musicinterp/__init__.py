@@ -9,14 +9,15 @@ from . import ablation, judges, sae, views
 from ._version import __version__
 from .ablation import AblationSpec, SweepResult, ablate, patch
 from .collect import collect, collect_prompts
-from .compare import Comparison, Task, compare, organism_tasks, run_comparison
-from .compare_matrix import SteeringMatrix, steering_matrix
-from .compare_tasks import continuation_task, layer_variants, text_task
+from .compare.matrix import SteeringMatrix, steering_matrix
+from .compare.run import Comparison, Task, compare, organism_tasks, run_comparison
+from .compare.tasks import continuation_task, layer_variants, text_task
 from .data.concept_set import ConceptSet
 from .data.manifest import ManifestError, load_manifest, to_concept_set
-from .evaluate import nll_under, organism_metrics
-from .generation import GenerationResult, generate
-from .interventions import Intervention, StepContext, StepWindow, add, apply_fn, replace
+from .engine.generation import GenerationResult, generate
+from .engine.interventions import Intervention, StepContext, StepWindow, add, apply_fn, replace
+from .engine.likelihood import nll_under
+from .engine.tracing import TraceResult, trace_codes
 from .judges import Judge, JudgeResult
 from .models import (
     CheckpointFileError,
@@ -27,6 +28,7 @@ from .models import (
 )
 from .organism import CONCEPTS, OrganismWorld, detect_all, grammar_report, world_validity
 from .organism.concept_sets import balanced_set, paired_set, prompt_codes
+from .organism.metrics import organism_metrics
 from .probes import ProbeBank, ProbeConfig, fit_probe_bank
 from .report import Audio, Report, build_report
 from .steering import (
@@ -57,7 +59,6 @@ from .steering import (
     steer,
 )
 from .store import ActivationStore, StoreError, StoreModelMismatchError
-from .tracing import TraceResult, trace_codes
 from .views.audio import players
 from .views.matrix import matrix_heatmap
 from .views.probes import concept_grid, head_heatmap, layer_accuracy_curve

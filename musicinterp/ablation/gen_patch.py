@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from ..generation import GenerationResult, generate
-from ..interventions import Intervention, StepContext, StepWindow
+from ..engine.generation import GenerationResult, generate
+from ..engine.interventions import Intervention, StepContext, StepWindow
 from ..models.musicgen import MusicGen
 from ..models.rows import ROWS
 from .generation import resolve_targets

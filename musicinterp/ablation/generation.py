@@ -1,6 +1,6 @@
 """Ablation during generation: layers or heads knocked out at every generated step.
 
-:class:`AblationSpec` builds :class:`~musicinterp.interventions.Intervention`\\ s for
+:class:`AblationSpec` builds :class:`~musicinterp.engine.interventions.Intervention`\\ s for
 :func:`musicinterp.generate`. ``skip`` removes a whole layer's contribution: in
 MusicGen's pre-norm layer ``h = x + attn(.) + cross(.) + mlp(.)`` with bias-free
 ``out_proj`` and ``fc2``, zeroing ``attn_z``, ``cross_z`` and ``mlp_out`` leaves
@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ..interventions import Intervention, StepWindow, replace
+from ..engine.interventions import Intervention, StepWindow, replace
 from ..models.musicgen import MusicGen
 from ..models.sites import get_site
 from .cells import check_heads, check_layers

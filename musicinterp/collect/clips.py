@@ -18,7 +18,7 @@ import torch
 
 from ..data.audio import AudioError, load_audio
 from ..data.concept_set import ConceptSet
-from ..frames import FrameSpec, select_positions
+from ..engine.frames import FrameSpec, select_positions
 from ..models.loading import resolve_dtype
 from ..models.musicgen import Conditioning, MusicGen
 from ..models.sites import get_site

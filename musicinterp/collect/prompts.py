@@ -50,8 +50,8 @@ class _PromptJob:
     splits: list[str]
 
     def chunk(self, index: int) -> Chunk:
-        from ..generation import generate
-        from ..interventions import apply_fn
+        from ..engine.generation import generate
+        from ..engine.interventions import apply_fn
 
         model, cs = self.model, self.cs
         lo, hi = self.plan.bounds(index)

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from ..data.concept_set import ConceptSet
-from ..frames import FrameSpec, select_positions
+from ..data.splits import grouped_stratified_split
+from ..engine.frames import FrameSpec, select_positions
 from ..models.musicgen import MusicGen
-from ..splits import grouped_stratified_split
 
 # Transient memory of one decoder forward per position, in model-dtype elements per
 # d_model (hidden states, q/k/v, MLP, residual) on top of the attention scores. The

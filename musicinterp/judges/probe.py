@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from ..data.audio import resample
+from ..engine.tracing import trace_codes
 from ..models.musicgen import MusicGen
 from ..probes import ProbeBank
-from ..tracing import trace_codes
 from .base import BaseJudge, JudgeInputError
 
 

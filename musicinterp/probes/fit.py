@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..splits import grouped_stratified_split
+from ..data.splits import grouped_stratified_split
 from ..store.reader import ActivationStore, ProbeView
 from .bank import ProbeBank, ProbeConfig
 from .linear import fit_linear

@@ -25,9 +25,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.concept_set import ConceptSet
-from ..frames import select_positions
+from ..engine.frames import select_positions
+from ..engine.tracing import trace_codes
 from ..models.musicgen import MusicGen
-from ..tracing import trace_codes
 from .artifact import SAE
 from .clips import pick_clips, store_codes
 from .frames import ordered_frames, stride_for

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ..interventions import Intervention, StepContext
+from ..engine.interventions import Intervention, StepContext
 from .artifact import SAE
 
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..interventions import Intervention, StepContext
+from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..store.errors import StoreModelMismatchError
 from .artifact import load_artifact, save_artifact

@@ -70,7 +70,7 @@ def calibrate_monitor(steerer: Any, model: MusicGen, monitor: Monitor, *, judge:
     generated frames). For a steerer that removes the trait the goal is its
     absence. The monitor's own settings (baseline, window, flip) are used as is.
     """
-    from ..generation import generate
+    from ..engine.generation import generate
 
     if not float(strength) > 0:
         raise ValueError(f"strength must be positive to calibrate against (got {strength!r})")

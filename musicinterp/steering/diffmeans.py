@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..interventions import Intervention, StepContext
+from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from .base import Steerer, SteerRun
 from .spec import ApplySpec

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..interventions import Intervention, StepContext, StepWindow
+from ..engine.interventions import Intervention, StepContext, StepWindow
 from .spec import Schedule
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ..generation import GenerationResult, generate
+from ..engine.generation import GenerationResult, generate
 from ..models.musicgen import MusicGen
 from .base import Steerer, Strength
 from .spec import ApplySpec, Schedule

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ..interventions import Intervention, StepContext, StepWindow
+from ..engine.interventions import Intervention, StepContext, StepWindow
 from ..models.musicgen import MusicGen
 from .base import Steerer, SteerRun
 from .monitor import Monitor

@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
+from ..engine.interventions import StepWindow
 from ..errors import MusicInterpError
-from ..interventions import StepWindow
 from ..models.rows import ROWS
 
 SPEC_DEFAULTS: dict[str, Any] = {"rows": "both", "start": 0, "stop": None, "every": 1, "layers": None,

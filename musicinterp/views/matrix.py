@@ -64,7 +64,7 @@ def _trace(grid: dict[str, Any], visible: bool = True) -> go.Heatmap:
 def matrix_heatmap(matrix: Any, task: str | None = "continuation", title: str | None = None) -> go.Figure:
     """Heatmap of success at each method's best setting within the limits (grey "out" cells: no setting within).
 
-    ``matrix`` is a :class:`~musicinterp.compare_matrix.SteeringMatrix` or its
+    ``matrix`` is a :class:`~musicinterp.compare.matrix.SteeringMatrix` or its
     ``to_pandas()`` frame. ``task=None`` draws every task with a dropdown.
     """
     frame = _frame(matrix)

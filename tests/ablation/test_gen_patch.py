@@ -5,7 +5,7 @@ import torch
 
 import musicinterp as mi
 from musicinterp.ablation import AblationInputError, generate_patched
-from musicinterp.interventions import apply_fn
+from musicinterp.engine.interventions import apply_fn
 
 KW = dict(n_frames=5, seed=0, do_sample=False, decode_audio=False)
 

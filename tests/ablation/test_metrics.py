@@ -16,7 +16,7 @@ from musicinterp.ablation.metrics import (
 )
 from musicinterp.ablation.result import normalise
 from musicinterp.ablation.sweep import record
-from musicinterp.evaluate import nll_under
+from musicinterp.engine.likelihood import nll_under
 
 
 def test_cross_entropy_matches_project_nll(tiny, tiny_inputs):

@@ -4,7 +4,7 @@ import torch
 from musicinterp import apply_fn
 from musicinterp.collect import chunk_seed, collect_prompts
 from musicinterp.data.concept_set import ConceptSet
-from musicinterp.generation import generate
+from musicinterp.engine.generation import generate
 from musicinterp.organism.prompts import build_tokenizer
 
 PROMPTS = ConceptSet("p", {"tempo": torch.tensor([1, 1, 0, 0])}, ["p0", "p1", "n0", "n1"], ["p0", "p1", "n0", "n1"],

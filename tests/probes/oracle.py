@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from musicinterp.data.splits import grouped_stratified_split
 from musicinterp.probes import ProbeConfig, split_indices
-from musicinterp.splits import grouped_stratified_split
 from musicinterp.store.reader import ProbeView
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from musicinterp.evaluate import nll_under
+from musicinterp.engine.likelihood import nll_under
 from musicinterp.sae import SAE, SAEConfigError, train
 from musicinterp.sae.architectures import empty_dictionary
 from musicinterp.sae.evaluate import evaluate, reconstruction_metrics, spliced_scores

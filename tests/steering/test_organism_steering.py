@@ -5,9 +5,9 @@ import torch
 
 from musicinterp import load_model
 from musicinterp.collect import collect
-from musicinterp.compare import organism_tasks
-from musicinterp.evaluate import organism_metrics
+from musicinterp.compare.run import organism_tasks
 from musicinterp.organism.concept_sets import balanced_set
+from musicinterp.organism.metrics import organism_metrics
 from musicinterp.steering import DiffMeansConfig, DiffMeansSteerer, ITIConfig, ITISteerer, steer
 
 

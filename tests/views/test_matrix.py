@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from musicinterp.compare import Comparison
-from musicinterp.compare_matrix import SteeringMatrix
+from musicinterp.compare.matrix import SteeringMatrix
+from musicinterp.compare.run import Comparison
 from musicinterp.views.matrix import heatmap_grid, matrix_heatmap
 
 

@@ -1,0 +1,219 @@
+"""The steering matrix: every method x concept x direction (add, remove) x task, at each method's best setting.
+
+:func:`steering_matrix` runs :func:`~musicinterp.compare.run_comparison` once per
+(concept, direction) with the methods ``build(concept, remove)`` gives, on the
+same prompts, seeds and lengths for every method, and keeps each
+:class:`~musicinterp.compare.Comparison`. A cell of the matrix is one method's
+best setting for one concept, direction and task (the most successful one
+within the validity and collateral limits, else the most successful one,
+flagged ``within_limits=False``); a cell *passes* when it is within the limits
+with success >= ``min_success`` (0.9, the ground-truth target).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from ..models.musicgen import MusicGen
+from ..organism.world import CONCEPTS
+from ..steering import Steerer
+from .run import Comparison, run_comparison
+from .tasks import Task
+
+__all__ = ["steering_matrix", "SteeringMatrix", "missed_bars", "CELL_FIELDS", "DIRECTIONS"]
+
+DIRECTIONS: tuple[str, ...] = ("add", "remove")
+CELL_FIELDS: tuple[str, ...] = ("success", "validity", "collateral", "nll_increase", "within_limits", "strength")
+_DROP = ("collateral_by_concept", "collateral_by_judge", "result")
+
+
+def _most_moved(row: dict[str, Any]) -> str | None:
+    moves = row.get("collateral_by_judge") or {}
+    return max(moves, key=moves.get) if moves else None
+
+
+def missed_bars(cell: dict[str, Any], floor: float | None = None, min_success: float = 0.9,
+                min_validity: float = 0.95, max_collateral: float = 0.10) -> str:
+    """The bars a cell's setting misses, e.g. ``"success 84% < 90%; collateral 0.16 > 0.10 (floor 0.12)"``
+    (empty when it passes); ``floor`` is the task's collateral floor, when measured."""
+    missed = []
+    if cell["success"] < min_success:
+        missed.append(f"success {cell['success']:.0%} < {min_success:.0%}")
+    if cell.get("validity") is not None and cell["validity"] < min_validity:
+        missed.append(f"validity {cell['validity']:.2f} < {min_validity:.2f}")
+    if cell["collateral"] > max_collateral:
+        missed.append(f"collateral {cell['collateral']:.2f} > {max_collateral:.2f}"
+                      + (f" (floor {floor:.2f})" if floor is not None else ""))
+    return "; ".join(missed)
+
+
+@dataclass
+class SteeringMatrix:
+    """One :class:`Comparison` per (concept, direction); cells are each method's best setting per task."""
+
+    comparisons: dict[tuple[str, str], Comparison] = field(default_factory=dict)
+    min_success: float = 0.9
+    seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # wall time per (concept, direction)
+
+    @property
+    def concepts(self) -> list[str]:
+        return list(dict.fromkeys(c for c, _ in self.comparisons))
+
+    @property
+    def directions(self) -> list[str]:
+        return list(dict.fromkeys(d for _, d in self.comparisons))
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(t for comp in self.comparisons.values() for t in comp.unsteered))
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(r["method"] for comp in self.comparisons.values() for r in comp.rows))
+
+    def best_rows(self, task: str = "continuation") -> list[dict[str, Any]]:
+        """Every cell's best row for ``task`` (``Comparison.best``), with its concept and direction."""
+        out = []
+        for (concept, direction), comp in self.comparisons.items():
+            if task not in comp.unsteered:
+                continue
+            out += [{**{k: v for k, v in r.items() if k not in _DROP}, "concept": concept, "direction": direction}
+                    for r in comp.best(task)]
+        return out
+
+    def cells(self, task: str = "continuation") -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+        """``cells[method][concept][direction]`` = the best setting's success, validity, collateral,
+        NLL increase, within-limits flag and strength."""
+        if task not in self.tasks:
+            raise ValueError(f"task must be one of {self.tasks}, got {task!r}")
+        out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        for row in self.best_rows(task):
+            cell = {k: row.get(k) for k in CELL_FIELDS}
+            out.setdefault(row["method"], {}).setdefault(row["concept"], {})[row["direction"]] = cell
+        return out
+
+    def passes(self, cell: dict[str, Any]) -> bool:
+        """Within the limits with success >= ``min_success``."""
+        return bool(cell["within_limits"]) and cell["success"] >= self.min_success
+
+    def cells_passing(self, task: str = "continuation") -> int:
+        return sum(self.passes(r) for r in self.best_rows(task))
+
+    def cells_total(self, task: str = "continuation") -> int:
+        return len(self.best_rows(task))
+
+    def unsteered(self, task: str = "continuation") -> dict[str, dict[str, dict[str, Any]]]:
+        """``[concept][direction]`` = the unsteered baseline row of ``task`` (its success is the starting rate)."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for (concept, direction), comp in self.comparisons.items():
+            if task in comp.unsteered:
+                row = {k: v for k, v in comp.unsteered[task].items() if k not in _DROP}
+                out.setdefault(concept, {})[direction] = row
+        return out
+
+    def collateral_floor(self, task: str = "continuation") -> dict[str, dict[str, float]]:
+        """``[concept][direction]`` = the collateral of a re-sampled unsteered run of ``task``: what sampling
+        alone moves the other judges by at this ``n`` (empty when the comparisons ran without ``noise_floor``)."""
+        out: dict[str, dict[str, float]] = {}
+        for (concept, direction), comp in self.comparisons.items():
+            if task in comp.floor:
+                out.setdefault(concept, {})[direction] = comp.collateral_floor(task)
+        return out
+
+    def explain(self, task: str = "continuation"):
+        """Why each cell passes or not: one row per method x concept x direction.
+
+        The best setting's figures, the collateral floor, the judge that moved most, and
+        ``limits``, the bars it misses (``"success 84% < 90%"``, ``"validity 0.91 < 0.95"``,
+        ``"collateral 0.16 > 0.10 (floor 0.12)"``); then the setting that shows what stands
+        in the way: the weakest one reaching ``min_success`` (else the most successful one),
+        as ``reach_strength``, ``reach_success``, ``reach_limits`` and ``reach_most_moved``.
+        """
+        import pandas as pd
+
+        rows = []
+        for (concept, direction), comp in self.comparisons.items():
+            if task not in comp.unsteered:
+                continue
+            floor = comp.floor[task]["collateral"] if task in comp.floor else None
+            bars = partial(missed_bars, floor=floor, min_success=self.min_success, min_validity=comp.min_validity,
+                           max_collateral=comp.max_collateral)
+            for r in comp.best(task):
+                mine = sorted((x for x in comp.rows if x["task"] == task and x["method"] == r["method"]),
+                              key=lambda x: x["strength"])
+                reach = next((x for x in mine if x["success"] >= self.min_success),
+                             max(mine, key=lambda x: x["success"]))
+                rows.append({"method": r["method"], "concept": concept, "direction": direction,
+                             "strength": r["strength"], "success": r["success"], "validity": r.get("validity"),
+                             "collateral": r["collateral"], "collateral_floor": floor, "most_moved": _most_moved(r),
+                             "passes": self.passes(r), "limits": bars(r), "reach_strength": reach["strength"],
+                             "reach_success": reach["success"], "reach_limits": bars(reach),
+                             "reach_most_moved": _most_moved(reach)})
+        return pd.DataFrame(rows)
+
+    def to_pandas(self):
+        """One row per method x concept x direction x task: the best setting, with ``within_limits`` and ``passes``."""
+        import pandas as pd
+
+        rows = []
+        for task in self.tasks:
+            for row in self.best_rows(task):
+                rows.append({"method": row["method"], "concept": row["concept"], "direction": row["direction"],
+                             "task": task, **{k: v for k, v in row.items()
+                                              if k not in ("method", "concept", "direction", "task")},
+                             "passes": self.passes(row)})
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        if not self.comparisons:
+            return "SteeringMatrix(empty)"
+        task = "continuation" if "continuation" in self.tasks else self.tasks[0]
+        return (f"SteeringMatrix({len(self.methods)} methods x {len(self.concepts)} concepts x "
+                f"{len(self.directions)} directions x {len(self.tasks)} tasks; {task}: "
+                f"{self.cells_passing(task)}/{self.cells_total(task)} cells pass "
+                f"(success >= {self.min_success:g} within limits))")
+
+
+def steering_matrix(model: MusicGen, build: Callable[[str, bool], dict[str, Steerer]],
+                    concepts: Sequence[str] = CONCEPTS, directions: Sequence[str] = DIRECTIONS, *, n: int = 32,
+                    seed: int = 0, sweeps: dict[str, Sequence[float]] | None = None, progress: bool = True,
+                    tasks: Callable[[str, bool], Sequence[Task]] | None = None, min_success: float = 0.9,
+                    **compare_kwargs: Any) -> SteeringMatrix:
+    """Run :func:`run_comparison` for every concept and direction; ``build(concept, remove)`` gives the methods.
+
+    ``sweeps`` maps a steerer name (or method family) to its strengths, or is a
+    callable ``(concept, add) -> dict`` for grids that differ per cell (removal
+    often needs more strength than adding). ``tasks(concept, add)`` replaces the
+    organism's three tasks (default :func:`~musicinterp.compare.organism_tasks`
+    with ``n`` and ``seed``). ``compare_kwargs`` go to :func:`run_comparison`
+    (limits, ``max_rows``, ``keep_results``...).
+    """
+    concepts, directions = list(concepts), list(directions)
+    if not concepts or not all(isinstance(c, str) for c in concepts):
+        raise ValueError(f"concepts must be a non-empty list of concept names, got {concepts!r}")
+    bad = [d for d in directions if d not in DIRECTIONS]
+    if not directions or bad:
+        raise ValueError(f"directions must be a non-empty subset of {DIRECTIONS}, got {directions!r}")
+    if not callable(build):
+        raise ValueError("build must be a callable (concept, remove) -> dict[name, Steerer]")
+    matrix = SteeringMatrix(min_success=min_success)
+    for concept in concepts:
+        for direction in directions:
+            add = direction == "add"
+            t0 = time.perf_counter()
+            steerers = build(concept, not add)
+            if not isinstance(steerers, dict) or not steerers:
+                raise ValueError(f"build({concept!r}, remove={not add}) must return a non-empty dict name -> Steerer")
+            grid = sweeps(concept, add) if callable(sweeps) else sweeps
+            task_list = list(tasks(concept, add)) if tasks is not None else None
+            comp = run_comparison(model, steerers, concept, add=add, tasks=task_list, sweeps=grid, seed=seed, n=n,
+                                  progress=progress, **compare_kwargs)
+            matrix.comparisons[(concept, direction)] = comp
+            matrix.seconds[(concept, direction)] = time.perf_counter() - t0
+            if progress:
+                print(f"{direction} {concept}: {matrix.seconds[(concept, direction)] / 60:.1f} min; {comp!r}")
+    return matrix

@@ -1,0 +1,264 @@
+"""Method comparison: every method on the same prompts, seeds and lengths, the unsteered baseline included.
+
+:func:`compare` works on any model: tasks are user-defined
+(:func:`~musicinterp.compare.tasks.text_task`,
+:func:`~musicinterp.compare.tasks.continuation_task`), judges read codes or
+decoded audio, fidelity is NLL under the unsteered model plus the token
+distance to unsteered generations. :func:`run_comparison` is its organism
+preset: three tasks per target concept (continuations of clips without the
+concept, or with it to remove it; text prompts that say nothing of it; text
+prompts that ask for its opposite), scored by the exact detectors. Each
+method's strength is swept; the best setting per method is the most successful
+one within the validity and collateral limits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..judges import (
+    Judge,
+    KeptJudge,
+    OrganismKeyKept,
+    OrganismTempoKept,
+    continuity_judges,
+    default_judges,
+    judge_all,
+    nuisance_judges,
+    organism_judges,
+)
+from ..models.musicgen import MusicGen
+from ..steering import Steerer
+from .fidelity import fidelity
+from .tasks import (
+    DEFAULT_MAX_ROWS,
+    SettingResult,
+    Task,
+    organism_tasks,
+    resampled_baseline,
+    run_task,
+    setting_fields,
+)
+
+__all__ = ["compare", "run_comparison", "Comparison", "Task", "SettingResult", "organism_tasks", "DEFAULT_SWEEPS"]
+
+FLOOR_METHOD = "unsteered (re-sampled)"
+
+DEFAULT_SWEEPS: dict[str, list[float]] = {  # by variant name, else by method family
+    "iti": [1.0, 2.0, 5.0, 10.0],
+    "smitin": [10.0, 15.0, 20.0, 25.0],
+    "smitin-s5": [25.0, 50.0, 75.0, 100.0],
+    "diffmeans": [1.5, 2.0, 2.5, 3.0],
+    "regression": [0.05, 0.1, 0.15, 0.2],
+    "sae": [0.5, 1.0, 2.0, 4.0],
+}
+
+
+@dataclass
+class Comparison:
+    """Every setting's row (``rows``) and each task's unsteered baseline (``unsteered``), with the limits."""
+
+    target: str
+    add: bool
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    unsteered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    floor: dict[str, dict[str, Any]] = field(default_factory=dict)  # per task: a re-sampled baseline, scored
+
+    max_collateral: float = 0.10
+    min_validity: float = 0.95
+    judges: list[str] = field(default_factory=list)
+
+    def within_limits(self, row: dict[str, Any], max_collateral: float | None = None,
+                      min_validity: float | None = None) -> bool:
+        """Validity (where the model has a grammar) and collateral inside the limits."""
+        lim_c = self.max_collateral if max_collateral is None else max_collateral
+        lim_v = self.min_validity if min_validity is None else min_validity
+        validity = row.get("validity")
+        return (validity is None or validity >= lim_v) and row["collateral"] <= lim_c
+
+    def best(self, task: str, max_collateral: float | None = None, min_validity: float | None = None
+             ) -> list[dict[str, Any]]:
+        """Per method, the most successful setting within the validity and collateral limits.
+
+        A method with no setting inside the limits gets its most successful setting, marked
+        ``within_limits=False`` (every table shows the flag): it is not a best setting.
+        """
+        out = []
+        for method in dict.fromkeys(r["method"] for r in self.rows if r["task"] == task):
+            rows = [r for r in self.rows if r["task"] == task and r["method"] == method]
+            ok = [r for r in rows if self.within_limits(r, max_collateral, min_validity)]
+            pick = max(ok or rows, key=lambda r: (r["success"], -r["nll_increase"]))
+            out.append({**pick, "within_limits": bool(ok)})
+        return out
+
+    def to_pandas(self):
+        """Every setting (and the unsteered baselines) as one row each, with the within-limits flag and, when
+        measured, the task's ``collateral_floor``."""
+        import pandas as pd
+
+        rows = [{**r, "within_limits": True} for r in self.unsteered.values()]
+        rows += [{**r, "within_limits": self.within_limits(r)} for r in self.rows]
+        drop = {"collateral_by_judge", "result"}
+        frame = pd.DataFrame([{k: v for k, v in r.items() if k not in drop} for r in rows])
+        if self.floor and len(frame):  # each row next to its task's floor (None where it was not measured)
+            frame["collateral_floor"] = [self.floor[t]["collateral"] if t in self.floor else None
+                                         for t in frame["task"]]
+        return frame
+
+    def __repr__(self) -> str:
+        tasks = ", ".join(self.unsteered) or "none"
+        methods = ", ".join(dict.fromkeys(r["method"] for r in self.rows)) or "none"
+        inside = sum(self.within_limits(r) for r in self.rows)
+        floor = "; collateral floor " + ", ".join(f"{t} {r['collateral']:.2f}" for t, r in self.floor.items()) \
+            if self.floor else ""
+        return (f"Comparison({'add' if self.add else 'remove'} {self.target!r}: tasks {tasks}; methods {methods}; "
+                f"{len(self.rows)} settings, {inside} within limits{floor})")
+
+    def collateral_floor(self, task: str) -> float:
+        """How far a second unsteered sample of ``task`` (other prompts' noise) moves the judges: the
+        collateral that sampling alone produces at this ``n``, against which a setting's collateral reads."""
+        if task not in self.floor:
+            raise KeyError(f"no collateral floor for task {task!r} (compare(..., noise_floor=True) measures it); "
+                           f"tasks with one: {sorted(self.floor)}")
+        return float(self.floor[task]["collateral"])
+
+
+def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *, add: bool = True,
+                   tasks: Sequence[Task] | None = None, sweeps: dict[str, Sequence[float]] | None = None,
+                   seed: int = 0, n: int = 32, **kwargs: Any) -> Comparison:
+    """The organism preset of :func:`compare`: :func:`organism_tasks` for ``target`` (or ``tasks``), scored by
+    the organism's exact judges (success, every other planted concept and nuisance, key and tempo kept)."""
+    tasks = list(tasks) if tasks is not None else organism_tasks(target, n=n, seed=seed, add=add)
+    kwargs.setdefault("judges", [*organism_judges(), *nuisance_judges()])
+    kwargs.setdefault("continuity", [OrganismKeyKept(), OrganismTempoKept()])
+    return compare(model, steerers, tasks, sweeps=sweeps, target=target, add=add, seed=seed, **kwargs)
+
+
+def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task], judges: Sequence[Judge] | None = None,
+            sweeps: dict[str, Sequence[float]] | None = None, *, target: str | None = None, add: bool = True,
+            seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
+            min_validity: float = 0.95, progress: bool = True, keep_results: bool = False,
+            batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True,
+            noise_floor: bool = True) -> Comparison:
+    """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
+
+    ``judges`` read the generated frames (default: the organism's exact concept and
+    nuisance judges, or the audio judges on any other model); the one whose name or
+    concept is ``target`` (default: the steerers' common concept) gives success,
+    every judge of another concept gives collateral (change of its rate against the
+    unsteered rate). On continuations the ``continuity`` judges (key kept, tempo
+    kept; default per model) join collateral. Fidelity: NLL of the generated frames
+    under the unsteered model, token distance to the unsteered generations, and
+    world validity on the organism. ``sweeps`` maps a steerer name (or method
+    family) to its strengths; :data:`DEFAULT_SWEEPS` fills the rest. With ``batched``
+    each task runs as one generation (unsteered rows and every steerer's every strength,
+    up to ``max_rows`` rows a generation), else one generation per setting. With
+    ``paired`` (the default) every setting samples prompt ``i`` with the same keyed
+    noise as the unsteered baseline (common random numbers): a setting that changes
+    nothing reproduces the baseline's codes, so collateral is not sampling noise.
+    With ``noise_floor`` each task is generated unsteered once more with other noise
+    (keys ``n..2n-1``, or the next seed unpaired) and scored like a setting
+    (``Comparison.floor``; ``collateral_floor`` in ``to_pandas()``): its collateral is what
+    sampling alone moves the judges by at this ``n``, the floor under any setting's
+    collateral once steering has changed a token and the continuation diverges.
+    """
+    tasks = list(tasks)
+    if not tasks or not all(isinstance(t, Task) for t in tasks):
+        raise ValueError("tasks must be a non-empty list of Task (see text_task, continuation_task, organism_tasks)")
+    if not isinstance(steerers, dict):
+        raise ValueError(f"steerers must be a dict name -> Steerer, got {type(steerers).__name__}")
+    judges = list(judges) if judges is not None else default_judges(model)
+    names = [j.name for j in judges]
+    if len(set(names)) != len(names):
+        raise ValueError(f"judges must have distinct names, got {names}")
+    if target is None:
+        concepts = {s.concept for s in steerers.values()}
+        if len(concepts) != 1:
+            raise ValueError(f"target is required: the steerers act on {sorted(concepts) or 'nothing'}")
+        target = concepts.pop()
+    target_judge = next((j for j in judges if target in (j.name, j.concept)), None)
+    if target_judge is None:
+        raise ValueError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
+    continuity = list(continuity) if continuity is not None else continuity_judges(model)
+    sweeps = {**DEFAULT_SWEEPS, **(sweeps or {})}
+    strengths = {name: [float(x) for x in _sweep(sweeps, name)] for name in steerers}
+    comp = Comparison(target=target, add=add, max_collateral=max_collateral, min_validity=min_validity,
+                      judges=[j.name for j in judges])
+    scorer = _Scorer(model, judges, target_judge, continuity, add)
+    bar = tqdm(total=len(tasks) * (1 + noise_floor + sum(map(len, strengths.values()))),
+               desc=f"comparing methods on {target}",
+               disable=not progress)
+    for task in tasks:
+        task_seed = seed if task.seed is None else task.seed
+        base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows, paired)
+        base = scorer(base_codes, task, base_codes, None)
+        comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
+                                     "within_limits": True}
+        bar.update(1)
+        if noise_floor:
+            again = resampled_baseline(model, task, task_seed, paired)
+            comp.floor[task.name] = {"task": task.name, "method": FLOOR_METHOD, "strength": 0.0,
+                                     **scorer(again, task, base_codes, base)}
+            bar.update(1)
+        for name, results in settings.items():
+            for strength, res in zip(strengths[name], results, strict=True):
+                row = {"task": task.name, "method": name, "strength": strength,
+                       **scorer(res.codes, task, base_codes, base), **setting_fields(res)}
+                row["within_limits"] = comp.within_limits(row)
+                if keep_results:
+                    row["result"] = res
+                comp.rows.append(row)
+                bar.update(1)
+    bar.close()
+    return comp
+
+
+class _Scorer:
+    """One row of :func:`compare`: success, rates of every judge, continuity, fidelity, collateral."""
+
+    def __init__(self, model: MusicGen, judges: list[Judge], target: Judge, continuity: list[KeptJudge],
+                 add: bool) -> None:
+        self.model, self.judges, self.target, self.continuity, self.add = model, judges, target, continuity, add
+
+    def __call__(self, codes: torch.Tensor, task: Task, reference: torch.Tensor,
+                 base: dict[str, Any] | None) -> dict[str, Any]:
+        pf = task.prompt_frames
+        gen = codes[..., pf:]
+        results = judge_all(self.judges, gen, decoder=self.model)
+        rates = {name: r.rate for name, r in results.items()}
+        success = rates[self.target.name] if self.add else 1 - rates[self.target.name]
+        text = task.kwargs.get("text")
+        cond = self.model.conditioning(text=list(text)) if text is not None else None
+        fid = fidelity(self.model, codes, reference, prompt_frames=pf, cond=cond)
+        row: dict[str, Any] = {"success": success, "validity": fid.validity, "nll": fid.nll,
+                               "token_distance": fid.token_distance, **{f"rate_{k}": v for k, v in rates.items()}}
+        kept: dict[str, float] = {}
+        if pf:
+            for judge in self.continuity:
+                kept[f"{judge.concept}_kept"] = judge(codes[..., :pf], gen, decoder=self.model).rate
+        row.update(kept)
+        if base is None:
+            return {**row, "nll_increase": 0.0, "collateral": 0.0, "collateral_by_judge": {}}
+        moves = {f"rate_{j.name}": abs(rates[j.name] - base[f"rate_{j.name}"]) for j in self.judges
+                 if j.concept != self.target.concept}
+        # steering tempo changes tempo on purpose: "tempo kept" is the target itself, not collateral
+        moves.update({k: abs(v - base[k]) for k, v in kept.items() if k != f"{self.target.concept}_kept"})
+        # a judge that decided no example on one side (mode with no bass) cannot show a change
+        moves = {k: v for k, v in moves.items() if not math.isnan(v)}
+        row.update(nll_increase=fid.nll - base["nll"], collateral=max(moves.values(), default=0.0),
+                   collateral_by_judge=moves)
+        return row
+
+
+def _sweep(sweeps: dict[str, Sequence[float]], name: str) -> Sequence[float]:
+    """Strengths for steerer ``name``: by name, without its ``@layers`` part, else by method family (before ``-``)."""
+    for key in (name, name.split("@")[0], name.split("@")[0].split("-")[0]):
+        if key in sweeps:
+            return sweeps[key]
+    raise ValueError(f"sweeps has no strengths for steerer {name!r}: pass sweeps={{{name!r}: [...]}}")

@@ -1,0 +1,255 @@
+"""Tasks for method comparison: user-defined generation settings shared by every method, and running them.
+
+A :class:`Task` holds the keyword arguments of one :func:`musicinterp.generate`
+call (prompts, batch, length), the number of prompt frames (continuations) and
+an optional seed. Every method, and the unsteered baseline, runs on exactly
+these. :func:`text_task` and :func:`continuation_task` build tasks for any
+model; :func:`organism_tasks` is the organism's preset. :func:`run_task`
+generates a task unsteered and at every steerer's every strength (as rows of one batch by default);
+:func:`layer_variants` gives the layer protocol of a residual method's sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from ..engine.generation import generate
+from ..models.musicgen import MusicGen
+from ..organism.prompts import phrase
+from ..organism.world import CONCEPTS, OrganismWorld
+from ..steering import ApplySpec, Steerer, steer
+
+DEFAULT_MAX_ROWS = 96  # rows of one comparison generation: on CPU a row costs the same up to ~64 rows, 1.6x at 256
+
+
+@dataclass
+class Task:
+    """One generation setting shared by every method (``seed``: ``None`` takes the comparison's seed)."""
+
+    name: str
+    kwargs: dict[str, Any]
+    prompt_frames: int = 0
+    seed: int | None = None
+
+    @property
+    def n(self) -> int:
+        """Generations per method and strength."""
+        return task_batch(self.kwargs)
+
+    @property
+    def is_continuation(self) -> bool:
+        return self.prompt_frames > 0
+
+
+def _check_frames(n_frames: int) -> int:
+    if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 1:
+        raise ValueError(f"n_frames must be a positive int (frames to generate), got {n_frames!r}")
+    return n_frames
+
+
+def text_task(name: str, prompts: str | Sequence[str], *, n_frames: int, n: int | None = None,
+              seed: int | None = None, **generate_kwargs: Any) -> Task:
+    """Generations from text prompts (``n`` repeats a single prompt; ``""`` is unconditional text)."""
+    if isinstance(prompts, str):
+        prompts = [prompts] * (1 if n is None else n)
+    prompts = list(prompts)
+    if not prompts or not all(isinstance(p, str) for p in prompts):
+        raise ValueError("prompts must be a non-empty string or list of strings")
+    if n is not None and n != len(prompts):
+        raise ValueError(f"n={n} but {len(prompts)} prompts were given (pass one prompt to repeat it n times)")
+    return Task(name, {"text": prompts, "n_frames": _check_frames(n_frames), **generate_kwargs}, seed=seed)
+
+
+def continuation_task(name: str, prompt_codes: torch.Tensor, *, n_frames: int, text: Sequence[str] | None = None,
+                      seed: int | None = None, **generate_kwargs: Any) -> Task:
+    """Continuations of ``prompt_codes`` ``(B, K, T)`` (encode audio first with ``model.audio_to_codes``)."""
+    codes = torch.as_tensor(prompt_codes)
+    if codes.dim() != 3 or codes.shape[0] < 1 or codes.shape[-1] < 1:
+        raise ValueError(f"prompt_codes must be (B, K, T) codes, got shape {tuple(codes.shape)}")
+    kwargs: dict[str, Any] = {"prompt_codes": codes, "n_frames": _check_frames(n_frames), **generate_kwargs}
+    if text is not None:
+        if len(text) != codes.shape[0]:
+            raise ValueError(f"text has {len(text)} prompts for {codes.shape[0]} prompt clips")
+        kwargs["text"] = list(text)
+    else:
+        kwargs["batch"] = int(codes.shape[0])
+    return Task(name, kwargs, int(codes.shape[-1]), seed=seed)
+
+
+def organism_tasks(target: str, *, n: int = 32, prompt_frames: int = 200, new_frames: int = 200, seed: int = 0,
+                   add: bool = True) -> list[Task]:
+    """Continuation of clips lacking (or, to remove, holding) ``target``, and text prompts."""
+    world = OrganismWorld(prompt_frames)
+    start_value = 0 if add else 1
+    clips = [world.with_concept(world.sample(90_000 + seed * 1000 + i), target, start_value) for i in range(n)]
+    prompt = torch.stack([c.codes for c in clips])
+    others = [c for c in CONCEPTS if c != target]
+    gen = torch.Generator().manual_seed(seed)
+    neutral = []
+    for _ in range(n):  # prompts that mention other concepts only (sometimes nothing)
+        words = [phrase(c, int(torch.randint(0, 2, (1,), generator=gen))) for c in others
+                 if torch.rand(1, generator=gen) < 0.5]
+        neutral.append(" ".join(words))
+    opposite = [phrase(target, 0 if add else 1)] * n
+    return [
+        Task("continuation", {"prompt_codes": prompt, "batch": n, "n_frames": new_frames}, prompt_frames),
+        Task("text", {"text": neutral, "n_frames": new_frames}),
+        Task("text-opposite", {"text": opposite, "n_frames": new_frames}),
+    ]
+
+
+def tile(kwargs: dict[str, Any], times: int) -> dict[str, Any]:
+    """Task kwargs with every prompt repeated ``times`` times (settings stacked along the batch)."""
+    out = dict(kwargs)
+    for key in ("prompt_codes", "input_ids", "attention_mask"):
+        if out.get(key) is not None:
+            out[key] = torch.cat([torch.as_tensor(out[key])] * times)
+    if out.get("text") is not None:
+        out["text"] = list(out["text"]) * times
+    if out.get("batch") is not None:
+        out["batch"] = out["batch"] * times
+    return out
+
+
+def task_batch(kwargs: dict[str, Any]) -> int:
+    """How many generations a task's kwargs ask for."""
+    for key in ("prompt_codes", "input_ids"):
+        if kwargs.get(key) is not None:
+            return int(torch.as_tensor(kwargs[key]).shape[0])
+    if kwargs.get("text") is not None:
+        return len(kwargs["text"])
+    return int(kwargs.get("batch") or 1)
+
+
+@dataclass
+class SettingResult:
+    """One strength setting's share of a (possibly batched) steered generation."""
+
+    codes: torch.Tensor
+    steps_edited: float
+    readings: torch.Tensor | None = None  # (steps, n) monitor readings
+    tau: float = 0.5
+    warmup: int = 0
+
+
+def setting_fields(res: SettingResult) -> dict[str, float]:
+    """Steps edited and, for monitored methods, the monitor's final reading and how often it reached tau."""
+    out = {"steps_edited": res.steps_edited}
+    if res.readings is not None:
+        out["monitor_final"] = float(res.readings[-1].mean())
+        # prompts whose monitor read the trait as present (reading >= tau) at some step after warm-up
+        out["monitor_reached_tau"] = float((res.readings[res.warmup:] >= res.tau).any(0).float().mean())
+    return out
+
+
+def run_task(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str, Sequence[float]], task: Task,
+             seed: int, batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True
+             ) -> tuple[torch.Tensor, dict[str, list[SettingResult]]]:
+    """One task's unsteered codes and every steerer's generations at every strength.
+
+    ``batched`` (the default) runs every setting of every steerer, and the unsteered
+    baseline, as rows of one generation: each steerer gets its own strength per row
+    (0 outside its block, which leaves those rows untouched), so greedy decoding gives
+    the same codes as one setting at a time. ``max_rows`` caps the rows of one
+    generation (whole steerers are kept together; ``None``: no cap). ``paired``
+    samples prompt ``i`` of every setting with the same keyed noise (common random
+    numbers, :mod:`musicinterp.engine.sampling`), so sampled codes too are the same batched
+    or not, and settings differ by what steering does rather than by sampling luck.
+    """
+    keys = list(range(task.n)) if paired else None
+    if not batched:
+        once = {"seed": seed, "decode_audio": False, "row_keys": keys, **task.kwargs}
+        unsteered = generate(model, **once).codes
+        return unsteered, {name: [_as_setting(steer(model, st, strength=s, **once), float(s)) for s in strengths[name]]
+                           for name, st in steerers.items()}
+    base: torch.Tensor | None = None
+    out: dict[str, list[SettingResult]] = {}
+    for group in _groups([(name, len(strengths[name])) for name in steerers], task.n, max_rows):
+        codes, results = _one_batch(model, {name: steerers[name] for name in group}, strengths, task, seed,
+                                    with_baseline=base is None, paired=paired)
+        base = codes if base is None else base
+        out.update(results)
+    if base is None:  # no steerers: the baseline alone
+        base = generate(model, seed=seed, decode_audio=False, row_keys=keys, **task.kwargs).codes
+    return base, out
+
+
+def resampled_baseline(model: MusicGen, task: Task, seed: int, paired: bool = True) -> torch.Tensor:
+    """``task`` generated unsteered with other noise than :func:`run_task`'s baseline: keys ``n..2n-1``
+    when paired, else the next seed. Scored against the baseline it gives the sampling noise floor."""
+    keys = list(range(task.n, 2 * task.n)) if paired else None
+    return generate(model, seed=seed if paired else seed + 1, decode_audio=False, row_keys=keys,
+                    **task.kwargs).codes
+
+
+def _groups(sizes: list[tuple[str, int]], n: int, max_rows: int | None) -> list[list[str]]:
+    """Steerer names (with their sweep lengths) packed in order into generations of at most ``max_rows`` rows;
+    the first also holds the ``n`` baseline rows; a sweep larger than the cap gets a generation of its own."""
+    groups: list[list[str]] = [[]]
+    rows = n
+    for name, k in sizes:
+        if groups[-1] and max_rows is not None and rows + k * n > max_rows:
+            groups.append([])
+            rows = 0
+        groups[-1].append(name)
+        rows += k * n
+    return [group for group in groups if group]
+
+
+def _one_batch(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str, Sequence[float]], task: Task,
+               seed: int, with_baseline: bool, paired: bool = True
+               ) -> tuple[torch.Tensor | None, dict[str, list[SettingResult]]]:
+    """Blocks of ``task.n`` rows, one per (steerer, strength) and optionally a first unsteered one."""
+    n = task.n
+    blocks = [(name, float(s)) for name in steerers for s in strengths[name]]
+    if with_baseline:
+        blocks.insert(0, ("", 0.0))
+    per_steerer = [torch.tensor([s if owner == name else 0.0 for owner, s in blocks]).repeat_interleave(n)
+                   for name in steerers]
+    keys = list(range(n)) * len(blocks) if paired else None
+    res = steer(model, list(steerers.values()), strength=per_steerer, seed=seed, decode_audio=False, row_keys=keys,
+                **tile(task.kwargs, len(blocks)))
+    log_names = list(res.logs)  # one log per steerer, in order (a repeated method name gets a #i suffix)
+    out: dict[str, list[SettingResult]] = {name: [] for name in steerers}
+    for name, log_name in zip(steerers, log_names, strict=True):
+        trace = res.monitors.get(log_name)
+        readings, used = trace.as_tensors() if trace is not None else (None, None)
+        for j, (owner, strength) in enumerate(blocks):
+            if owner != name:
+                continue
+            rows = slice(j * n, (j + 1) * n)
+            if used is not None:
+                edited = float((used[:, rows] > 0).any(1).sum())
+                out[name].append(SettingResult(res.codes[rows], edited, readings[:, rows], trace.tau, trace.warmup))
+            else:
+                acted = float(len(res.logs[log_name].steps)) if strength else 0.0
+                out[name].append(SettingResult(res.codes[rows], acted))
+    return (res.codes[:n] if with_baseline else None), out
+
+
+def _as_setting(res: Any, strength: float) -> SettingResult:
+    """One setting's generation; steps edited count only steps that changed something (none at strength 0)."""
+    trace = next(iter(res.monitors.values()), None)
+    steps = sum(len(log.steps) for log in res.logs.values()) / max(1, len(res.logs)) if strength else 0.0
+    if trace is None:
+        return SettingResult(res.codes, steps)
+    readings, used = trace.as_tensors()
+    return SettingResult(res.codes, float((used > 0).any(1).sum()), readings, trace.tau, trace.warmup)
+
+
+def layer_variants(name: str, steerer: Steerer, best_layers: Sequence[int], n_layers: int) -> dict[str, Steerer]:
+    """TADA's protocol for a residual method: the same steerer at all layers, at the localised best layers
+    (e.g. from an ablation sweep), and at their complement, named ``name@all``, ``name@best``, ``name@rest``.
+    """
+    if steerer.site != "resid":
+        raise ValueError(f"layer_variants is for residual methods; steerer {name!r} acts on {steerer.site!r}")
+    best = sorted({int(x) for x in best_layers})
+    if not best or best[0] < 0 or best[-1] >= n_layers or len(best) == n_layers:
+        raise ValueError(f"best_layers must be some but not all of 0..{n_layers - 1}, got {list(best_layers)}")
+    rest = [layer for layer in range(n_layers) if layer not in best]
+    return {f"{name}@{part}": replace(steerer, spec=steerer.spec.merge(ApplySpec(layers=layers)))
+            for part, layers in (("all", list(range(n_layers))), ("best", best), ("rest", rest))}

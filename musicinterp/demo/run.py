@@ -1,0 +1,197 @@
+"""``musicinterp demo``: the main job on the model organism, end to end.
+
+collect -> probes -> heatmaps -> patching and ablation -> an SAE and its
+features -> fit every steering method -> compare them against ground truth ->
+one offline ``report.html`` (with the figures as JSON and the audio as WAV beside it).
+On a model other than the organism it traces and prints an activation summary.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..compare.run import DEFAULT_SWEEPS
+from ..data.audio import write_wav
+from ..models import load_model
+from ..models.musicgen import MusicGen
+from .sections import ablation_section, sae_section
+from .summary import summarise_activations
+
+
+def run_demo(out: str | Path = "musicinterp_out", *, model_spec: str | None = None, quick: bool = False) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = load_model(model_spec or "organism")
+    if model.source != "organism":
+        return _activation_summary(model, out, quick)
+    return run_comparison_job(out, model=model, quick=quick)
+
+
+def _activation_summary(model: MusicGen, out: Path, quick: bool) -> dict:
+    print(f"model: {model.name} ({model.n_layers} layers x {model.n_heads} heads, fingerprint {model.fingerprint})")
+    gen = torch.Generator().manual_seed(0)
+    codes = torch.randint(0, model.codebook_size, (4, model.n_codebooks, 50 if quick else 100), generator=gen)
+    summary = summarise_activations(model, codes)
+    print(summary.table())
+    report = {"model": model.name, "fingerprint": model.fingerprint,
+              "attn_z_rms": summary.head_rms.tolist(), "resid_rms": summary.resid_rms.tolist()}
+    (out / "activation_summary.json").write_text(json.dumps(report, indent=2))
+    print(f"wrote {out / 'activation_summary.json'}")
+    return report
+
+
+DEMO_FRAMES = 100  # 2 s prompts and generations in the demo's comparison (the benchmarks use 4 s)
+
+
+def build_steerers(store, target: str, remove: bool = False, *, last_frame: bool = True) -> dict[str, Any]:
+    """Every method with organism-sized settings; with ``last_frame`` the head methods also under the
+    last-frame policy (``iti-last``, ``smitin-last``; the benchmark shows it, the demo leaves it out).
+
+    Calibrated on the organism: SMITIN acts every 2 steps (at the paper's s = 5 it needs
+    strengths that break the world's grammar; ``smitin-s5`` shows it), and the residual
+    methods act at the last layer (earlier layers' vectors do not add drums at any
+    strength that keeps other concepts still).
+    """
+    import musicinterp as mi
+
+    last = [store.n_layers - 1]
+    steerers = {
+        "iti": mi.ITISteerer.fit(store, target, mi.ITIConfig(k=8, remove=remove)),
+        "smitin": mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(remove=remove, monitor_heads=8, interval=2)),
+        "smitin-s5": mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(remove=remove, monitor_heads=8, interval=5)),
+        "diffmeans": mi.DiffMeansSteerer.fit(store, target, mi.DiffMeansConfig(remove=remove, layers=last)),
+        "regression": mi.RegressionSteerer.fit(store, target, mi.RegressionConfig(remove=remove, layers=last)),
+    }
+    if last_frame:
+        steerers["iti-last"] = mi.ITISteerer.fit(store, target, mi.ITIConfig(k=8, pooling="last", remove=remove))
+        steerers["smitin-last"] = mi.SMITINSteerer.fit(store, target, mi.SMITINConfig(
+            pooling="last", remove=remove, monitor_heads=8, interval=2))
+    return steerers
+
+
+def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target: str = "drums", n: int = 16,
+                       quick: bool = False, remove: bool = False) -> dict:
+    """The organism pipeline for one target concept; writes results and ``report.html`` under ``out``.
+
+    Results are written in the layout :func:`musicinterp.report.build_report` reads (figures as
+    plotly JSON, tables, audio per section, provenance), so ``musicinterp report OUT`` rebuilds the page.
+    """
+    import musicinterp as mi
+
+    from ..report import Provenance, build_report
+    from ..views.steering import markdown_table
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in ("figures", "tables", "audio"):  # results of an earlier run are replaced, not mixed in
+        if (out / old).is_dir():
+            shutil.rmtree(out / old)
+    model = model or mi.load_model("organism")
+    n = 16 if quick else n
+    n_clips = 96 if quick else 256
+    print(f"[1/5] collecting activations of {n_clips} organism clips (attn_z, resid)")
+    store = mi.collect(model, mi.balanced_set(target, n_clips, seed=7), ["attn_z", "resid"],
+                       out=out / f"store_{target}", frames="pooled", batch_size=32)
+
+    print("[2/5] fitting probe banks for every planted concept")
+    banks = {c: mi.fit_probe_bank(store, c, "attn_z") for c in mi.CONCEPTS}
+    resid_banks = [mi.fit_probe_bank(store, c, "resid") for c in mi.CONCEPTS]
+    figures: dict[str, Any] = {
+        "probes/probe_heatmaps": mi.concept_grid(list(banks.values())),
+        f"probes/probe_heatmap_{target}_sorted": mi.head_heatmap(banks[target], sort=True),
+        "probes/probe_layers": mi.layer_accuracy_curve(resid_banks),
+    }
+    best_heads = {c: b.best(1)[0] for c, b in banks.items()}
+    for c, (idx, acc) in best_heads.items():
+        print(f"      {c:7s} best head L{idx[0]}H{idx[1]} accuracy {acc:.3f}")
+
+    print(f"[3/5] SAE features, patching and ablation; fitting ITI, SMITIN, difference-in-means, regression "
+          f"and SAE steering for {target!r}")
+    figures.update(ablation_section(model, target, banks[target], quick=quick))
+    sae_figures, sae_steerer, sae_audio = sae_section(model, target, out, quick=quick)
+    figures.update(sae_figures)
+    for name, wave in sae_audio.items():
+        write_wav(out / "audio" / "sae_features" / f"{name}.wav", wave, model.sample_rate)
+    steerers = build_steerers(store, target, remove=remove, last_frame=False)
+    steerers["sae"] = sae_steerer
+    for name, st in steerers.items():
+        st.save(out / "steerers" / name)
+
+    print(f"[4/5] comparing methods on {n} generations per task and strength (2 s prompts, 2 s generated)")
+    sweeps = {k: v[1:3] for k, v in DEFAULT_SWEEPS.items()} if quick else None  # quick: two strengths each
+    tasks = mi.organism_tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
+    comp = mi.run_comparison(model, steerers, target, add=not remove, tasks=tasks, sweeps=sweeps)
+    best = {task: comp.best(task) for task in comp.unsteered}
+    table_rows = []
+    for task in comp.unsteered:
+        table_rows.append({**_plain(comp.unsteered[task]), "within_limits": True})
+        table_rows.extend(_plain(r) for r in best[task])
+    md = markdown_table(table_rows)
+    print(md)
+    (out / "comparison.md").write_text(md + "\n")
+    _write_table(out / "tables" / "comparison" / "best_settings.json", table_rows)
+    _write_table(out / "tables" / "comparison" / "all_settings.json", comp.to_pandas().to_dict("records"))
+    rows = [_plain(r) for r in comp.rows]
+    for task in comp.unsteered:
+        figures[f"comparison/success_vs_fidelity_{task}"] = mi.success_vs_fidelity(rows, task)
+
+    print("[5/5] rendering audio (unsteered and steered, side by side) and the monitor traces")
+    figures.update(_listen(model, steerers, best["continuation"], target, remove, out / "audio"))
+    for key, fig in figures.items():
+        path = out / "figures" / f"{key}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_json(str(path))
+    (out / "sections.json").write_text(json.dumps({
+        "title": f"musicinterp demo: steering {'away' if remove else 'toward'} {target!r} on the organism",
+        "order": ["probes", "ablation", "sae", "sae_features", "comparison", "monitors"]
+                 + [f"continuation_{i}" for i in range(4)]}, indent=1))
+    prov = Provenance.collect(model=model, store=store, seeds={"clips": 7, "generation": 0, "audio": 99})
+    (out / "provenance.json").write_text(json.dumps(prov.to_dict(), indent=1))
+    report = build_report(out).save(out / "report.html")
+    minutes = (time.perf_counter() - t0) / 60
+    print(f"done in {minutes:.1f} min; open {report}")
+    return {"best": best, "unsteered": comp.unsteered, "minutes": minutes, "report": str(report),
+            "best_heads": {c: [list(i), a] for c, (i, a) in best_heads.items()}}
+
+
+def _listen(model: MusicGen, steerers: dict[str, Any], picks: list[dict[str, Any]], target: str, remove: bool,
+            audio: Path) -> dict[str, Any]:
+    """Four continuations unsteered and under every method's best setting, as rows of one generation
+    (each steerer at its strength in its own block of rows, 0 elsewhere); WAVs and monitor traces."""
+    import musicinterp as mi
+
+    cont = mi.organism_tasks(target, n=4, seed=99, add=not remove, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES)[0]
+    n, blocks = cont.n, 1 + len(picks)
+    strengths = [torch.zeros(blocks * n) for _ in picks]
+    for i, pick in enumerate(picks):
+        strengths[i][(i + 1) * n:(i + 2) * n] = pick["strength"]
+    res = mi.steer(model, [steerers[p["method"]] for p in picks], strength=strengths, seed=0,
+                   prompt_codes=cont.kwargs["prompt_codes"].repeat(blocks, 1, 1), batch=blocks * n,
+                   n_frames=cont.kwargs["n_frames"])
+    figures: dict[str, Any] = {}
+    for i in range(n):
+        write_wav(audio / f"continuation_{i}" / "0_unsteered.wav", res.audio[i], model.sample_rate)
+    for b, (pick, log_name) in enumerate(zip(picks, res.logs, strict=True), start=1):
+        method = pick["method"]
+        for i in range(n):
+            write_wav(audio / f"continuation_{i}" / f"{method}.wav", res.audio[b * n + i], model.sample_rate)
+        if log_name in res.monitors:
+            figures[f"monitors/monitor_{method}"] = mi.monitor_trace_figure(
+                res.monitors[log_name], prompt=b * n, title=f"{method} monitor ({log_name})")
+    return figures
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("collateral_by_judge", "result")}
+
+
+def _write_table(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1, default=float))

@@ -1,0 +1,65 @@
+"""The demo's SAE and ablation sections: figures and audio for the report, through the public API.
+
+* SAE: a TopK SAE on the organism's last residual layer (collected with frames),
+  its evaluation, the feature map, the page of the most selective feature for
+  the target concept and the audio of its top clips; the steerer built on that
+  feature joins the comparison.
+* Ablation and patching: the target word patched into its opposite over layer x
+  head (concept logit difference), read-vs-used against the probe bank, and
+  skip-layer ablation broken down per codebook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..models.musicgen import MusicGen
+from ..views import ablation as ablation_views
+from ..views import sae as sae_views
+
+
+def sae_section(model: MusicGen, target: str, out: Path, *, quick: bool) -> tuple[dict[str, Any], Any, dict]:
+    """Train, evaluate and explore an SAE; return (figures, SAE steerer for ``target``, audio by name)."""
+    import musicinterp as mi
+
+    n_clips, steps = (64, 400) if quick else (128, 1200)
+    print(f"      SAE: collecting frames of {n_clips} clips at the last residual layer, training {steps} steps")
+    store = mi.collect(model, mi.balanced_set(target, n_clips, seed=8), ["resid"], out=out / f"store_{target}_frames",
+                       batch_size=32)
+    layer = model.n_layers - 1
+    sae = mi.sae.train(store, "resid", layer=layer, arch="topk", dict_size=256, k=16, steps=steps, batch_size=512,
+                       out=out / "sae", seed=0)
+    evaluation = mi.sae.evaluate(sae, store, model, n_clips=16)
+    analysis = mi.sae.analyze(sae, store, probes=False, progress=False)
+    best = analysis.best(target, 1)[0]
+    print(f"      SAE: FVE {evaluation.fve:.3f}, L0 {evaluation.l0:.1f}, CE score {evaluation.ce_loss_score:.3f}; "
+          f"feature {best} is the most selective for {target!r} (AUC {float(analysis.auc[target][best]):.3f})")
+    figures = {
+        "sae/evaluation_per_codebook": sae_views.evaluation_bars(evaluation.per_codebook),
+        "sae/feature_density": sae_views.density_histogram(evaluation.density),
+        "sae/feature_map": analysis.feature_map(),
+        f"sae/feature_{best}_page": analysis.feature_page(best),
+    }
+    audio = {f"feature_{best}_top_{i}_{clip}": wave for i, (clip, wave) in
+             enumerate(analysis.top_clip_audio(best, model, n=3))}
+    steerer = mi.SAESteerer.fit(store, target, mi.SAEConfig(sae=sae, features=[best]), analysis=analysis)
+    return figures, steerer, audio
+
+
+def ablation_section(model: MusicGen, target: str, bank: Any, *, quick: bool) -> dict[str, Any]:
+    """Patching the target word into its opposite over layer x head, and skip-layer ablation per codebook."""
+    import musicinterp as mi
+
+    n = 4 if quick else 8
+    pair = mi.ablation.organism_prompt_pair(model, target, n=n, n_frames=100 if quick else 200)
+    metric = mi.ablation.concept_logit_diff(target)
+    print(f"      patching {pair.description or 'the prompt pair'} over layer x head ({n} clips)")
+    patched = mi.patch(model, pair.clean, pair.corrupt, site="attn_z", over=("layer", "head"), metric=metric,
+                       progress=False)
+    skipped = mi.ablate(model, pair.clean, mode="skip", over=("layer",), metric="ce", progress=False)
+    return {
+        f"ablation/patch_{target}_layer_head": ablation_views.sweep_heatmap(patched),
+        f"ablation/read_vs_used_{target}": ablation_views.read_vs_used(patched, bank),
+        "ablation/skip_layer_per_codebook": ablation_views.codebook_breakdown(skipped),
+    }
