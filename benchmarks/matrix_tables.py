@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
 
-from musicinterp.compare_matrix import missed_bars  # noqa: E402
+from musicinterp.compare.matrix import missed_bars  # noqa: E402
 
 LABELS = {"iti": "ITI", "smitin": "SMITIN, s = 2", "smitin-s5": "SMITIN, s = 5", "diffmeans": "difference-in-means",
           "regression": "regression probe", "sae": "SAE feature"}

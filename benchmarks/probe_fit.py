@@ -35,8 +35,8 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
 
+from musicinterp.data.splits import grouped_stratified_split  # noqa: E402
 from musicinterp.probes import ProbeConfig, fit_probe_bank  # noqa: E402
-from musicinterp.splits import grouped_stratified_split  # noqa: E402
 from musicinterp.store.reader import ProbeView  # noqa: E402
 
 

@@ -61,9 +61,9 @@ from _common import print_json  # noqa: E402
 
 from musicinterp import load_model  # noqa: E402
 from musicinterp.collect import collect  # noqa: E402
-from musicinterp.compare import organism_tasks  # noqa: E402
-from musicinterp.evaluate import organism_metrics  # noqa: E402
+from musicinterp.compare.run import organism_tasks  # noqa: E402
 from musicinterp.organism.concept_sets import balanced_set  # noqa: E402
+from musicinterp.organism.metrics import organism_metrics  # noqa: E402
 from musicinterp.sae import analyze, evaluate, load, train  # noqa: E402
 from musicinterp.sae.selectivity import rank_auc  # noqa: E402
 from musicinterp.steering import SAEConfig, SAESteerer, steer  # noqa: E402

@@ -50,8 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
 
 import musicinterp as mi  # noqa: E402
-from musicinterp.compare import DEFAULT_SWEEPS  # noqa: E402
-from musicinterp.compare_matrix import SteeringMatrix, steering_matrix  # noqa: E402
+from musicinterp.compare.matrix import SteeringMatrix, steering_matrix  # noqa: E402
+from musicinterp.compare.run import DEFAULT_SWEEPS  # noqa: E402
 from musicinterp.organism.detectors import CONCEPT_DETECTORS  # noqa: E402
 from musicinterp.views.steering import markdown_table  # noqa: E402
 

@@ -24,8 +24,8 @@ from _common import print_json  # noqa: E402
 
 from musicinterp import load_model  # noqa: E402
 from musicinterp.collect import collect  # noqa: E402
-from musicinterp.compare import run_comparison  # noqa: E402
-from musicinterp.demo import build_steerers  # noqa: E402
+from musicinterp.compare.run import run_comparison  # noqa: E402
+from musicinterp.demo.run import build_steerers  # noqa: E402
 from musicinterp.organism.concept_sets import balanced_set  # noqa: E402
 from musicinterp.views.steering import markdown_table  # noqa: E402
 
