@@ -12,16 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from safetensors import safe_open
 
 
 def ordered_frames(store: Any, site: str, layer: int, head: int | None = None, *, every: int = 1
                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """``(rows, x)`` per shard: global row numbers ``(n,)`` and frames ``(n, d_in)``; ``every`` subsamples."""
     offset = 0
-    for path in store.shard_files(site, layer):
-        with safe_open(str(path), framework="pt") as fh:
-            x = fh.get_tensor("x")
+    for x in store.shards(site, layer):  # each shard checked against its checksum on its first read
         n = x.shape[0]
         keep = torch.arange((-offset) % every, n, every)
         x = x[keep]

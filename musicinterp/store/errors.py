@@ -25,3 +25,15 @@ class StoreFormatError(StoreError):
 
 class BadEntryError(ValueError, MusicInterpError):
     """One entry of a concept set cannot be used (missing, unreadable, empty, non-finite...)."""
+
+
+class StoreChecksumError(StoreFormatError):
+    """A file's bytes differ from the checksum written with it (damaged on disk or edited): names the file."""
+
+
+class StoreNonFiniteError(StoreFormatError):
+    """A tensor read from a file holds NaN or inf values: names the file and the tensor."""
+
+
+class StoreOverwriteError(StoreError):
+    """An overwrite was refused: the folder is not wholly this package's (no marker, or foreign files)."""

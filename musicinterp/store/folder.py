@@ -3,17 +3,19 @@
 A complete store collected by the same request (model fingerprint, concept set
 digest, sites, frames, dtype, ...) is reused; an unfinished one with the same
 request and chunk plan is resumed; anything else is refused with an error that
-names every setting that differs, unless ``overwrite=True``.
+names every setting that differs, unless ``overwrite=True``. Overwriting deletes
+only a store this package wrote (its marker, :mod:`.owned`) holding nothing but
+store files; a folder with anything else in it is refused and left as it is.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Literal
 
 from . import layout as LY
+from . import owned
 from .errors import StoreError, StoreFormatError, StoreModelMismatchError, StoreRequestMismatchError
 
 # what makes two collections the same data
@@ -44,11 +46,14 @@ def _show(v: Any) -> str:
 
 def decide(root: Path, config: dict[str, Any], overwrite: bool) -> Action:
     """Look at ``root`` (without changing it) and say what the collection will do; raise if refused."""
+    if not config.get("sites"):
+        raise StoreError(f"{root}: no sites requested; a store needs at least one site")
     if not root.exists() or (root.is_dir() and not any(root.iterdir())):
         return "fresh"
     if not root.is_dir():
         raise StoreError(f"{root} is a file, not a folder; choose a store folder")
     if overwrite:
+        owned.check_removable(root, "store", LY.OWN_FILES)
         return "overwrite"
     if (root / LY.METADATA).is_file():
         what, old = "complete store", read_json(root / LY.METADATA)
@@ -76,7 +81,8 @@ def decide(root: Path, config: dict[str, Any], overwrite: bool) -> Action:
 def prepare(root: Path, config: dict[str, Any], action: Action) -> None:
     """Make ``root`` ready for ``action`` (run by one process only)."""
     if action == "overwrite":
-        shutil.rmtree(root)
+        owned.remove(root, "store", LY.OWN_FILES)
     if action in ("fresh", "overwrite"):
         root.mkdir(parents=True, exist_ok=True)
+        owned.write_marker(root, "store")
         LY.atomic_write_json(root / LY.PROGRESS, {"config": config})

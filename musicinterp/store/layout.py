@@ -1,9 +1,13 @@
 """Where things live inside a store folder, and atomic, self-hashing file writes.
 
 Every file is written to a temporary name, fsync'd and renamed into place, so a
-crash never leaves a half-written file under a real name. Its SHA-256 is
-computed from the bytes as they are written (no re-read), and each write
-returns a :class:`FileRecord` that the store's metadata lists.
+crash never leaves a half-written file under a real name; it gets the usual
+permissions (``0o666`` less the umask, as ``open`` would give it, not the
+``0o600`` of ``mkstemp``), so a shared store stays readable by the group. Its
+SHA-256 and CRC-32 are computed from the bytes as they are written (no re-read),
+and each write returns a :class:`FileRecord` that the store's metadata lists:
+reads check the CRC-32 (fast enough to check every shard as it streams), deep
+verification the SHA-256.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +37,19 @@ ST_DTYPES: dict[torch.dtype, str] = {
     torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
     torch.bool: "BOOL",
 }
+
+
+# every file a store folder may hold (relative POSIX paths); anything else is not the store's
+_SITE, _CHUNK = r"[a-z][a-z_]*", r"r\d{2,}-\d{5,}"
+OWN_FILES = tuple(re.compile(p) for p in (
+    r"metadata\.json", r"progress\.json", r"index\.parquet", r"clips\.parquet",
+    rf"shards/{_SITE}/L\d{{3}}/{_CHUNK}\.safetensors", rf"pooled/{_SITE}/{_CHUNK}\.safetensors",
+    rf"stats/{_SITE}\.safetensors", rf"stats_parts/{_SITE}/{_CHUNK}\.safetensors", rf"rows/{_CHUNK}\.parquet",
+    rf"chunks/{_CHUNK}\.json",
+    # probe banks that ``musicinterp probe`` saves inside the store by default
+    r"probes/[A-Za-z0-9][A-Za-z0-9_.-]{0,160}/(probes\.json|probes\.safetensors|heatmap\.html|"
+    r"heatmap_sorted\.html|layers\.html|written_by_musicinterp\.json)",
+))
 
 
 def chunk_name(rank: int, chunk: int) -> str:
@@ -67,13 +86,14 @@ def chunk_record_path(root: Path, chunk: str) -> Path:
 
 @dataclass(frozen=True)
 class FileRecord:
-    """Size and SHA-256 of a written file, as listed in ``metadata.json``."""
+    """Size, SHA-256 and CRC-32 (8 hex digits) of a written file, as listed in ``metadata.json``."""
 
     bytes: int
     sha256: str
+    crc32: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"bytes": self.bytes, "sha256": self.sha256}
+        return {"bytes": self.bytes, "sha256": self.sha256, "crc32": self.crc32}
 
 
 class _HashingFile:
@@ -82,6 +102,7 @@ class _HashingFile:
     def __init__(self, fh) -> None:
         self._fh = fh
         self._hash = hashlib.sha256()
+        self._crc = 0
         self.n = 0
 
     closed = False  # with tell/flush/close: enough of a file for pyarrow's PythonFile
@@ -89,6 +110,7 @@ class _HashingFile:
     def write(self, data) -> int:
         view = memoryview(data).cast("B")
         self._hash.update(view)
+        self._crc = zlib.crc32(view, self._crc)
         self._fh.write(view)
         self.n += view.nbytes
         return view.nbytes
@@ -106,7 +128,21 @@ class _HashingFile:
         """The owner closes the real file (after fsync)."""
 
     def record(self) -> FileRecord:
-        return FileRecord(self.n, self._hash.hexdigest())
+        return FileRecord(self.n, self._hash.hexdigest(), f"{self._crc:08x}")
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux: ``/proc/self/status``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but only where /proc is missing)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: Path, write: Callable[[_HashingFile], None]) -> FileRecord:
@@ -114,6 +150,7 @@ def atomic_write(path: Path, write: Callable[[_HashingFile], None]) -> FileRecor
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0o600 would hide a shared store from the group
         with os.fdopen(fd, "wb") as fh:
             out = _HashingFile(fh)
             write(out)
@@ -162,27 +199,13 @@ def write_safetensors(out: _HashingFile, tensors: dict[str, torch.Tensor], metad
 
 
 def read_safetensors_header(path: Path) -> dict[str, Any]:
-    """The JSON header of a safetensors file (shapes and dtypes) without reading its data."""
-    return _header_and_size(path)[0]
+    """The tensors' JSON header of a safetensors file (shapes and dtypes), checked, without reading its data.
 
+    Raises ``ValueError`` naming the file when the header is damaged (see :mod:`.tensorfile`).
+    """
+    from .tensorfile import read_header
 
-def safetensors_expected_size(path: Path) -> int:
-    """The size a safetensors file must have for the tensors its header lists."""
-    header, size = _header_and_size(path)
-    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)
-            and isinstance(v.get("data_offsets"), list) and len(v["data_offsets"]) == 2]
-    return 8 + size + max(ends, default=0)
-
-
-def _header_and_size(path: Path) -> tuple[dict[str, Any], int]:
-    with open(path, "rb") as fh:
-        size = int.from_bytes(fh.read(8), "little")
-        if size <= 0 or size > 100_000_000:
-            raise ValueError(f"implausible header length {size}")
-        header = json.loads(fh.read(size))
-    if not isinstance(header, dict):
-        raise ValueError("header is not a JSON object")
-    return header, size
+    return read_header(path, ValueError)
 
 
 def atomic_save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None

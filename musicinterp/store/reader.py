@@ -12,15 +12,21 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file
 
 from . import layout as LY
 from . import schema as SC
-from .errors import StoreError, StoreFormatError, StoreIncompleteError, StoreModelMismatchError
+from . import tensorfile as TF
+from .errors import (
+    StoreChecksumError,
+    StoreError,
+    StoreFormatError,
+    StoreIncompleteError,
+    StoreModelMismatchError,
+    StoreNonFiniteError,
+)
 from .folder import read_json
 from .stats import SiteStats
-from .streaming import shuffled_batches
+from .streaming import read_shard_into, shuffled_batches
 
 
 @dataclass
@@ -44,11 +50,18 @@ class ProbeView:
 
 
 class ActivationStore:
-    """A complete, verified store. Open with :meth:`open`."""
+    """A complete, verified store. Open with :meth:`open`.
+
+    Opening checks every file's presence and size and every table's and tensor header's
+    shape; each tensor file is also checked against the CRC-32 written with it the
+    first time it is read after opening (shards as they stream, pooled views and
+    statistics as they load), and floating tensors read for fitting must be finite.
+    """
 
     def __init__(self, root: Path, meta: dict[str, Any]) -> None:
         self.root = root
         self.meta = meta
+        self.verified = TF.Verified(root, meta["files"])
 
     # ------------------------------------------------------------------ open
     @classmethod
@@ -114,15 +127,15 @@ class ActivationStore:
         SC.check_table(path, schema, meta.num_rows, want_rows, columns)
 
     def _check_header(self, path: Path, want: dict[str, list[int]]) -> None:
-        try:
-            header = LY.read_safetensors_header(path)
-            need = LY.safetensors_expected_size(path)
-        except (OSError, ValueError, TypeError) as err:
-            raise StoreFormatError(f"{path}: not a readable safetensors file ({err})") from err
-        if path.stat().st_size < need:
-            raise StoreFormatError(f"{path}: holds {path.stat().st_size} bytes, fewer than the {need} its header "
-                                   f"lists")
+        header = TF.read_header(path, StoreFormatError)
         SC.check_header(path, header, {k: (v, None) for k, v in want.items()})
+
+    def _read_tensors(self, path: Path) -> dict[str, torch.Tensor]:
+        """A small tensor file of the store, checked (checksum once per open, header, finite values)."""
+        out = TF.read_tensors(path, StoreFormatError, checksum=self.verified.expected(path),
+                              checksum_error=StoreChecksumError, nonfinite_error=StoreNonFiniteError)
+        self.verified.mark(path)
+        return out
 
     # --------------------------------------------------------------- describe
     @property
@@ -185,7 +198,7 @@ class ActivationStore:
         self._check_site(site)
         path = LY.stats_path(self.root, site)
         try:
-            return SiteStats.from_tensors(load_file(path))
+            return SiteStats.from_tensors(self._read_tensors(path))
         except (KeyError, ValueError, IndexError) as err:
             raise StoreFormatError(f"{path}: malformed statistics ({err})") from err
 
@@ -199,7 +212,7 @@ class ActivationStore:
         self._check_site(site)
         if pooling not in ("mean", "last"):
             raise ValueError(f"pooling must be 'mean' or 'last', got {pooling!r}")
-        parts = [load_file(LY.pooled_path(self.root, site, c))[pooling] for c in self.chunk_names]
+        parts = [self._read_tensors(LY.pooled_path(self.root, site, c))[pooling] for c in self.chunk_names]
         x = torch.cat(parts).float()
         table = self.clips
         labels = {c: torch.tensor(table.column(f"label_{c}").to_numpy(zero_copy_only=False), dtype=torch.float32)
@@ -218,22 +231,20 @@ class ActivationStore:
         return [LY.shard_path(self.root, site, layer, c) for c in self.chunk_names]
 
     def _load_shard(self, path: Path, n_rows: int, site: str) -> torch.Tensor:
-        with safe_open(str(path), framework="pt") as fh:
-            if "x" not in fh.keys():
-                raise StoreFormatError(f"{path}: field 'x' (tensor) is missing")
-            x = fh.get_tensor("x")
-        if tuple(x.shape) != (n_rows, *self.site_shape(site)):
-            raise StoreFormatError(f"{path}: field 'x' has shape {list(x.shape)}, expected "
-                                   f"{[n_rows, *self.site_shape(site)]}")
+        shape = (n_rows, *self.site_shape(site))
+        x = torch.empty(shape, dtype=getattr(torch, self.meta["dtype"]))
+        read_shard_into(path, x, shape, x.dtype, self.verified.expected(path))
+        self.verified.mark(path)
         return x
 
-    def _shards(self, site: str, layer: int) -> Iterator[torch.Tensor]:
+    def shards(self, site: str, layer: int) -> Iterator[torch.Tensor]:
+        """The frames of one site and layer shard by shard, in row order (each checked as it is read)."""
         for path, ch in zip(self.shard_files(site, layer), self.meta["chunks"], strict=True):
             yield self._load_shard(path, ch["n_rows"], site)
 
     def read_frames(self, site: str, layer: int) -> torch.Tensor:
         """Every stored frame of one site and layer, in row order: ``(rows, ...)`` (small stores, tests)."""
-        return torch.cat(list(self._shards(site, layer)))
+        return torch.cat(list(self.shards(site, layer)))
 
     def stream(self, site: str, layer: int, batch_size: int = 1024, *, shuffle_buffer: int = 16384,
                seed: int = 0, head: int | None = None, dtype: torch.dtype = torch.float32,
@@ -250,7 +261,7 @@ class ActivationStore:
         store_dtype = getattr(torch, self.meta["dtype"])
         yield from shuffled_batches(shards, self.site_shape(site), store_dtype, batch_size=batch_size,
                                     shuffle_buffer=shuffle_buffer, rng=np.random.default_rng(seed), head=head,
-                                    dtype=dtype, epochs=epochs)
+                                    dtype=dtype, epochs=epochs, verified=self.verified)
 
 
 def _human(n: int) -> str:

@@ -5,48 +5,100 @@ pool (no safetensors copy, no concatenation). When the pool holds more than
 the shuffle buffer, a random subset is gathered into batches in one
 ``index_select``, and the kept rows that sat behind the new end move into the
 holes the emitted rows left (at most one move per emitted row). Disk reads are
-strictly sequential.
+strictly sequential. The first time a shard is read after the store was opened,
+its bytes are hashed block by block on a helper thread, one block behind the
+read, and compared with the CRC-32 written with it before any of its rows
+leave the pool.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import os
+import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import StoreFormatError
+from . import tensorfile as TF
+from .errors import StoreChecksumError, StoreFormatError
 from .layout import ST_DTYPES
 
 _NAMES = {v: k for k, v in ST_DTYPES.items()}
 
 
-def read_shard_into(path: Path, out: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype) -> None:
-    """Read tensor ``x`` of the safetensors file ``path`` into ``out`` (contiguous), checking shape and dtype."""
+def read_shard_into(path: Path, out: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype,
+                    checksum: TF.Checksum | None = None) -> None:
+    """Read tensor ``x`` of the safetensors file ``path`` into ``out`` (contiguous), checking shape and dtype.
+
+    With ``checksum`` (algorithm, digest) the file's bytes are hashed as they arrive (on a helper
+    thread, one block behind the read) and compared with it before ``out`` is handed on: a mismatch
+    raises :class:`StoreChecksumError`.
+    """
     with open(path, "rb") as fh:
-        size = int.from_bytes(fh.read(8), "little")
-        try:
-            info = json.loads(fh.read(size))["x"]
-            begin, end = info["data_offsets"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise StoreFormatError(f"{path}: field 'x' (tensor) is missing or malformed ({err})") from err
-        if info.get("shape") != list(shape):
-            raise StoreFormatError(f"{path}: field 'x' has shape {info.get('shape')}, expected {list(shape)}")
-        if _NAMES.get(info.get("dtype")) != dtype:
-            raise StoreFormatError(f"{path}: field 'x' has dtype {info.get('dtype')}, expected {ST_DTYPES[dtype]}")
-        fh.seek(8 + size + begin)
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(8)
+        n = TF.header_length(path, head, size, StoreFormatError)
+        blob = fh.read(n)
+        header = TF.parse_header(path, blob, size - 8 - n, StoreFormatError)
+        info = header.get("x")
+        if info is None:
+            raise StoreFormatError(f"{path}: field 'x' (tensor) is missing")
+        if info["shape"] != list(shape):
+            raise StoreFormatError(f"{path}: field 'x' has shape {info['shape']}, expected {list(shape)}")
+        if _NAMES.get(info["dtype"]) != dtype:
+            raise StoreFormatError(f"{path}: field 'x' has dtype {info['dtype']}, expected {ST_DTYPES[dtype]}")
+        if len(header) != 1:
+            raise StoreFormatError(f"{path}: holds tensors {sorted(header)}; a shard holds 'x' only")
+        hasher = None
+        if checksum is not None:
+            hasher = TF.hasher(checksum[0])
+            hasher.update(head)
+            hasher.update(blob)
         view = memoryview(out.reshape(-1).view(torch.uint8).numpy())
-        if end - begin != view.nbytes or fh.readinto(view) != view.nbytes:
+        _read_blocks(fh, view, hasher, path)
+    if hasher is not None and hasher.hexdigest() != checksum[1]:
+        raise StoreChecksumError(TF.damaged(path, checksum[0]))
+
+
+BLOCK = 4 << 20  # bytes read (and hashed) at a time
+_HASHER: list[ThreadPoolExecutor] = []
+_HASHER_LOCK = threading.Lock()
+
+
+def _hasher() -> ThreadPoolExecutor:
+    """The one helper thread that hashes blocks (in the order they were read)."""
+    with _HASHER_LOCK:
+        if not _HASHER:
+            _HASHER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="musicinterp-verify"))
+        return _HASHER[0]
+
+
+def _read_blocks(fh, view: memoryview, hasher, path: Path) -> None:
+    """Fill ``view`` from ``fh`` block by block; each block is hashed on the helper thread while the next is read."""
+    executor = _hasher() if hasher is not None else None
+    pending = None
+    for start in range(0, view.nbytes, BLOCK):
+        block = view[start : start + BLOCK]
+        if fh.readinto(block) != block.nbytes:
             raise StoreFormatError(f"{path}: field 'x' holds fewer bytes than its shape needs")
+        if hasher is not None:
+            pending = executor.submit(hasher.update, block)
+    if pending is not None:
+        pending.result()  # one worker, in order: the last block done means every block is
 
 
 def shuffled_batches(shards: Sequence[tuple[Path, int]], row_shape: tuple[int, ...], store_dtype: torch.dtype, *,
                      batch_size: int, shuffle_buffer: int, rng: np.random.Generator, head: int | None,
-                     dtype: torch.dtype, epochs: int | None) -> Iterator[torch.Tensor]:
-    """Batches ``(batch_size, D)`` from ``shards`` (path, rows); ``head`` picks one head of a head site."""
+                     dtype: torch.dtype, epochs: int | None, verified: TF.Verified | None = None
+                     ) -> Iterator[torch.Tensor]:
+    """Batches ``(batch_size, D)`` from ``shards`` (path, rows); ``head`` picks one head of a head site.
+
+    With ``verified`` each shard is checked against its recorded checksum the first time it is read.
+    """
     width = math.prod(row_shape)
     biggest = max((n for _, n in shards), default=0)
     capacity = shuffle_buffer + batch_size + biggest
@@ -74,7 +126,10 @@ def shuffled_batches(shards: Sequence[tuple[Path, int]], row_shape: tuple[int, .
     epoch = 0
     while epochs is None or epoch < epochs:
         for path, rows in shards:
-            read_shard_into(path, pool[n : n + rows], (rows, *row_shape), store_dtype)
+            check = verified.expected(path) if verified is not None else None
+            read_shard_into(path, pool[n : n + rows], (rows, *row_shape), store_dtype, check)
+            if check is not None:
+                verified.mark(path)
             n += rows
             if n >= shuffle_buffer + batch_size:
                 n_out = ((n - shuffle_buffer) // batch_size) * batch_size

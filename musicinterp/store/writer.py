@@ -21,10 +21,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
-from safetensors.torch import load_file
 
 from . import layout as LY
-from .errors import StoreFormatError, StoreIncompleteError
+from . import tensorfile as TF
+from .errors import StoreFormatError, StoreIncompleteError, StoreNonFiniteError
 from .folder import read_json
 from .stats import SiteStats
 
@@ -84,14 +84,20 @@ class StoreWriter:
         return out
 
     def write(self, chunk: Chunk) -> dict[str, Any]:
-        """Write every file of ``chunk``, then its record; return the record."""
+        """Write every file of ``chunk``, then its record; return the record.
+
+        Refuses (:class:`StoreNonFiniteError`) a chunk whose statistics or pooled views hold NaN or
+        inf, before writing anything: the statistics cover every stored frame, so a value that
+        overflowed the store dtype (float16) is caught here rather than when a method is fitted.
+        """
         name = LY.chunk_name(self.rank, chunk.index)
+        stats = chunk.stats if chunk.stats is not None else chunk_stats(chunk)
+        self._check_finite(name, stats, chunk.pooled)
         files: dict[str, dict[str, Any]] = {}
         for site, layers in chunk.frames.items():
             for layer, x in enumerate(layers):
                 path = LY.shard_path(self.root, site, layer, name)
                 files[self._rel(path)] = LY.atomic_save_tensors(path, {"x": x}).to_json()
-        stats = chunk.stats if chunk.stats is not None else chunk_stats(chunk)
         for site, views in chunk.pooled.items():
             path = LY.pooled_path(self.root, site, name)
             files[self._rel(path)] = LY.atomic_save_tensors(path, views).to_json()
@@ -104,6 +110,16 @@ class StoreWriter:
                   "n_rows": n_rows, "clips": chunk.clips, "skipped": chunk.skipped, "files": files}
         LY.atomic_write_json(LY.chunk_record_path(self.root, name), record)
         return record
+
+    def _check_finite(self, name: str, stats: dict[str, SiteStats], pooled: dict[str, dict[str, torch.Tensor]]
+                      ) -> None:
+        where = f"{self.root}: chunk {name}"
+        for site, st in stats.items():
+            for key, t in st.to_tensors().items():
+                TF.check_finite(f"{where}, site {site} statistics", key, t, StoreNonFiniteError)
+        for site, views in pooled.items():
+            for key, t in views.items():
+                TF.check_finite(f"{where}, site {site} pooled", key, t, StoreNonFiniteError)
 
     def finalize(self, n_chunks: int, extra: dict[str, Any],
                  check_clips: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
@@ -126,8 +142,9 @@ class StoreWriter:
         for site in self.config["sites"]:
             merged = SiteStats()
             for rec in ordered:
-                merged = merged.merge(SiteStats.from_tensors(load_file(LY.stats_part_path(self.root, site,
-                                                                                         rec["name"]))))
+                part = TF.read_tensors(LY.stats_part_path(self.root, site, rec["name"]), StoreFormatError,
+                                       nonfinite_error=StoreNonFiniteError)
+                merged = merged.merge(SiteStats.from_tensors(part))
             path = LY.stats_path(self.root, site)
             files[self._rel(path)] = LY.atomic_save_tensors(path, merged.to_tensors()).to_json()
         if self.config["frames_stored"]:

@@ -10,6 +10,7 @@ from musicinterp import load_model, trace_codes
 from musicinterp.collect import collect
 from musicinterp.data.concept_set import AudioRef, ConceptSet
 from musicinterp.store import ActivationStore, StoreError, StoreModelMismatchError
+from musicinterp.store import layout as LY
 from musicinterp.store.errors import BadEntryError, StoreRequestMismatchError
 from tests.store.conftest import random_set
 
@@ -85,6 +86,31 @@ def test_folder_that_is_not_a_store_is_refused(tiny, rset, tmp_path):
     with pytest.raises(StoreError, match="is not a store"):
         collect(tiny, rset, ["resid"], out=tmp_path / "s", progress=False)
     assert (tmp_path / "s" / "notes.txt").read_text() == "mine"
+
+
+def test_overwrite_never_deletes_files_it_did_not_write(tiny, rset, tmp_path):
+    from musicinterp.store.errors import StoreOverwriteError
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "notes.txt").write_text("mine")
+    with pytest.raises(StoreOverwriteError, match=r"s: it has no written_by_musicinterp.json"):
+        collect(tiny, rset, ["resid"], out=tmp_path / "s", overwrite=True, progress=False)
+    assert (tmp_path / "s" / "notes.txt").read_text() == "mine"
+    collect(tiny, rset, ["resid"], out=tmp_path / "t", progress=False)
+    (tmp_path / "t" / "notes.txt").write_text("mine")  # a note left in a store
+    with pytest.raises(StoreOverwriteError, match=r"did not write \(notes.txt\); nothing was deleted"):
+        collect(tiny, rset, ["resid"], out=tmp_path / "t", frames="last", overwrite=True, progress=False)
+    assert (tmp_path / "t" / "notes.txt").read_text() == "mine"
+    assert ActivationStore.open(tmp_path / "t").meta["frames"] == "valid"  # the store is intact too
+    (tmp_path / "t" / "notes.txt").unlink()
+    assert collect(tiny, rset, ["resid"], out=tmp_path / "t", frames="last", overwrite=True,
+                   progress=False).meta["frames"] == "last"
+
+
+def test_no_sites_is_refused(tiny, rset, tmp_path):
+    with pytest.raises(StoreError, match="no sites requested"):
+        collect(tiny, rset, [], out=tmp_path / "s", progress=False)
+    assert not (tmp_path / "s").exists()
 
 
 def test_grouped_stratified_split(tiny, tmp_path):
@@ -178,7 +204,9 @@ def test_metadata_records_what_was_collected(tiny, rset, tmp_path):
     assert store.index.num_rows == 12
     assert not any(p.name.startswith(".") for p in (tmp_path / "s").rglob("*"))
     assert {p.name for p in (tmp_path / "s").iterdir()} == {"metadata.json", "index.parquet", "clips.parquet",
-                                                           "shards", "pooled", "stats"}
+                                                           "shards", "pooled", "stats", "written_by_musicinterp.json"}
+    modes = {p.stat().st_mode & 0o777 for p in (tmp_path / "s").rglob("*") if p.is_file()}
+    assert modes == {0o666 & ~LY.umask()}  # the usual permissions, not mkstemp's 0o600
 
 
 def test_text_condition_is_traced_as_the_cond_branch(tiny, rset, tmp_path):

@@ -50,3 +50,20 @@ def test_failed_write_leaves_nothing_behind(tmp_path):
     with pytest.raises(TypeError, match="'c' has dtype torch.complex64"):
         LY.atomic_save_tensors(tmp_path / "c.safetensors", {"c": torch.zeros(2, dtype=torch.complex64)})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+def test_written_files_get_the_usual_permissions(tmp_path, mask):
+    import os
+    import zlib
+
+    old = os.umask(mask)
+    try:
+        assert LY.umask() == mask
+        rec = LY.atomic_save_tensors(tmp_path / "t.safetensors", {"x": torch.zeros(3)})
+        LY.atomic_write_json(tmp_path / "a.json", {"a": 1})
+    finally:
+        os.umask(old)
+    for name in ("t.safetensors", "a.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0o600
+    assert rec.crc32 == f"{zlib.crc32((tmp_path / 't.safetensors').read_bytes()):08x}"

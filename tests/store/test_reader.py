@@ -90,3 +90,83 @@ def test_unknown_site_and_folder_are_named(store, tmp_path):
         store.stats("mlp_out")
     with pytest.raises(StoreError, match="not an activation store"):
         ActivationStore.open(tmp_path / "nowhere")
+
+
+def _flip(path, at=-1):
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_one_flipped_bit_in_a_shard_is_named_when_streamed(store):
+    from musicinterp.store import layout as LY
+    from musicinterp.store.errors import StoreChecksumError
+
+    path = LY.shard_path(store.root, "resid", 1, store.chunk_names[1])
+    _flip(path, at=-3)  # one bit of one value: the data, not the header
+    fresh = ActivationStore.open(store.root)  # sizes match: opening does not read the data
+    with pytest.raises(StoreChecksumError, match=f"{path}: fails its CRC32 checksum"):
+        list(fresh.stream("resid", 1, batch_size=4))
+    with pytest.raises(StoreChecksumError, match=str(path)):
+        ActivationStore.open(store.root).read_frames("resid", 1)
+    list(fresh.stream("resid", 0, batch_size=4))  # the other layer's shards are intact
+
+
+def test_each_file_is_verified_once_per_open(store, monkeypatch):
+    from musicinterp.store import tensorfile as TF
+
+    fresh = ActivationStore.open(store.root)
+    calls = []
+    original = TF.hasher
+    monkeypatch.setattr(TF, "hasher", lambda algo: calls.append(algo) or original(algo))
+    for _ in range(3):
+        list(fresh.stream("resid", 0, batch_size=4))
+        fresh.probe_view("resid")
+    assert calls == ["crc32"] * (len(store.chunk_names) * 2)  # every shard and pooled file, once
+    list(ActivationStore.open(store.root).stream("resid", 0, batch_size=4))
+    assert len(calls) == len(store.chunk_names) * 3  # a new open checks again
+
+
+def test_flipped_pooled_and_statistics_bytes_are_named_on_read(store):
+    from musicinterp.store import layout as LY
+    from musicinterp.store.errors import StoreChecksumError
+
+    pooled = LY.pooled_path(store.root, "attn_z", store.chunk_names[0])
+    _flip(pooled)
+    with pytest.raises(StoreChecksumError, match=str(pooled)):
+        ActivationStore.open(store.root).probe_view("attn_z")
+    stats = LY.stats_path(store.root, "resid")
+    _flip(stats)
+    with pytest.raises(StoreChecksumError, match=str(stats)):
+        ActivationStore.open(store.root).stats("resid")
+
+
+def _rewrite(store, path, tensors):
+    """Replace a file and its recorded checksums, as a faulty writer would have."""
+    import json
+
+    from musicinterp.store import layout as LY
+
+    rec = LY.atomic_save_tensors(path, tensors)
+    meta = json.loads((store.root / LY.METADATA).read_text())
+    meta["files"][path.relative_to(store.root).as_posix()] = rec.to_json()
+    (store.root / LY.METADATA).write_text(json.dumps(meta))
+
+
+def test_non_finite_pooled_features_and_statistics_are_refused_for_fitting(store):
+    from musicinterp.store import layout as LY
+    from musicinterp.store.errors import StoreNonFiniteError
+    from musicinterp.store.tensorfile import read_tensors
+
+    pooled = LY.pooled_path(store.root, "resid", store.chunk_names[0])
+    views = read_tensors(pooled, ValueError)
+    views["mean"][0, 0, 0] = float("nan")
+    _rewrite(store, pooled, views)
+    with pytest.raises(StoreNonFiniteError, match=f"{pooled}: tensor 'mean' holds 1 NaN or inf values"):
+        ActivationStore.open(store.root).probe_view("resid")
+    stats_path = LY.stats_path(store.root, "attn_z")
+    stats = read_tensors(stats_path, ValueError)
+    stats["m2"][1, 3] = float("inf")
+    _rewrite(store, stats_path, stats)
+    with pytest.raises(StoreNonFiniteError, match=f"{stats_path}: tensor 'm2'"):
+        ActivationStore.open(store.root).stats("attn_z")

@@ -97,3 +97,22 @@ def test_statistics_are_computed_on_the_building_thread(tiny, tmp_path, monkeypa
         collect(tiny, random_set(n=6), ["attn_z", "resid"], out=tmp_path / "s", batch_size=2,
                 memory_budget_mb=0.02, progress=False)
     assert len(seen) > 1 and all(seen)
+
+
+def test_a_chunk_with_non_finite_values_is_refused_before_it_is_written(tmp_path):
+    from musicinterp.store.errors import StoreNonFiniteError
+    from musicinterp.store.writer import Chunk
+
+    config = {"sites": ["resid"], "frames_stored": True}
+    prepare(tmp_path / "t", config, "fresh")
+    x = torch.ones(4, 3)
+    x[2, 1] = float("inf")  # e.g. an activation beyond float16's range after conversion
+    pooled = {"mean": torch.ones(2, 1, 3), "last": torch.ones(2, 1, 3)}
+    chunk = Chunk(index=0, frames={"resid": [x]}, pooled={"resid": pooled}, row_labels={}, rows=None, clips=[])
+    with pytest.raises(StoreNonFiniteError, match=r"chunk r00-00000, site resid statistics: tensor 'mean'"):
+        StoreWriter(tmp_path / "t", config).write(chunk)
+    assert not (tmp_path / "t" / "shards").exists()
+    pooled["last"][1, 0, 2] = float("nan")
+    chunk = Chunk(index=0, frames={}, pooled={"resid": pooled}, row_labels={}, rows=None, clips=[])
+    with pytest.raises(StoreNonFiniteError, match=r"site resid pooled: tensor 'last' holds 1 NaN"):
+        StoreWriter(tmp_path / "t", config).write(chunk)

@@ -1,0 +1,93 @@
+"""What this package may delete: folders it wrote itself, recognised by the marker it writes at creation.
+
+Every folder the package creates for a store, a steerer, an SAE or an organism
+checkpoint gets :data:`MARKER`, a small JSON file naming the kind of folder.
+Replacing such a folder (``overwrite=True``, retraining the organism into the
+same place) removes it only when
+
+* the marker is there and names that kind, and
+* every file under the folder is one that kind writes (its ``patterns``), or a
+  temporary one of those left by a crash; no links, nothing else.
+
+Anything else (a ``notes.txt``, a folder without the marker, a store where a
+steerer is expected) is refused with :class:`StoreOverwriteError`, which names
+what is in the way, and nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import StoreOverwriteError
+
+MARKER = "written_by_musicinterp.json"
+_TEMP = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{6,}\.tmp")  # atomic writes' temporaries (tempfile.mkstemp)
+
+
+def write_marker(folder: Path, kind: str) -> None:
+    """Mark ``folder`` (created by this package) as holding a ``kind``; a marker already there is kept."""
+    from .._version import __version__
+    from .layout import atomic_write_json
+
+    if not (folder / MARKER).is_file():
+        atomic_write_json(folder / MARKER, {"kind": kind, "written_by": "musicinterp", "package_version": __version__})
+
+
+def marker_kind(folder: Path) -> str | None:
+    """The kind a folder's marker names (``None``: no readable marker)."""
+    try:
+        info = json.loads((folder / MARKER).read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return info.get("kind") if isinstance(info, dict) and isinstance(info.get("kind"), str) else None
+
+
+def foreign_files(folder: Path, patterns: Sequence[re.Pattern]) -> list[str]:
+    """Paths under ``folder`` (relative, POSIX) that no pattern accounts for; links count as foreign."""
+    out = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            out.append(rel)
+        elif path.is_file() and rel != MARKER and not _ours(rel, patterns):
+            out.append(rel)
+        elif not path.is_dir() and not path.is_file():  # sockets, fifos, devices
+            out.append(rel)
+    return out
+
+
+def _ours(rel: str, patterns: Sequence[re.Pattern]) -> bool:
+    temp = _TEMP.fullmatch(rel.rsplit("/", 1)[-1])
+    if temp is not None:  # ".<name>.<random>.tmp" next to where <name> would be
+        rel = rel[: len(rel) - len(rel.rsplit("/", 1)[-1])] + temp["name"]
+    return any(p.fullmatch(rel) for p in patterns)
+
+
+def check_removable(folder: Path, kind: str, patterns: Sequence[re.Pattern]) -> None:
+    """Raise :class:`StoreOverwriteError` unless ``folder`` is wholly a ``kind`` this package wrote."""
+    if folder.is_symlink() or not folder.is_dir():
+        raise StoreOverwriteError(f"refusing to overwrite {folder}: it is not a folder")
+    found = marker_kind(folder)
+    if found is None:
+        raise StoreOverwriteError(
+            f"refusing to overwrite {folder}: it has no {MARKER}, so it was not written by musicinterp (or by a "
+            f"version before markers); only folders musicinterp wrote are deleted. Choose another folder, or "
+            f"empty this one yourself")
+    if found != kind:
+        raise StoreOverwriteError(f"refusing to overwrite {folder}: its {MARKER} says it holds a {found}, "
+                                  f"not a {kind}")
+    foreign = foreign_files(folder, patterns)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise StoreOverwriteError(f"refusing to overwrite {folder}: besides the {kind} it holds files musicinterp "
+                                  f"did not write ({shown}); nothing was deleted. Move them out first")
+
+
+def remove(folder: Path, kind: str, patterns: Sequence[re.Pattern]) -> None:
+    """Delete ``folder`` after :func:`check_removable` (which raises, deleting nothing, when it is not ours)."""
+    check_removable(folder, kind, patterns)
+    shutil.rmtree(folder)
