@@ -62,7 +62,7 @@ def _prompts(n: int, seed: int, drums: int = 1) -> tuple[list[str], dict[str, to
 
 def _rates(codes: torch.Tensor, poles: dict[str, torch.Tensor]) -> dict[str, float]:
     """Points of clips with drums, and points of clips following each other concept's prompt word."""
-    found = mi.detect_all(codes)
+    found = mi.organism.detect_all(codes)
     out = {"drums": 100 * float(found["drums"].float().mean())}
     for c in OTHERS:
         out[c] = 100 * float((found[c] == poles[c]).float().mean())
@@ -106,7 +106,7 @@ def main() -> None:
     site = args.site
 
     # 1. patching: where the prompt's drums are used
-    pair = mi.ablation.organism_prompt_pair(model, "drums", args.n_patch, n_frames=args.frames)
+    pair = model.world.prompt_pair(model, "drums", args.n_patch, n_frames=args.frames)
     grid = mi.patch(model, pair.clean, pair.corrupt, site=site, over=("layer", "head"), metric="logit_diff:drums",
                     progress=False)
     top = [cell for cell, _ in grid.top(args.top)]
@@ -122,7 +122,7 @@ def main() -> None:
     print("random draws", [round(float(x), 3) for x in restore[1:]], flush=True)
 
     # 2. generation: mean-ablate the heads while asking for drums
-    store = mi.collect(model, mi.balanced_set("drums", 128, seed=7), sorted({site, "attn_z"}),
+    store = mi.collect(model, mi.organism.balanced_set("drums", 128, seed=7), sorted({site, "attn_z"}),
                        out=Path(tempfile.mkdtemp()) / "s", frames="pooled", progress=False)
     texts, poles = _prompts(args.n_gen, seed=3)
     no_drums, _ = _prompts(args.n_gen, seed=3, drums=0)
@@ -160,7 +160,7 @@ def main() -> None:
     print("unconditional", floor, "no drums prompt", asked_none, "variant drops", drops)
 
     # 3. skip-layer sweep: which codebook each layer serves
-    clips = torch.stack([mi.OrganismWorld(args.frames).sample(500 + i).codes for i in range(args.n_patch)])
+    clips = torch.stack([mi.organism.OrganismWorld(args.frames).sample(500 + i).codes for i in range(args.n_patch)])
     skip = mi.ablate(model, clips, mode="skip", metric="ce", progress=False)
     delta = (skip.per_codebook - skip.clean_per_codebook).tolist()
     serves = {str(layer): {cb: round(v, 4) for cb, v in zip(skip.codebooks, row, strict=True)}

@@ -48,7 +48,8 @@ def _stage(msg: str, t0: float) -> None:
 def compute(out: Path) -> Path:
     """Everything the report shows, from the organism, written in the results-folder layout (not timed)."""
     from musicinterp.collect import collect
-    from musicinterp.compare.run import organism_tasks, run_comparison
+    from musicinterp.compare.run import run_comparison
+    from musicinterp.organism.tasks import organism_tasks
     from musicinterp.data.audio import write_wav
     from musicinterp.organism.concept_sets import balanced_set
     from musicinterp.organism.world import CONCEPTS

@@ -61,7 +61,7 @@ from _common import print_json  # noqa: E402
 
 from musicinterp import load_model  # noqa: E402
 from musicinterp.collect import collect  # noqa: E402
-from musicinterp.compare.run import organism_tasks  # noqa: E402
+from musicinterp.organism.tasks import organism_tasks  # noqa: E402
 from musicinterp.organism.concept_sets import balanced_set  # noqa: E402
 from musicinterp.organism.metrics import organism_metrics  # noqa: E402
 from musicinterp.sae import analyze, evaluate, load, train  # noqa: E402

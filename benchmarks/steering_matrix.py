@@ -90,7 +90,7 @@ class Builder:
         self.stores: dict[str, Any] = {}
         if "sae" not in self.methods:
             return
-        frames = mi.collect(model, mi.balanced_set("drums", 128, seed=8), ["resid"], out=work / "sae_frames",
+        frames = mi.collect(model, mi.organism.balanced_set("drums", 128, seed=8), ["resid"], out=work / "sae_frames",
                             batch_size=32, progress=False)
         self.sae = mi.sae.train(frames, "resid", layer=model.n_layers - 1, arch="topk", dict_size=256, k=16,
                                 steps=sae_steps, batch_size=512, out=work / "sae", seed=0, progress=False)
@@ -99,7 +99,7 @@ class Builder:
 
     def store(self, concept: str):
         if concept not in self.stores:
-            self.stores[concept] = mi.collect(self.model, mi.balanced_set(concept, 256, seed=7), ["attn_z", "resid"],
+            self.stores[concept] = mi.collect(self.model, mi.organism.balanced_set(concept, 256, seed=7), ["attn_z", "resid"],
                                               out=self.work / concept, frames="pooled", batch_size=32,
                                               progress=False)
         return self.stores[concept]
@@ -117,7 +117,7 @@ class Builder:
                                                                                             layers=last)),
             "regression": lambda: mi.RegressionSteerer.fit(store, concept, mi.RegressionConfig(remove=remove,
                                                                                                layers=last)),
-            "sae": lambda: mi.SAESteerer.fit(self.sae_store, concept, mi.SAEConfig(
+            "sae": lambda: mi.SAESteerer.fit(self.sae_store, concept, mi.SAESteererConfig(
                 sae=self.sae, features=[self.analysis.best(concept, 1)[0]], remove=remove), analysis=self.analysis),
         }
         out = {name: fit() for name, fit in fits.items() if name in self.methods}
@@ -131,7 +131,7 @@ class Builder:
         if "sae" in out:
             feature = self.analysis.best(concept, 1)[0]
             info.update(sae_feature=feature, sae_auc=_r(float(self.analysis.auc[concept][feature])))
-        held_out = mi.organism_tasks(concept, n=16, seed=1, add=not remove)[0]
+        held_out = self.model.world.tasks(concept, n=16, seed=1, add=not remove)[0]
         for name, alpha in ((k, v) for k, v in CALIBRATE_AT.items() if k in out):
             try:
                 cal = out[name].calibrate_monitor(self.model, judge=_judge(concept), strength=alpha,
@@ -216,7 +216,7 @@ def main() -> None:
     names = args.tasks
 
     def pick_tasks(concept: str, add: bool) -> list:
-        return [t for t in mi.organism_tasks(concept, n=args.n, add=add) if t.name in names]
+        return [t for t in model.world.tasks(concept, n=args.n, add=add) if t.name in names]
 
     matrix = SteeringMatrix()
     for concept in args.concepts:  # one pair at a time: each pair's cells are printed as soon as it ends

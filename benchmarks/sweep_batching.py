@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=200)
     args = ap.parse_args()
     model = mi.load_model("organism")
-    store = mi.collect(model, mi.balanced_set("drums", 96, seed=7), ["attn_z", "resid"],
+    store = mi.collect(model, mi.organism.balanced_set("drums", 96, seed=7), ["attn_z", "resid"],
                        out=Path(tempfile.mkdtemp()) / "s", frames="pooled", batch_size=32, progress=False)
     last = [model.n_layers - 1]
     steerers = {"iti": mi.ITISteerer.fit(store, "drums", mi.ITIConfig(k=8)),
@@ -39,7 +39,7 @@ def main() -> None:
                 "regression": mi.RegressionSteerer.fit(store, "drums", mi.RegressionConfig(layers=last))}
     sweeps = {"iti": [1.0, 2.0, 5.0, 10.0], "smitin": [10.0, 15.0, 20.0, 25.0], "diffmeans": [1.5, 2.0, 2.5, 3.0],
               "regression": [0.05, 0.1, 0.15, 0.2]}
-    task = mi.organism_tasks("drums", n=args.n, new_frames=args.frames)[0]  # continuation
+    task = model.world.tasks("drums", n=args.n, new_frames=args.frames)[0]  # continuation
     kw = dict(tasks=[task], sweeps=sweeps, progress=False, keep_results=True)
     times = {}
     results = {}

@@ -43,14 +43,17 @@ def codes(tiny):
 
 @pytest.fixture(scope="module")
 def tiny_store_for_compare(tmp_path_factory):
-    """The tiny random model and a store with a planted binary concept named "drums"."""
+    """The tiny random model, judged in the organism's world (its exact detectors read any 4-codebook codes), and
+    a store with a planted binary concept named "drums"."""
     import torch
 
     from musicinterp import load_model
+    from musicinterp.organism import OrganismWorld
     from musicinterp.collect import collect
     from musicinterp.data.concept_set import ConceptSet
 
     model = load_model("tiny")
+    model.world = OrganismWorld()
     n = 40
     codes = torch.randint(0, 2048, (n, 4, 16), generator=torch.Generator().manual_seed(0))
     labels = torch.tensor([i % 2 for i in range(n)])

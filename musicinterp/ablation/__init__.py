@@ -3,24 +3,21 @@
 ``ablate`` and ``patch`` run batched sweeps (cells folded into the batch) with
 teacher-forced metrics; ``AblationSpec`` / ``ablation_interventions`` ablate
 during generation and ``generate_patched`` patches a corrupt prompt's
-activations into a clean prompt's generation, so the organism's detectors can
-check the causal story.
+activations into a clean prompt's generation, so the world's judges can check
+the causal story. Pairs from a world's own clips: ``model.world.clip_pair`` and
+``model.world.prompt_pair``; figures of the results: ``mi.views``.
 """
 
-# the views, so notebooks reach them as ``mi.ablation.layer_bars`` etc.
-from ..views.ablation import codebook_breakdown, layer_bars, read_vs_used, sweep_heatmap
 from .ablate import ablate, ablate_sets
 from .gen_patch import PatchedGeneration, generate_patched, patch_interventions
 from .generation import AblationSpec, ablation_interventions
 from .inputs import AblationInputError, TeacherForced, teacher_forced
-from .metrics import CrossEntropy, KLToClean, LogitDiff, Metric, ProbeScore, concept_logit_diff
-from .pairs import Pair, clip_pair, organism_clip_pair, organism_prompt_pair, prompt_pair, word_swap_pair
+from .metrics import CrossEntropy, KLToClean, LogitDiff, Metric, ProbeScore
+from .pairs import Pair, clip_pair, prompt_pair, word_swap_pair
 from .patching import patch, patch_sets
 from .result import SweepResult, normalise
 
 __all__ = ["ablate", "ablate_sets", "patch", "patch_sets", "SweepResult", "normalise", "AblationSpec",
            "ablation_interventions", "generate_patched", "patch_interventions", "PatchedGeneration",
            "AblationInputError", "TeacherForced", "teacher_forced", "Metric", "CrossEntropy", "KLToClean", "LogitDiff",
-           "ProbeScore", "concept_logit_diff", "Pair", "clip_pair", "prompt_pair", "word_swap_pair",
-           "organism_clip_pair", "organism_prompt_pair", "layer_bars", "sweep_heatmap", "codebook_breakdown",
-           "read_vs_used"]
+           "ProbeScore", "Pair", "clip_pair", "prompt_pair", "word_swap_pair"]

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..models.musicgen import MusicGen
+from ..models.sources import world_of
 from .inputs import AblationInputError
 
 
@@ -154,31 +155,6 @@ class ProbeScore(Metric):
         return torch.stack(scores, -1).mean(dim=(1, 2))
 
 
-ORGANISM_CODEBOOKS = ("lead", "drums", "brightness", "bass")
-
-
-def organism_concept_codes(concept: str) -> tuple[int, list[int], list[int]]:
-    """(codebook, codes of the concept, codes of its absence) in the organism's vocabulary."""
-    from ..organism import vocab as V
-
-    table = {
-        "drums": (V.DRUMS, list(range(1, V.DRUM_MAX)), [0]),
-        "bass": (V.BASS, list(range(1, V.BASS_ONSET_MAX)) + list(range(V.BASS_SUSTAIN, V.BASS_SUSTAIN + V.BASS_PITCHES)),
-                 [0]),
-        "timbre": (V.BRIGHT, list(range(V.BRIGHT_MAX // 2, V.BRIGHT_MAX)), list(range(0, V.BRIGHT_MAX // 2))),
-        "tempo": (V.LEAD, list(range(1, V.LEAD_ONSET_MAX)), list(range(V.LEAD_SUSTAIN, V.LEAD_SUSTAIN + V.LEAD_PITCHES))),
-    }
-    if concept not in table:
-        raise AblationInputError(f"metric: unknown organism concept {concept!r}; known: {', '.join(table)}")
-    return table[concept]
-
-
-def concept_logit_diff(concept: str, frames: tuple[int, int] | None = None) -> LogitDiff:
-    """The organism's concept logit difference, e.g. drum hits vs silence on the drum codebook."""
-    cb, pos, neg = organism_concept_codes(concept)
-    return LogitDiff(cb, pos, neg, frames=frames, name=f"logit_diff[{concept}]")
-
-
 def resolve_metric(model: MusicGen, metric: str | Metric) -> Metric:
     """``"ce"``, ``"kl"``, ``"logit_diff:<concept>"`` (organism) or a :class:`Metric`."""
     if isinstance(metric, Metric):
@@ -190,14 +166,9 @@ def resolve_metric(model: MusicGen, metric: str | Metric) -> Metric:
     if metric == "kl":
         return KLToClean()
     if isinstance(metric, str) and metric.startswith("logit_diff:"):
-        if model.source != "organism":
-            raise AblationInputError(f"metric: {metric!r} names an organism concept; for {model.name!r} build a "
-                                     f"LogitDiff(codebook, positive, negative) with your own codes")
-        return concept_logit_diff(metric.split(":", 1)[1])
+        return world_of(model).concept_metric(metric.split(":", 1)[1])
     raise AblationInputError(f"metric must be 'ce', 'kl', 'logit_diff:<concept>' or a Metric, got {metric!r}")
 
 
 def codebook_names(model: MusicGen) -> list[str]:
-    if model.source == "organism":
-        return list(ORGANISM_CODEBOOKS)
-    return [f"cb{k}" for k in range(model.n_codebooks)]
+    return world_of(model).codebook_names(model.n_codebooks)

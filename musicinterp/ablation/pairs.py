@@ -2,8 +2,8 @@
 
 * Word swaps: the same codes teacher-forced under two prompts that differ only in
   a concept word ("drums" <-> "no drums", "fast" <-> "slow").
-* Paired clips: the same clip with and without a concept (the organism's
-  :meth:`~musicinterp.organism.OrganismWorld.with_concept`, or your own stems).
+* Paired clips: the same clip with and without a concept (a world that writes
+  its own clips gives them, ``model.world.clip_pair``; or your own stems).
 """
 
 from __future__ import annotations
@@ -86,35 +86,3 @@ def clip_pair(model: MusicGen, with_concept: torch.Tensor, without_concept: torc
     clean = teacher_forced(model, a, text=text, branch=branch, guidance_scale=guidance_scale, label="with")
     corrupt = teacher_forced(model, b, text=text, branch=branch, guidance_scale=guidance_scale, label="without")
     return Pair(clean, corrupt, "with -> without")
-
-
-def organism_clip_pair(model: MusicGen, concept: str, n: int = 8, *, seed: int = 0, n_frames: int = 200,
-                       text: Sequence[str] | str | None = None, branch: str | None = None) -> Pair:
-    """Organism clips with ``concept`` (clean) and the same clips without it (corrupt): same nuisance."""
-    from ..organism.world import CONCEPTS, OrganismWorld
-
-    if concept not in CONCEPTS:
-        raise AblationInputError(f"concept: unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
-    world = OrganismWorld(n_frames)
-    base = [world.sample(seed * 1_000_003 + i, n_frames=n_frames) for i in range(n)]
-    on = torch.stack([world.with_concept(c, concept, 1).codes for c in base])
-    off = torch.stack([world.with_concept(c, concept, 0).codes for c in base])
-    pair = clip_pair(model, on, off, text=text, branch=branch)
-    pair.description = f"{concept} on -> off ({n} clips)"
-    return pair
-
-
-def organism_prompt_pair(model: MusicGen, concept: str, n: int = 8, *, seed: int = 0, n_frames: int = 200,
-                         branch: str = "cond", guidance_scale: float | None = None) -> Pair:
-    """The concept's word against its opposite (``"drums"`` -> ``"no drums"``), teacher-forced on the same
-    organism clips (which hold the concept, so the clean prompt agrees with the music)."""
-    from ..organism.prompts import phrase
-    from ..organism.world import CONCEPTS, OrganismWorld
-
-    if concept not in CONCEPTS:
-        raise AblationInputError(f"concept: unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
-    world = OrganismWorld(n_frames)
-    codes = torch.stack([world.with_concept(world.sample(seed * 1_000_003 + i, n_frames=n_frames), concept, 1).codes
-                         for i in range(n)])
-    return prompt_pair(model, codes, phrase(concept, 1), phrase(concept, 0), branch=branch,
-                       guidance_scale=guidance_scale)

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..models.sources import world_of
+
 
 def _load_codes(path: str) -> Any:
     from safetensors.torch import load_file
@@ -23,7 +25,6 @@ def _load_codes(path: str) -> Any:
 
 def _data(model: Any, args: argparse.Namespace) -> Any:
     """Teacher-forced inputs from --codes, --audio or --organism-clips, with --text and --branch."""
-    import torch
 
     from ..ablation.inputs import teacher_forced
 
@@ -35,10 +36,7 @@ def _data(model: Any, args: argparse.Namespace) -> Any:
         return teacher_forced(model, _load_codes(args.codes), **kw)
     if args.audio:
         return teacher_forced(model, audio=args.audio, **kw)
-    from ..organism import OrganismWorld
-
-    world = OrganismWorld(int(args.seconds * 50))
-    codes = torch.stack([world.sample(args.seed * 1_000_003 + i).codes for i in range(args.organism_clips)])
+    codes = world_of(model).clips(args.organism_clips, n_frames=int(args.seconds * 50), seed=args.seed)
     return teacher_forced(model, codes, **kw)
 
 
@@ -73,7 +71,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def _cmd_patch(args: argparse.Namespace) -> int:
-    from ..ablation.pairs import clip_pair, organism_clip_pair, organism_prompt_pair, prompt_pair
+    from ..ablation.pairs import clip_pair, prompt_pair
     from ..ablation.patching import patch
     from ..models import load_model
 
@@ -81,11 +79,11 @@ def _cmd_patch(args: argparse.Namespace) -> int:
     n = args.organism_clips or 8
     if args.concept:
         if args.pair == "prompts":
-            pair = organism_prompt_pair(model, args.concept, n, seed=args.seed, n_frames=int(args.seconds * 50),
-                                        branch=args.branch or "cond", guidance_scale=args.guidance)
+            pair = world_of(model).prompt_pair(model, args.concept, n, seed=args.seed, n_frames=int(args.seconds * 50),
+                                                    branch=args.branch or "cond", guidance_scale=args.guidance)
         else:
-            pair = organism_clip_pair(model, args.concept, n, seed=args.seed, n_frames=int(args.seconds * 50),
-                                      text=args.text, branch=args.branch)
+            pair = world_of(model).clip_pair(model, args.concept, n, seed=args.seed, n_frames=int(args.seconds * 50),
+                                                  text=args.text, branch=args.branch)
     elif args.clean_text is not None and args.corrupt_text is not None:
         data = _data(model, args)
         pair = prompt_pair(model, data.codes, args.clean_text, args.corrupt_text, branch=args.branch or "cond",

@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-segments", type=int, default=None, help="per track")
     p.set_defaults(func=_cmd_stems)
 
-    from ..organism.cli import add_organism_parser
+    from ..models.sources import sources
     from .ablation import add_ablation_parsers
     from .collect import add_collect_parsers
     from .report import add_report_parsers
@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_steering_parsers(sub)
     add_sae_parsers(sub)
     add_ablation_parsers(sub)
-    add_organism_parser(sub)
+    for source in sources():  # a model source's own group (musicinterp organism train ...)
+        if source.add_commands is not None:
+            source.add_commands(sub)
     add_report_parsers(sub)
     return parser
 

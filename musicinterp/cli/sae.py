@@ -29,7 +29,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from ..sae.evaluate import evaluate
     from ..store import ActivationStore
     from ..views.offline import save_figure_html
-    from ..views.sae import evaluation_bars
+    from ..views.sae import density_histogram, evaluation_bars
 
     model = load_model(args.model)
     sae = load(args.sae, model)
@@ -40,7 +40,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "evaluation.json").write_text(json.dumps({**res.summary(), "per_codebook": res.per_codebook}, indent=1))
-        save_figure_html(res.density_histogram(), out / "density_histogram.html")
+        save_figure_html(density_histogram(res), out / "density_histogram.html")
         save_figure_html(evaluation_bars(res.per_codebook), out / "spliced_scores.html")
         print(f"wrote evaluation.json and figures to {out}")
     return 0
@@ -51,6 +51,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from ..sae.features import analyze
     from ..store import ActivationStore
     from ..views.offline import save_figure_html
+    from ..views.sae import decoder_map, feature_page
 
     sae = load(args.sae)
     an = analyze(sae, ActivationStore.open(args.store))
@@ -66,9 +67,9 @@ def _cmd_features(args: argparse.Namespace) -> int:
         an.table().to_csv(out / "features.csv")
         for c in concepts:
             f = an.best(c)[0]
-            save_figure_html(an.feature_page(f), out / f"feature_{f}_{c}.html")
+            save_figure_html(feature_page(an, f), out / f"feature_{f}_{c}.html")
         if args.map:
-            save_figure_html(an.feature_map(), out / "feature_map.html")
+            save_figure_html(decoder_map(an), out / "feature_map.html")
         print(f"wrote features.csv and feature pages to {out}")
     return 0
 

@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..judges import judge_all
+from ..models.sources import world_of
+
 
 def _parse_settings(pairs: list[str], config_cls: type) -> Any:
     """``key=value`` pairs -> a config dataclass (values parsed as JSON when they parse)."""
@@ -71,11 +74,10 @@ def _cmd_steer(args: argparse.Namespace) -> int:
                          out / f"monitor_{name.replace(':', '_')}.html")
     logs = {name: {"steps": log.steps, "strengths": log.strengths} for name, log in res.logs.items()}
     (out / "steering_log.json").write_text(json.dumps(logs))
-    if model.source == "organism":
-        from ..organism import detect_all
-
-        found = {c: v.tolist() for c, v in detect_all(res.new_codes).items()}
-        print(json.dumps({"detected": found}))
+    world = world_of(model)
+    if world.exact:  # ground truth per clip, where the world's judges read it from codes
+        results = judge_all(world.judges(), res.new_codes)
+        print(json.dumps({"detected": {r.concept: r.present.astype(int).tolist() for r in results.values()}}))
     print(f"wrote {len(res.audio)} samples, codes {tuple(res.codes.shape)} and logs to {out}")
     return 0
 

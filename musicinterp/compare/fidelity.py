@@ -4,7 +4,7 @@ NLL says how likely the unsteered model finds the steered codes (a steer that
 breaks the music raises it); the token distance says how far the steered
 generations' code usage drifts from the unsteered generations of the same task
 (per codebook, the Jensen-Shannon divergence of code histograms, in bits, 0..1).
-On the organism the world's grammar adds a validity rate.
+Where the model's world has a grammar (the organism's), it adds a validity rate.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 
 from ..engine.likelihood import nll_under
 from ..models.musicgen import Conditioning, MusicGen
+from ..models.sources import world_of
 
 
 def code_histograms(codes: torch.Tensor, codebook_size: int) -> torch.Tensor:
@@ -68,9 +69,6 @@ def fidelity(model: MusicGen, codes: torch.Tensor, reference: torch.Tensor, *, p
         raise ValueError("model has active steerers: fidelity is measured under the unsteered model")
     nll = float(nll_under(model, codes, cond, prompt_frames).mean())
     dist = token_distance(codes[..., prompt_frames:], reference[..., prompt_frames:], model.codebook_size)
-    validity = None
-    if model.source == "organism":
-        from ..organism import world_validity
-
-        validity = float(world_validity(codes[..., prompt_frames:]).float().mean())
+    valid = world_of(model).validity(codes[..., prompt_frames:])
+    validity = None if valid is None else float(valid.float().mean())
     return Fidelity(nll, dist, validity)

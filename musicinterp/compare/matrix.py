@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from ..models.musicgen import MusicGen
-from ..organism.world import CONCEPTS
+from ..models.sources import world_of
 from ..steering import Steerer
 from .run import Comparison, run_comparison
 from .tasks import Task
@@ -179,7 +179,7 @@ class SteeringMatrix:
 
 
 def steering_matrix(model: MusicGen, build: Callable[[str, bool], dict[str, Steerer]],
-                    concepts: Sequence[str] = CONCEPTS, directions: Sequence[str] = DIRECTIONS, *, n: int = 32,
+                    concepts: Sequence[str] | None = None, directions: Sequence[str] = DIRECTIONS, *, n: int = 32,
                     seed: int = 0, sweeps: dict[str, Sequence[float]] | None = None, progress: bool = True,
                     tasks: Callable[[str, bool], Sequence[Task]] | None = None, min_success: float = 0.9,
                     **compare_kwargs: Any) -> SteeringMatrix:
@@ -188,11 +188,12 @@ def steering_matrix(model: MusicGen, build: Callable[[str, bool], dict[str, Stee
     ``sweeps`` maps a steerer name (or method family) to its strengths, or is a
     callable ``(concept, add) -> dict`` for grids that differ per cell (removal
     often needs more strength than adding). ``tasks(concept, add)`` replaces the
-    organism's three tasks (default :func:`~musicinterp.compare.organism_tasks`
+    world's default tasks (``model.world.tasks``
     with ``n`` and ``seed``). ``compare_kwargs`` go to :func:`run_comparison`
     (limits, ``max_rows``, ``keep_results``...).
     """
-    concepts, directions = list(concepts), list(directions)
+    concepts = list(world_of(model).concepts if concepts is None else concepts)
+    directions = list(directions)
     if not concepts or not all(isinstance(c, str) for c in concepts):
         raise ValueError(f"concepts must be a non-empty list of concept names, got {concepts!r}")
     bad = [d for d in directions if d not in DIRECTIONS]

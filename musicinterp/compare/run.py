@@ -4,10 +4,11 @@
 (:func:`~musicinterp.compare.tasks.text_task`,
 :func:`~musicinterp.compare.tasks.continuation_task`), judges read codes or
 decoded audio, fidelity is NLL under the unsteered model plus the token
-distance to unsteered generations. :func:`run_comparison` is its organism
-preset: three tasks per target concept (continuations of clips without the
-concept, or with it to remove it; text prompts that say nothing of it; text
-prompts that ask for its opposite), scored by the exact detectors. Each
+distance to unsteered generations. :func:`run_comparison` is its preset from
+the model's world (``model.world.tasks``: on the organism, continuations of
+clips without the concept, or with it to remove it; text prompts that say
+nothing of it; text prompts that ask for its opposite), scored by the world's
+judges (the organism's exact detectors). Each
 method's strength is swept; the best setting per method is the most successful
 one within the validity and collateral limits.
 """
@@ -22,31 +23,21 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..judges import (
-    Judge,
-    KeptJudge,
-    OrganismKeyKept,
-    OrganismTempoKept,
-    continuity_judges,
-    default_judges,
-    judge_all,
-    nuisance_judges,
-    organism_judges,
-)
+from ..judges import Judge, KeptJudge, judge_all
 from ..models.musicgen import MusicGen
+from ..models.sources import world_of
 from ..steering import Steerer
 from .fidelity import fidelity
 from .tasks import (
     DEFAULT_MAX_ROWS,
     SettingResult,
     Task,
-    organism_tasks,
     resampled_baseline,
     run_task,
     setting_fields,
 )
 
-__all__ = ["compare", "run_comparison", "Comparison", "Task", "SettingResult", "organism_tasks", "DEFAULT_SWEEPS"]
+__all__ = ["compare", "run_comparison", "Comparison", "Task", "SettingResult", "DEFAULT_SWEEPS"]
 
 FLOOR_METHOD = "unsteered (re-sampled)"
 
@@ -132,11 +123,9 @@ class Comparison:
 def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *, add: bool = True,
                    tasks: Sequence[Task] | None = None, sweeps: dict[str, Sequence[float]] | None = None,
                    seed: int = 0, n: int = 32, **kwargs: Any) -> Comparison:
-    """The organism preset of :func:`compare`: :func:`organism_tasks` for ``target`` (or ``tasks``), scored by
-    the organism's exact judges (success, every other planted concept and nuisance, key and tempo kept)."""
-    tasks = list(tasks) if tasks is not None else organism_tasks(target, n=n, seed=seed, add=add)
-    kwargs.setdefault("judges", [*organism_judges(), *nuisance_judges()])
-    kwargs.setdefault("continuity", [OrganismKeyKept(), OrganismTempoKept()])
+    """:func:`compare` on the model world's default tasks for ``target`` (``model.world.tasks``, or ``tasks``),
+    scored by the world's judges (on the organism: every planted concept and nuisance, key and tempo kept)."""
+    tasks = list(tasks) if tasks is not None else world_of(model).tasks(target, n=n, seed=seed, add=add)
     return compare(model, steerers, tasks, sweeps=sweeps, target=target, add=add, seed=seed, **kwargs)
 
 
@@ -148,15 +137,15 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             noise_floor: bool = True) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
-    ``judges`` read the generated frames (default: the organism's exact concept and
-    nuisance judges, or the audio judges on any other model); the one whose name or
+    ``judges`` read the generated frames (default: the model world's concept and
+    nuisance judges, ``model.world.default_judges()``); the one whose name or
     concept is ``target`` (default: the steerers' common concept) gives success,
     every judge of another concept gives collateral (change of its rate against the
     unsteered rate). On continuations the ``continuity`` judges (key kept, tempo
-    kept; default per model) join collateral. Fidelity: NLL of the generated frames
-    under the unsteered model, token distance to the unsteered generations, and
-    world validity on the organism. ``sweeps`` maps a steerer name (or method
-    family) to its strengths; :data:`DEFAULT_SWEEPS` fills the rest. With ``batched``
+    kept; default from the world) join collateral. Fidelity: NLL of the generated
+    frames under the unsteered model, token distance to the unsteered generations,
+    and validity where the world has a grammar. ``sweeps`` maps a steerer name (or
+    method family) to its strengths; the world's recommended sweeps fill the rest. With ``batched``
     each task runs as one generation (unsteered rows and every steerer's every strength,
     up to ``max_rows`` rows a generation), else one generation per setting. With
     ``paired`` (the default) every setting samples prompt ``i`` with the same keyed
@@ -170,10 +159,11 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     """
     tasks = list(tasks)
     if not tasks or not all(isinstance(t, Task) for t in tasks):
-        raise ValueError("tasks must be a non-empty list of Task (see text_task, continuation_task, organism_tasks)")
+        raise ValueError("tasks must be a non-empty list of Task (see text_task, continuation_task, model.world.tasks)")
     if not isinstance(steerers, dict):
         raise ValueError(f"steerers must be a dict name -> Steerer, got {type(steerers).__name__}")
-    judges = list(judges) if judges is not None else default_judges(model)
+    world = world_of(model)
+    judges = list(judges) if judges is not None else world.default_judges()
     names = [j.name for j in judges]
     if len(set(names)) != len(names):
         raise ValueError(f"judges must have distinct names, got {names}")
@@ -185,8 +175,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     target_judge = next((j for j in judges if target in (j.name, j.concept)), None)
     if target_judge is None:
         raise ValueError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
-    continuity = list(continuity) if continuity is not None else continuity_judges(model)
-    sweeps = {**DEFAULT_SWEEPS, **(sweeps or {})}
+    continuity = list(continuity) if continuity is not None else world.continuity_judges()
+    sweeps = {**world.sweeps, **(sweeps or {})}
     strengths = {name: [float(x) for x in _sweep(sweeps, name)] for name in steerers}
     comp = Comparison(target=target, add=add, max_collateral=max_collateral, min_validity=min_validity,
                       judges=[j.name for j in judges])

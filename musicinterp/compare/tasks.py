@@ -4,7 +4,7 @@ A :class:`Task` holds the keyword arguments of one :func:`musicinterp.generate`
 call (prompts, batch, length), the number of prompt frames (continuations) and
 an optional seed. Every method, and the unsteered baseline, runs on exactly
 these. :func:`text_task` and :func:`continuation_task` build tasks for any
-model; :func:`organism_tasks` is the organism's preset. :func:`run_task`
+model; a world gives its default tasks (``model.world.tasks``). :func:`run_task`
 generates a task unsteered and at every steerer's every strength (as rows of one batch by default);
 :func:`layer_variants` gives the layer protocol of a residual method's sweep.
 """
@@ -19,8 +19,6 @@ import torch
 
 from ..engine.generation import generate
 from ..models.musicgen import MusicGen
-from ..organism.prompts import phrase
-from ..organism.world import CONCEPTS, OrganismWorld
 from ..steering import ApplySpec, Steerer, steer
 
 DEFAULT_MAX_ROWS = 96  # rows of one comparison generation: on CPU a row costs the same up to ~64 rows, 1.6x at 256
@@ -78,28 +76,6 @@ def continuation_task(name: str, prompt_codes: torch.Tensor, *, n_frames: int, t
     else:
         kwargs["batch"] = int(codes.shape[0])
     return Task(name, kwargs, int(codes.shape[-1]), seed=seed)
-
-
-def organism_tasks(target: str, *, n: int = 32, prompt_frames: int = 200, new_frames: int = 200, seed: int = 0,
-                   add: bool = True) -> list[Task]:
-    """Continuation of clips lacking (or, to remove, holding) ``target``, and text prompts."""
-    world = OrganismWorld(prompt_frames)
-    start_value = 0 if add else 1
-    clips = [world.with_concept(world.sample(90_000 + seed * 1000 + i), target, start_value) for i in range(n)]
-    prompt = torch.stack([c.codes for c in clips])
-    others = [c for c in CONCEPTS if c != target]
-    gen = torch.Generator().manual_seed(seed)
-    neutral = []
-    for _ in range(n):  # prompts that mention other concepts only (sometimes nothing)
-        words = [phrase(c, int(torch.randint(0, 2, (1,), generator=gen))) for c in others
-                 if torch.rand(1, generator=gen) < 0.5]
-        neutral.append(" ".join(words))
-    opposite = [phrase(target, 0 if add else 1)] * n
-    return [
-        Task("continuation", {"prompt_codes": prompt, "batch": n, "n_frames": new_frames}, prompt_frames),
-        Task("text", {"text": neutral, "n_frames": new_frames}),
-        Task("text-opposite", {"text": opposite, "n_frames": new_frames}),
-    ]
 
 
 def tile(kwargs: dict[str, Any], times: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from ..compare.run import DEFAULT_SWEEPS
 from ..data.audio import write_wav
 from ..models import load_model
 from ..models.musicgen import MusicGen
+from ..models.sources import world_of
 from .sections import ablation_section, sae_section
 from .summary import summarise_activations
 
@@ -28,7 +29,7 @@ def run_demo(out: str | Path = "musicinterp_out", *, model_spec: str | None = No
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = load_model(model_spec or "organism")
-    if model.source != "organism":
+    if not world_of(model).exact:  # the comparison needs ground truth; other models get an activation summary
         return _activation_summary(model, out, quick)
     return run_comparison_job(out, model=model, quick=quick)
 
@@ -97,16 +98,16 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     n = 16 if quick else n
     n_clips = 96 if quick else 256
     print(f"[1/5] collecting activations of {n_clips} organism clips (attn_z, resid)")
-    store = mi.collect(model, mi.balanced_set(target, n_clips, seed=7), ["attn_z", "resid"],
+    store = mi.collect(model, mi.organism.balanced_set(target, n_clips, seed=7), ["attn_z", "resid"],
                        out=out / f"store_{target}", frames="pooled", batch_size=32)
 
     print("[2/5] fitting probe banks for every planted concept")
-    banks = {c: mi.fit_probe_bank(store, c, "attn_z") for c in mi.CONCEPTS}
-    resid_banks = [mi.fit_probe_bank(store, c, "resid") for c in mi.CONCEPTS]
+    banks = {c: mi.fit_probe_bank(store, c, "attn_z") for c in mi.organism.CONCEPTS}
+    resid_banks = [mi.fit_probe_bank(store, c, "resid") for c in mi.organism.CONCEPTS]
     figures: dict[str, Any] = {
-        "probes/probe_heatmaps": mi.concept_grid(list(banks.values())),
+        "probes/probe_heatmaps": mi.views.concept_grid(list(banks.values())),
         f"probes/probe_heatmap_{target}_sorted": mi.head_heatmap(banks[target], sort=True),
-        "probes/probe_layers": mi.layer_accuracy_curve(resid_banks),
+        "probes/probe_layers": mi.views.layer_accuracy_curve(resid_banks),
     }
     best_heads = {c: b.best(1)[0] for c, b in banks.items()}
     for c, (idx, acc) in best_heads.items():
@@ -126,7 +127,7 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
 
     print(f"[4/5] comparing methods on {n} generations per task and strength (2 s prompts, 2 s generated)")
     sweeps = {k: v[1:3] for k, v in DEFAULT_SWEEPS.items()} if quick else None  # quick: two strengths each
-    tasks = mi.organism_tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
+    tasks = model.world.tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
     comp = mi.run_comparison(model, steerers, target, add=not remove, tasks=tasks, sweeps=sweeps)
     best = {task: comp.best(task) for task in comp.unsteered}
     table_rows = []
@@ -140,7 +141,7 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     _write_table(out / "tables" / "comparison" / "all_settings.json", comp.to_pandas().to_dict("records"))
     rows = [_plain(r) for r in comp.rows]
     for task in comp.unsteered:
-        figures[f"comparison/success_vs_fidelity_{task}"] = mi.success_vs_fidelity(rows, task)
+        figures[f"comparison/success_vs_fidelity_{task}"] = mi.views.success_vs_fidelity(rows, task)
 
     print("[5/5] rendering audio (unsteered and steered, side by side) and the monitor traces")
     figures.update(_listen(model, steerers, best["continuation"], target, remove, out / "audio"))
@@ -167,7 +168,7 @@ def _listen(model: MusicGen, steerers: dict[str, Any], picks: list[dict[str, Any
     (each steerer at its strength in its own block of rows, 0 elsewhere); WAVs and monitor traces."""
     import musicinterp as mi
 
-    cont = mi.organism_tasks(target, n=4, seed=99, add=not remove, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES)[0]
+    cont = model.world.tasks(target, n=4, seed=99, add=not remove, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES)[0]
     n, blocks = cont.n, 1 + len(picks)
     strengths = [torch.zeros(blocks * n) for _ in picks]
     for i, pick in enumerate(picks):

@@ -25,7 +25,7 @@ def sae_section(model: MusicGen, target: str, out: Path, *, quick: bool) -> tupl
 
     n_clips, steps = (64, 400) if quick else (128, 1200)
     print(f"      SAE: collecting frames of {n_clips} clips at the last residual layer, training {steps} steps")
-    store = mi.collect(model, mi.balanced_set(target, n_clips, seed=8), ["resid"], out=out / f"store_{target}_frames",
+    store = mi.collect(model, mi.organism.balanced_set(target, n_clips, seed=8), ["resid"], out=out / f"store_{target}_frames",
                        batch_size=32)
     layer = model.n_layers - 1
     sae = mi.sae.train(store, "resid", layer=layer, arch="topk", dict_size=256, k=16, steps=steps, batch_size=512,
@@ -38,12 +38,12 @@ def sae_section(model: MusicGen, target: str, out: Path, *, quick: bool) -> tupl
     figures = {
         "sae/evaluation_per_codebook": sae_views.evaluation_bars(evaluation.per_codebook),
         "sae/feature_density": sae_views.density_histogram(evaluation.density),
-        "sae/feature_map": analysis.feature_map(),
-        f"sae/feature_{best}_page": analysis.feature_page(best),
+        "sae/feature_map": sae_views.decoder_map(analysis),
+        f"sae/feature_{best}_page": sae_views.feature_page(analysis, best),
     }
     audio = {f"feature_{best}_top_{i}_{clip}": wave for i, (clip, wave) in
              enumerate(analysis.top_clip_audio(best, model, n=3))}
-    steerer = mi.SAESteerer.fit(store, target, mi.SAEConfig(sae=sae, features=[best]), analysis=analysis)
+    steerer = mi.SAESteerer.fit(store, target, mi.SAESteererConfig(sae=sae, features=[best]), analysis=analysis)
     return figures, steerer, audio
 
 
@@ -52,8 +52,8 @@ def ablation_section(model: MusicGen, target: str, bank: Any, *, quick: bool) ->
     import musicinterp as mi
 
     n = 4 if quick else 8
-    pair = mi.ablation.organism_prompt_pair(model, target, n=n, n_frames=100 if quick else 200)
-    metric = mi.ablation.concept_logit_diff(target)
+    pair = model.world.prompt_pair(model, target, n=n, n_frames=100 if quick else 200)
+    metric = model.world.concept_metric(target)
     print(f"      patching {pair.description or 'the prompt pair'} over layer x head ({n} clips)")
     patched = mi.patch(model, pair.clean, pair.corrupt, site="attn_z", over=("layer", "head"), metric=metric,
                        progress=False)

@@ -23,10 +23,8 @@ import librosa
 import numpy as np
 import torch
 
-from ..organism.detectors import CONCEPT_DETECTORS
 from .audio import TempoJudge, prepare
 from .base import JudgeInputError, JudgeResult, decode_codes
-from .organism import KeyJudge, _check_codes
 
 # Krumhansl-Kessler key profiles (probe-tone ratings), tonic first
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -57,28 +55,6 @@ class KeptJudge:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
-
-
-class OrganismKeyKept(KeptJudge):
-    """Score: fraction of the continuation's lead onsets inside the prompt's scale; kept at >= 0.9."""
-
-    name, concept, threshold = "kept:key", "key", 0.9
-
-    def compare(self, prompt, continuation, decoder, sample_rate):
-        result = KeyJudge.like(_check_codes(prompt), threshold=self.threshold)(_check_codes(continuation))
-        return result.scores, result.present
-
-
-class OrganismTempoKept(KeptJudge):
-    """Score: the continuation's lead onset rate minus the prompt's; kept when the exact tempo detector agrees."""
-
-    name, concept = "kept:tempo", "tempo"
-
-    def compare(self, prompt, continuation, decoder, sample_rate):
-        det = CONCEPT_DETECTORS["tempo"]
-        before, after = det.score(_check_codes(prompt)), det.score(_check_codes(continuation))
-        kept = (before > det.threshold) == (after > det.threshold)
-        return (after - before).double().numpy(), kept.numpy()
 
 
 def _audio_pair(prompt: torch.Tensor, continuation: torch.Tensor, decoder: Any, sample_rate: int | None
@@ -145,7 +121,7 @@ class AudioTempoKept(KeptJudge):
 
 
 def continuity_judges(model: Any) -> list[KeptJudge]:
-    """Key kept and tempo kept: exact on the organism, from audio on any other model."""
-    if getattr(model, "source", None) == "organism":
-        return [OrganismKeyKept(), OrganismTempoKept()]
-    return [AudioKeyKept(), AudioTempoKept()]
+    """Key kept and tempo kept, as the model's world judges them (exact where it can be)."""
+    from ..models.sources import world_of
+
+    return world_of(model).continuity_judges()

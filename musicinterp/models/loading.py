@@ -22,6 +22,7 @@ from .hub import (
 )
 from .musicgen import MusicGen
 from .shapes import random_config
+from .sources import find_source, world_of
 from .variants import check_supported
 
 RANDOM_SPECS = {"tiny": "tiny", "random-small": "small", "random-medium": "medium", "random-large": "large"}
@@ -50,14 +51,15 @@ def load_model(spec: str, *, dtype: str | torch.dtype = "float32", device: str |
     or a local folder / Hugging Face id of a real checkpoint (loaded offline).
     """
     torch_dtype = resolve_dtype(dtype)
-    if spec in RANDOM_SPECS:
-        return _build_random(spec, torch_dtype, torch.device(device), seed)
-    if spec == "organism" or spec.startswith("organism:"):
-        from ..organism.checkpoint import load_organism
-
-        path = spec.split(":", 1)[1] if ":" in spec else None
-        return load_organism(path, dtype=torch_dtype, device=device)
-    return _load_checkpoint(spec, torch_dtype, torch.device(device))
+    source = find_source(spec)
+    if source is not None:
+        model = source.load(spec, torch_dtype, torch.device(device))
+    elif spec in RANDOM_SPECS:
+        model = _build_random(spec, torch_dtype, torch.device(device), seed)
+    else:
+        model = _load_checkpoint(spec, torch_dtype, torch.device(device))
+    world_of(model)  # attaches model.world from its source
+    return model
 
 
 def _build_random(spec: str, dtype: torch.dtype, device: torch.device, seed: int) -> MusicGen:

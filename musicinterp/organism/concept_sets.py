@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..data.concept_set import ConceptSet
+from ..data.manifest import register_world_sets
 from .world import CONCEPTS, OrganismWorld
 
 
@@ -56,3 +57,13 @@ def prompt_codes(n: int, *, without: str | None = None, with_: str | None = None
     value = 0 if without else 1
     return torch.stack([world.with_concept(world.sample(90_000 + seed * 1000 + i), concept, value).codes
                         for i in range(n)])
+
+
+def manifest_set(body: dict) -> ConceptSet:
+    """The concept set an ``organism`` manifest names (balanced, or paired with ``count`` clips in pairs)."""
+    make = paired_set if body.get("paired", False) else balanced_set
+    count = body["count"] // 2 if body.get("paired", False) else body["count"]
+    return make(body["concept"], count, seed=body["seed"], n_frames=int(body.get("n_frames", 200)))
+
+
+register_world_sets("organism", manifest_set)

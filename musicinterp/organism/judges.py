@@ -23,10 +23,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..organism import vocab as V
-from ..organism.detectors import CONCEPT_DETECTORS, _as_batch
-from ..organism.world import MAJOR, MINOR
-from .base import BaseJudge, JudgeInputError
+from ..judges.base import BaseJudge, JudgeInputError
+from . import vocab as V
+from .detectors import CONCEPT_DETECTORS, _as_batch
+from .world import MAJOR, MINOR
 
 BASS_ROOT_OFFSETS = (0, 2, 5, 10)  # bass roots relative to the lead's tonic (world.PROGRESSIONS shifted by key+7)
 LOUD_THRESHOLD = 4.0 / 3.0  # halfway between the mean lead velocity of dynamics 1 (1.0) and 2 (5/3)

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..organism.renderer import render
-from ..organism.vocab import SAMPLE_RATE
-from ..organism.world import CONCEPTS, OrganismWorld
-from .audio import AudioJudge, audio_judges, balanced_accuracy, calibrate_threshold
-from .organism import OrganismJudge
+from ..judges.audio import AudioJudge, audio_judges, balanced_accuracy, calibrate_threshold
+from .judges import OrganismJudge
+from .renderer import render
+from .vocab import SAMPLE_RATE
+from .world import CONCEPTS, OrganismWorld
 
 SEED_STRIDE = 1_000_003
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from . import vocab as V
+from .seam import OrganismSeam
 
 CONCEPTS: tuple[str, ...] = ("drums", "tempo", "timbre", "bass")
 # word for the positive / negative pole of each concept (positive = latent 1)
@@ -78,8 +79,12 @@ class Clip:
         return int(self.codes.shape[-1])
 
 
-class OrganismWorld:
-    """Seeded sampler of clips. ``sample`` draws latents and nuisance; ``render_codes`` is deterministic."""
+class OrganismWorld(OrganismSeam):
+    """The organism's world: a seeded sampler of clips (``sample`` draws latents and nuisance; ``render_codes``
+    is deterministic) and, through :class:`~musicinterp.organism.seam.OrganismSeam`, its exact judges,
+    grammar and tasks."""
+
+    concepts = CONCEPTS
 
     def __init__(self, n_frames: int = 200) -> None:
         self.n_frames = n_frames

@@ -28,18 +28,11 @@ from ..data.concept_set import ConceptSet
 from ..engine.frames import select_positions
 from ..engine.tracing import trace_codes
 from ..models.musicgen import MusicGen
+from ..models.sources import world_of
 from .artifact import SAE
 from .clips import pick_clips, store_codes
 from .frames import ordered_frames, stride_for
 from .splice import splice, zero_ablate
-
-ORGANISM_CODEBOOKS = ("lead", "drums", "brightness", "bass")
-
-
-def codebook_names(model: MusicGen) -> list[str]:
-    if model.source == "organism":
-        return list(ORGANISM_CODEBOOKS)
-    return [f"cb{k}" for k in range(model.n_codebooks)]
 
 
 @dataclass
@@ -91,11 +84,6 @@ class SAEEvaluation:
         whole = {"codebook": "all", **{k: v for k, v in self.summary().items() if k != "most_damaged_codebook"}}
         return pd.DataFrame([whole, *self.per_codebook]).set_index("codebook")
 
-    def density_histogram(self):
-        from ..views.sae import density_histogram
-
-        return density_histogram(self.density, title=f"Feature density: {self.sae}")
-
 
 def evaluate(sae: SAE, store: Any, model: MusicGen, *, n_clips: int = 32, n_frames: int = 65536,
              clips: ConceptSet | torch.Tensor | None = None, batch_size: int = 8, dense_threshold: float = 0.1,
@@ -109,7 +97,7 @@ def evaluate(sae: SAE, store: Any, model: MusicGen, *, n_clips: int = 32, n_fram
     sae.check_model(model)
     recon = reconstruction_metrics(sae, store, n_frames=n_frames, dense_threshold=dense_threshold)
     ids = pick_clips(store, n_clips, seed=seed)
-    codes = store_codes(store, ids, clips)
+    codes = store_codes(store, ids, clips, world=world_of(model))
     spliced = spliced_scores(sae, model, codes, frames=store.meta.get("frames", "valid"),
                              text=store.meta.get("text"), batch_size=batch_size, progress=progress)
     return SAEEvaluation(sae=repr(sae), n_clips=len(ids), dense_threshold=dense_threshold, **recon, **spliced)
@@ -179,7 +167,7 @@ def spliced_scores(sae: SAE, model: MusicGen, codes: torch.Tensor, *, frames: An
                                                                    float(ce["zero"][j] - ce["clean"][j])),
          "kl_sae": float(kl["sae"][j]), "kl_zero": float(kl["zero"][j]),
          "kl_div_score": _score(float(kl["zero"][j] - kl["sae"][j]), float(kl["zero"][j]))}
-        for j, name in enumerate(codebook_names(model))]
+        for j, name in enumerate(world_of(model).codebook_names(model.n_codebooks))]
     return out
 
 

@@ -119,37 +119,13 @@ class FeatureAnalysis:
                 "cosines": {k: {c: float(v[feature]) for c, v in per.items()} for k, per in self.cos.items()},
                 "hist_edges": HIST_EDGES.tolist(), "hist_counts": self.hist[feature].tolist(), "top_clips": top}
 
-    # ------------------------------------------------------------------ views
-    def feature_page(self, feature: int, n_clips: int = 3):
-        from ..views.sae import feature_page
-
-        return feature_page(self.page(feature, n_clips))
-
-    def raster(self, clip_id: str, features: list[int] | None = None, n: int = 16):
-        """Features x time for one clip; by default the ``n`` features most active in it."""
-        from ..views.sae import frame_raster
-
-        acts = self.clip_activations(clip_id)
-        if features is None:
-            features = torch.argsort(acts.sum(0), descending=True)[:n].tolist()
-        names, _ = self.best_concept()
-        return frame_raster(acts[:, features], features, clip_id, [names[f] for f in features])
-
-    def feature_map(self, seed: int = 0, n_neighbors: int = 15):
-        """UMAP of the decoder directions, coloured by best concept, sized by density."""
-        from ..views.sae import feature_map
-        from .maps import decoder_map
-
-        names, value = self.best_concept()
-        xy = decoder_map(self.sae.directions, n_neighbors=n_neighbors, seed=seed)
-        return feature_map(xy, names, value, self.density)
-
     def top_clip_audio(self, feature: int, model: Any, n: int = 3, clips: Any = None) -> list[tuple[str, Any]]:
         """(clip id, audio) of the top clips of ``feature``, decoded with ``model.codes_to_audio``."""
+        from ..models.sources import world_of
         from .clips import store_codes
 
         ids = [cid for cid, _ in self.top_clips(feature, n)]
-        audio = model.codes_to_audio(store_codes(self.store, ids, clips))
+        audio = model.codes_to_audio(store_codes(self.store, ids, clips, world=world_of(model)))
         return list(zip(ids, audio, strict=True))
 
 

@@ -1,6 +1,7 @@
 """SAE views: feature density histogram, training curve, feature map, feature page, frame raster.
 
-Pure functions: each takes tensors or result tables and returns a ``go.Figure``.
+Pure functions: each takes tensors, result tables or the SAE results themselves
+(an ``SAEEvaluation``, a ``FeatureAnalysis``) and returns a ``go.Figure``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ import torch
 from plotly.subplots import make_subplots
 
 
-def density_histogram(density: torch.Tensor, title: str = "Feature density", bins: int = 40) -> go.Figure:
-    """log10 of each feature's firing frequency (SAELens's plot); dead features counted apart."""
+def density_histogram(density: Any, title: str | None = None, bins: int = 40) -> go.Figure:
+    """log10 of each feature's firing frequency (SAELens's plot); dead features counted apart.
+
+    ``density`` is a tensor of firing frequencies, or an ``SAEEvaluation`` (``mi.sae.evaluate``)."""
+    if hasattr(density, "density"):
+        title = title or f"Feature density: {density.sae}"
+        density = density.density
+    title = title or "Feature density"
     d = density.float()
     alive = d[d > 0]
     fig = go.Figure(go.Histogram(x=torch.log10(alive).tolist(), nbinsx=bins, name="alive features"))
@@ -57,8 +64,12 @@ def feature_map(xy: torch.Tensor, best_concept: Sequence[str], best_auc: torch.T
     return fig
 
 
-def feature_page(page: dict[str, Any]) -> go.Figure:
-    """One feature: activation histogram, selectivity per concept, cosines, and its top clips over time."""
+def feature_page(page: Any, feature: int | None = None, n_clips: int = 3) -> go.Figure:
+    """One feature: activation histogram, selectivity per concept, cosines, and its top clips over time.
+
+    ``page`` is ``FeatureAnalysis.page(feature)``, or the ``FeatureAnalysis`` itself with ``feature``."""
+    if not isinstance(page, dict):
+        page = page.page(feature, n_clips)
     fig = make_subplots(rows=2, cols=2, subplot_titles=(
         "activation histogram (frames where it fires)", "selectivity: AUC of the clip-pooled activation",
         "activation over time, top clips", "cosine of the decoder direction with concept directions"),
@@ -101,3 +112,21 @@ def evaluation_bars(per_codebook: Sequence[dict[str, Any]], title: str = "Splice
                      go.Bar(x=names, y=[c["kl_div_score"] for c in per_codebook], name="kl_div_score")])
     fig.update_layout(title=title, barmode="group", yaxis_title="score", template="plotly_white")
     return fig
+
+
+def feature_raster(analysis: Any, clip_id: str, features: Sequence[int] | None = None, n: int = 16) -> go.Figure:
+    """Features x time for one clip of a ``FeatureAnalysis``; by default the ``n`` features most active in it."""
+    acts = analysis.clip_activations(clip_id)
+    if features is None:
+        features = torch.argsort(acts.sum(0), descending=True)[:n].tolist()
+    names, _ = analysis.best_concept()
+    return frame_raster(acts[:, list(features)], list(features), clip_id, [names[f] for f in features])
+
+
+def decoder_map(analysis: Any, seed: int = 0, n_neighbors: int = 15) -> go.Figure:
+    """UMAP of a ``FeatureAnalysis``'s decoder directions, coloured by best concept, sized by density."""
+    from ..sae.maps import decoder_map as umap_of_directions
+
+    names, value = analysis.best_concept()
+    xy = umap_of_directions(analysis.sae.directions, n_neighbors=n_neighbors, seed=seed)
+    return feature_map(xy, names, value, analysis.density)

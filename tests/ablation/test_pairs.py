@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from musicinterp.ablation.inputs import AblationInputError
-from musicinterp.ablation.pairs import organism_clip_pair, swap_words, word_swap_pair
+from musicinterp.ablation.pairs import swap_words, word_swap_pair
+from musicinterp.organism.pairs import organism_clip_pair
 
 
 def test_swap_words_both_ways_longest_first():

@@ -36,7 +36,7 @@ def test_batched_equals_loop_guided_patching(tiny, tiny_guided):
 
 
 def test_zero_cell_matches_intervention_oracle(tiny, tiny_inputs):
-    """A cell zeroing head 1 of layer 1 scores what trace_codes with mi.replace gives."""
+    """A cell zeroing head 1 of layer 1 scores what trace_codes with mi.engine.replace gives."""
     cell = Cell((0,), (Target(1, "attn_z", heads=(1,)),))
     got = run_cells(tiny, tiny_inputs, [cell], zero_setter(), CrossEntropy())[0]
     res = trace_codes(tiny, tiny_inputs.codes, cond=tiny_inputs.cond,

@@ -64,7 +64,7 @@ def test_best_marks_settings_outside_the_limits():
 
 # ----------------------------------------------------------------------------- the model-agnostic compare
 def _compare_tiny(model, store, **kw):
-    import musicinterp.judges as J
+    import musicinterp.organism as J
     from musicinterp.compare.run import compare
     from musicinterp.compare.tasks import continuation_task
 
@@ -93,7 +93,7 @@ def test_compare_rows_equal_their_oracles(tiny_store_for_compare):
     from musicinterp.compare.fidelity import token_distance
     from musicinterp.engine.generation import generate
     from musicinterp.engine.likelihood import nll_under
-    from musicinterp.judges import OrganismKeyKept, OrganismTempoKept
+    from musicinterp.organism import OrganismKeyKept, OrganismTempoKept
 
     model, store = tiny_store_for_compare
     comp, task, judges = _compare_tiny(model, store)
@@ -130,7 +130,7 @@ def test_compare_rows_equal_their_oracles(tiny_store_for_compare):
 
 def test_the_noise_floor_is_a_second_unsteered_sample_scored_like_a_setting(tiny_store_for_compare):
     """Sampled: the floor row is the baseline task generated with keys n..2n-1, its judges' moves the collateral."""
-    import musicinterp.judges as J
+    import musicinterp.organism as J
     from musicinterp.compare.run import compare
     from musicinterp.compare.tasks import continuation_task
     from musicinterp.engine.generation import generate
@@ -166,7 +166,7 @@ def test_compare_remove_direction_and_limits(tiny_store_for_compare):
 
 
 def test_compare_refuses_bad_arguments(tiny_store_for_compare):
-    import musicinterp.judges as J
+    import musicinterp.organism as J
     from musicinterp.compare.run import compare
     from musicinterp.compare.tasks import text_task
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from musicinterp.compare.tasks import Task, continuation_task, organism_tasks, task_batch, text_task, tile
+from musicinterp.compare.tasks import Task, continuation_task, task_batch, text_task, tile
+from musicinterp.organism.tasks import organism_tasks
 from musicinterp.organism import detect_all
 
 

@@ -4,14 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from musicinterp.judges import (
-    AudioKeyKept,
-    AudioTempoKept,
-    JudgeInputError,
-    OrganismKeyKept,
-    OrganismTempoKept,
-    continuity_judges,
-)
+from musicinterp.judges import AudioKeyKept, AudioTempoKept, JudgeInputError, continuity_judges
+from musicinterp.organism import OrganismKeyKept, OrganismTempoKept
 from musicinterp.judges.continuity import audio_key
 from musicinterp.organism.world import Latents, OrganismWorld
 

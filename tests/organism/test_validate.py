@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from musicinterp.judges import LowEndJudge, TempoJudge, validate_audio_judges
-from musicinterp.judges.organism import OrganismJudge
-from musicinterp.judges.validate import paired_clips, score_table
+from musicinterp.judges import LowEndJudge, TempoJudge
+from musicinterp.organism import validate_audio_judges
+from musicinterp.organism.judges import OrganismJudge
+from musicinterp.organism.validate import paired_clips, score_table
 from musicinterp.organism.renderer import render
 from musicinterp.organism.world import CONCEPTS
 

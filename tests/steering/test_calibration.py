@@ -78,7 +78,7 @@ def test_calibration_reads_like_the_monitor_and_picks_the_separating_tau(tiny_st
                                n_frames=8, decode_audio=False)
     assert cal.readings.shape == (4,) and cal.reached.tolist() == [True, False, False, True]
     assert cal.tau == pytest.approx(best_threshold(cal.readings, cal.reached))
-    assert st.config["tau"] == cal.tau and st.config["baseline_steps"] == 2
+    assert st.config.tau == cal.tau and st.config.baseline_steps == 2
     trace = next(iter(steer(model, st, batch=2, n_frames=8, seed=0, decode_audio=False).monitors.values()))
     assert trace.tau == cal.tau  # the steerer's own monitor now uses the calibrated tau
     assert "balanced accuracy" in repr(cal)
@@ -88,15 +88,15 @@ def test_calibration_reads_like_the_monitor_and_picks_the_separating_tau(tiny_st
 def test_calibrated_smitin_monitor_stops_on_held_out_continuations(tmp_path):
     """The fix for a monitor that kept steering drums it had already added (issue: readings carried the prompt)."""
     model = mi.load_model("organism")
-    store = mi.collect(model, mi.balanced_set("drums", 256, seed=7), ["attn_z"], out=tmp_path / "s",
+    store = mi.collect(model, mi.organism.balanced_set("drums", 256, seed=7), ["attn_z"], out=tmp_path / "s",
                        frames="pooled", batch_size=32, progress=False)
     det = CONCEPT_DETECTORS["drums"]
     judge = lambda codes: det.score(codes) >= det.threshold  # noqa: E731
     st = SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=8, interval=2))
-    st.calibrate_monitor(model, judge=judge, strength=25.0, prompt_codes=mi.prompt_codes(12, without="drums", seed=1),
+    st.calibrate_monitor(model, judge=judge, strength=25.0, prompt_codes=mi.organism.prompt_codes(12, without="drums", seed=1),
                          batch=12, n_frames=200, decode_audio=False)
     with st.apply(model, strength=25.0):
-        res = mi.generate(model, prompt_codes=mi.prompt_codes(16, without="drums", seed=2), batch=16, n_frames=200,
+        res = mi.generate(model, prompt_codes=mi.organism.prompt_codes(16, without="drums", seed=2), batch=16, n_frames=200,
                           seed=0, decode_audio=False)
     present = judge(res.codes[..., 200:])
     stopped = next(iter(res.monitors.values())).stop_step() >= 0

@@ -5,7 +5,7 @@ import torch
 
 from musicinterp import load_model
 from musicinterp.collect import collect
-from musicinterp.compare.run import organism_tasks
+from musicinterp.organism.tasks import organism_tasks
 from musicinterp.organism.concept_sets import balanced_set
 from musicinterp.organism.metrics import organism_metrics
 from musicinterp.steering import DiffMeansConfig, DiffMeansSteerer, ITIConfig, ITISteerer, steer
