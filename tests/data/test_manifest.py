@@ -45,7 +45,27 @@ def _write(tmp_path, body, name="m.json"):
     ({"kind": "audio", "name": "x", "concepts": {"drums": "binary"},
       "entries": [{"id": "a", "path": "a.wav", "labels": {"drums": 1}, "duration": 0}]}, r"entries\[0\].duration"),
     ({"kind": "prompts", "name": "x", "concept": "tempo", "positive": ["fast"], "negative": []}, "negative: expected"),
-    ({"kind": "organism", "name": "x", "concept": "drums", "count": 1, "seed": 0}, "count: needs at least 2"),
+    ({"kind": "organism", "name": "x", "concept": "drums", "count": 1, "seed": 0}, "count: needs 2 to 100000 clips"),
+    ({"kind": "organism", "name": "x", "concept": "drums", "count": 10**12, "seed": 0}, "count: needs 2 to 100000"),
+    ({"kind": "organism", "name": "x", "concept": "drums", "count": 90000, "seed": 0, "n_frames": 1500},
+     "count: 90000 clips of 1500 frames are 135000000 frames, more than 10000000"),
+    ({"kind": "organism", "name": "x", "concept": "drums", "count": 4, "seed": 0, "n_frames": 10**9},
+     "n_frames: expected an integer from 5 to 1500"),
+    ({"kind": "organism", "name": "x", "concept": "../drums", "count": 4, "seed": 0},
+     "concept: '../drums' cannot be used as a name"),
+    ({"kind": "prompts", "name": "x", "concept": "a/b", "positive": ["p"], "negative": ["n"]}, "concept: 'a/b'"),
+    ({"kind": "audio", "name": "x", "concepts": {"../../evil": "binary"},
+      "entries": [{"id": "a", "path": "a.wav", "labels": {"../../evil": 1}}]}, r"concepts.../../evil: '../../evil'"),
+    ({"kind": "audio", "name": "x", "concepts": {"d": "binary"},
+      "entries": [{"id": "..", "path": "a.wav", "labels": {"d": 1}}]}, r"entries\[0\].id: '..' cannot be used"),
+    ({"kind": "audio", "name": "x", "concepts": {"d": "binary"},
+      "entries": [{"id": "a", "path": "a.wav", "labels": {"d": 1}, "offset": float("nan")}]},
+     r"entries\[0\].offset: expected a non-negative number of seconds up to 86400 \(a day of audio\), got nan"),
+    ({"kind": "audio", "name": "x", "concepts": {"d": "binary"},
+      "entries": [{"id": "a", "path": "a.wav", "labels": {"d": 1}, "duration": float("inf")}]},
+     r"entries\[0\].duration: expected a positive number of seconds up to 600 \(ten minutes"),
+    ({"kind": "audio", "name": "x", "concepts": {"d": "binary"},
+      "entries": [{"id": "a", "path": "a.wav", "labels": {"d": 1}, "group": ["g"]}]}, r"entries\[0\].group"),
 ])
 def test_bad_manifests_name_file_and_field(tmp_path, body, message):
     path = _write(tmp_path, body)
@@ -145,3 +165,53 @@ def test_malformed_manifests_end_in_a_named_manifest_error(tmp_path, body, as_js
         return
     if m.kind != "organism":  # organism sets are built from the world, not read from disk
         to_concept_set(m, root=tmp_path, allow_outside_root=True)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(st.text(max_size=70), st.sampled_from([".", "..", "a/b", "-rf", ".x", "a" * 65, "a\n", "ok-1.2_x"]),
+                       st.integers(), st.none()))
+def test_safe_names_are_single_path_components_inside_their_folder(tmp_path, value):
+    from musicinterp.data.names import UnsafeNameError, safe_name
+    from musicinterp.errors import MusicInterpError
+
+    try:
+        name = safe_name(value, field="entries[3].id")
+    except UnsafeNameError as err:
+        assert isinstance(err, MusicInterpError) and str(err).startswith("entries[3].id: ")
+        return
+    assert (tmp_path / name).resolve().parent == tmp_path.resolve() and not name.startswith((".", "-"))
+    assert len(name) <= 64 and "/" not in name and "\\" not in name
+
+
+def test_binary_and_nested_manifests_are_named(tmp_path):
+    (tmp_path / "b.json").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ManifestError, match="b.json: not a UTF-8 JSON manifest"):
+        load_manifest(tmp_path / "b.json")
+    (tmp_path / "d.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ManifestError, match="d.json"):
+        load_manifest(tmp_path / "d.json")
+    (tmp_path / "l.jsonl").write_text('[1]\n{"id": "a"}')
+    with pytest.raises(ManifestError, match="l.jsonl: line 1: expected the header object"):
+        load_manifest(tmp_path / "l.jsonl")
+
+
+def test_stems_builder_makes_names_of_folder_names(tmp_path):
+    from musicinterp.data.audio import AudioError
+    from musicinterp.data.names import UnsafeNameError
+
+    sr = 16000
+    noise = 0.3 * np.random.default_rng(1).standard_normal(sr)
+    for track in ("My Song (live)", "My Song [live]", "../odd"):
+        d = tmp_path / "stems" / track.replace("/", "_")
+        d.mkdir(parents=True)
+        sf.write(d / "drums.wav", noise, sr)
+        sf.write(d / "bass.wav", noise, sr)
+    m = load_manifest(build_stem_manifest(tmp_path / "stems", tmp_path / "out", segment_s=1.0, progress=False))
+    groups = sorted({e["group"] for e in m.entries})
+    assert groups == ["My_Song__live_-0000", "My_Song__live_-2-0000", "odd-0000"]  # distinct, "../" dropped
+    assert all((tmp_path / "out" / e["path"]).resolve().parent == (tmp_path / "out" / "audio").resolve()
+               for e in m.entries)
+    with pytest.raises(UnsafeNameError, match="stem: '../drums'"):
+        build_stem_manifest(tmp_path / "stems", tmp_path / "out2", stem="../drums", progress=False)
+    with pytest.raises(AudioError, match="no track folders with a vocals.wav stem"):
+        build_stem_manifest(tmp_path / "stems", tmp_path / "out2", stem="vocals", progress=False)
