@@ -157,24 +157,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     sampling alone moves the judges by at this ``n``, the floor under any setting's
     collateral once steering has changed a token and the continuation diverges.
     """
-    tasks = list(tasks)
-    if not tasks or not all(isinstance(t, Task) for t in tasks):
-        raise ValueError("tasks must be a non-empty list of Task (see text_task, continuation_task, model.world.tasks)")
-    if not isinstance(steerers, dict):
-        raise ValueError(f"steerers must be a dict name -> Steerer, got {type(steerers).__name__}")
+    tasks, judges, target, target_judge = _check_inputs(model, steerers, tasks, judges, target)
     world = world_of(model)
-    judges = list(judges) if judges is not None else world.default_judges()
-    names = [j.name for j in judges]
-    if len(set(names)) != len(names):
-        raise ValueError(f"judges must have distinct names, got {names}")
-    if target is None:
-        concepts = {s.concept for s in steerers.values()}
-        if len(concepts) != 1:
-            raise ValueError(f"target is required: the steerers act on {sorted(concepts) or 'nothing'}")
-        target = concepts.pop()
-    target_judge = next((j for j in judges if target in (j.name, j.concept)), None)
-    if target_judge is None:
-        raise ValueError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
     continuity = list(continuity) if continuity is not None else world.continuity_judges()
     sweeps = {**world.sweeps, **(sweeps or {})}
     strengths = {name: [float(x) for x in _sweep(sweeps, name)] for name in steerers}
@@ -196,17 +180,46 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             comp.floor[task.name] = {"task": task.name, "method": FLOOR_METHOD, "strength": 0.0,
                                      **scorer(again, task, base_codes, base)}
             bar.update(1)
-        for name, results in settings.items():
-            for strength, res in zip(strengths[name], results, strict=True):
-                row = {"task": task.name, "method": name, "strength": strength,
-                       **scorer(res.codes, task, base_codes, base), **setting_fields(res)}
-                row["within_limits"] = comp.within_limits(row)
-                if keep_results:
-                    row["result"] = res
-                comp.rows.append(row)
-                bar.update(1)
+        _add_rows(comp, scorer, task, base_codes, base, settings, strengths, keep_results, bar)
     bar.close()
     return comp
+
+
+def _add_rows(comp: Comparison, scorer: _Scorer, task: Task, base_codes: torch.Tensor, base: dict[str, Any],
+              settings: dict[str, list], strengths: dict[str, list[float]], keep_results: bool, bar: Any) -> None:
+    """One scored row per steerer and strength of ``task``, marked within or outside the limits."""
+    for name, results in settings.items():
+        for strength, res in zip(strengths[name], results, strict=True):
+            row = {"task": task.name, "method": name, "strength": strength,
+                   **scorer(res.codes, task, base_codes, base), **setting_fields(res)}
+            row["within_limits"] = comp.within_limits(row)
+            if keep_results:
+                row["result"] = res
+            comp.rows.append(row)
+            bar.update(1)
+
+
+def _check_inputs(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task],
+                  judges: Sequence[Judge] | None, target: str | None) -> tuple[list[Task], list[Judge], str, Judge]:
+    """Tasks, judges (default: the world's), the target concept and the judge that reads it, checked."""
+    tasks = list(tasks)
+    if not tasks or not all(isinstance(t, Task) for t in tasks):
+        raise ValueError("tasks must be a non-empty list of Task (see text_task, continuation_task, model.world.tasks)")
+    if not isinstance(steerers, dict):
+        raise ValueError(f"steerers must be a dict name -> Steerer, got {type(steerers).__name__}")
+    judges = list(judges) if judges is not None else world_of(model).default_judges()
+    names = [j.name for j in judges]
+    if len(set(names)) != len(names):
+        raise ValueError(f"judges must have distinct names, got {names}")
+    if target is None:
+        concepts = {s.concept for s in steerers.values()}
+        if len(concepts) != 1:
+            raise ValueError(f"target is required: the steerers act on {sorted(concepts) or 'nothing'}")
+        target = concepts.pop()
+    target_judge = next((j for j in judges if target in (j.name, j.concept)), None)
+    if target_judge is None:
+        raise ValueError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
+    return tasks, judges, target, target_judge
 
 
 class _Scorer:

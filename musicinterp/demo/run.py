@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 
-from ..compare.run import DEFAULT_SWEEPS
 from ..data.audio import write_wav
 from ..models import load_model
 from ..models.musicgen import MusicGen
@@ -85,9 +84,6 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     """
     import musicinterp as mi
 
-    from ..report import Provenance, build_report
-    from ..views.steering import markdown_table
-
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,16 +98,7 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
                        out=out / f"store_{target}", frames="pooled", batch_size=32)
 
     print("[2/5] fitting probe banks for every planted concept")
-    banks = {c: mi.fit_probe_bank(store, c, "attn_z") for c in mi.organism.CONCEPTS}
-    resid_banks = [mi.fit_probe_bank(store, c, "resid") for c in mi.organism.CONCEPTS]
-    figures: dict[str, Any] = {
-        "probes/probe_heatmaps": mi.views.concept_grid(list(banks.values())),
-        f"probes/probe_heatmap_{target}_sorted": mi.head_heatmap(banks[target], sort=True),
-        "probes/probe_layers": mi.views.layer_accuracy_curve(resid_banks),
-    }
-    best_heads = {c: b.best(1)[0] for c, b in banks.items()}
-    for c, (idx, acc) in best_heads.items():
-        print(f"      {c:7s} best head L{idx[0]}H{idx[1]} accuracy {acc:.3f}")
+    figures, banks, best_heads = _probe_section(model, store, target)
 
     print(f"[3/5] SAE features, patching and ablation; fitting ITI, SMITIN, difference-in-means, regression "
           f"and SAE steering for {target!r}")
@@ -126,8 +113,45 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
         st.save(out / "steerers" / name)
 
     print(f"[4/5] comparing methods on {n} generations per task and strength (2 s prompts, 2 s generated)")
-    sweeps = {k: v[1:3] for k, v in DEFAULT_SWEEPS.items()} if quick else None  # quick: two strengths each
-    tasks = model.world.tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
+    comp, best = _comparison_section(model, steerers, target, remove, n, quick, out, figures)
+
+    print("[5/5] rendering audio (unsteered and steered, side by side) and the monitor traces")
+    figures.update(_listen(model, steerers, best["continuation"], target, remove, out / "audio"))
+    report = _write_report(out, model, store, figures, target, remove)
+    minutes = (time.perf_counter() - t0) / 60
+    print(f"done in {minutes:.1f} min; open {report}")
+    return {"best": best, "unsteered": comp.unsteered, "minutes": minutes, "report": str(report),
+            "best_heads": {c: [list(i), a] for c, (i, a) in best_heads.items()}}
+
+
+def _probe_section(model: MusicGen, store: Any, target: str) -> tuple[dict[str, Any], dict[str, Any], dict]:
+    """Probe banks for every concept of the world: head heatmaps, the layer curve, the best head per concept."""
+    import musicinterp as mi
+
+    concepts = world_of(model).concepts
+    banks = {c: mi.fit_probe_bank(store, c, "attn_z") for c in concepts}
+    resid_banks = [mi.fit_probe_bank(store, c, "resid") for c in concepts]
+    figures: dict[str, Any] = {
+        "probes/probe_heatmaps": mi.views.concept_grid(list(banks.values())),
+        f"probes/probe_heatmap_{target}_sorted": mi.head_heatmap(banks[target], sort=True),
+        "probes/probe_layers": mi.views.layer_accuracy_curve(resid_banks),
+    }
+    best_heads = {c: b.best(1)[0] for c, b in banks.items()}
+    for c, (idx, acc) in best_heads.items():
+        print(f"      {c:7s} best head L{idx[0]}H{idx[1]} accuracy {acc:.3f}")
+    return figures, banks, best_heads
+
+
+def _comparison_section(model: MusicGen, steerers: dict[str, Any], target: str, remove: bool, n: int, quick: bool,
+                        out: Path, figures: dict[str, Any]) -> tuple[Any, dict[str, list]]:
+    """Every method on the world's tasks; the best settings as a table, success against fidelity per task."""
+    import musicinterp as mi
+
+    from ..views.steering import markdown_table
+
+    world = world_of(model)
+    sweeps = {k: v[1:3] for k, v in world.sweeps.items()} if quick else None  # quick: two strengths each
+    tasks = world.tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
     comp = mi.run_comparison(model, steerers, target, add=not remove, tasks=tasks, sweeps=sweeps)
     best = {task: comp.best(task) for task in comp.unsteered}
     table_rows = []
@@ -142,9 +166,13 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     rows = [_plain(r) for r in comp.rows]
     for task in comp.unsteered:
         figures[f"comparison/success_vs_fidelity_{task}"] = mi.views.success_vs_fidelity(rows, task)
+    return comp, best
 
-    print("[5/5] rendering audio (unsteered and steered, side by side) and the monitor traces")
-    figures.update(_listen(model, steerers, best["continuation"], target, remove, out / "audio"))
+
+def _write_report(out: Path, model: MusicGen, store: Any, figures: dict[str, Any], target: str, remove: bool) -> Path:
+    """Figures as plotly JSON, the section order and provenance, then ``report.html`` built from them."""
+    from ..report import Provenance, build_report
+
     for key, fig in figures.items():
         path = out / "figures" / f"{key}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,11 +183,7 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
                  + [f"continuation_{i}" for i in range(4)]}, indent=1))
     prov = Provenance.collect(model=model, store=store, seeds={"clips": 7, "generation": 0, "audio": 99})
     (out / "provenance.json").write_text(json.dumps(prov.to_dict(), indent=1))
-    report = build_report(out).save(out / "report.html")
-    minutes = (time.perf_counter() - t0) / 60
-    print(f"done in {minutes:.1f} min; open {report}")
-    return {"best": best, "unsteered": comp.unsteered, "minutes": minutes, "report": str(report),
-            "best_heads": {c: [list(i), a] for c, (i, a) in best_heads.items()}}
+    return build_report(out).save(out / "report.html")
 
 
 def _listen(model: MusicGen, steerers: dict[str, Any], picks: list[dict[str, Any]], target: str, remove: bool,

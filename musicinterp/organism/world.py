@@ -156,28 +156,36 @@ class OrganismWorld(OrganismSeam):
             level = band + nui.brightness_offset + int(rng.integers(0, 2))
             codes[V.BRIGHT, f] = V.bright_token(min(level, V.BRIGHT_LEVELS - 1), f - last_onset)
 
-        # drums: the pattern on a grid of half lead notes
         if lat.drums:
-            sub = note // 2
-            pat = DRUM_PATTERNS[nui.pattern]
-            for i, f in enumerate(range(0, n_frames, sub)):
-                hits = pat[i % len(pat)]
-                if not hits:
-                    continue
-                inst = hits[0] if len(hits) == 1 or rng.random() < 0.6 else hits[-1]
-                accent = 1 if i % 4 == 0 else 0
-                vel = int(np.clip(vel_base + accent + rng.integers(0, 2), 0, V.DRUM_VELOCITIES - 1))
-                codes[V.DRUMS, f] = V.drum_hit(inst, vel, int(rng.integers(V.DRUM_VARIANTS)))
-
-        # bass: chord roots, one note per two lead notes
+            _write_drums(codes, nui, note, rng)
         if lat.bass:
-            prog = PROGRESSIONS[nui.progression]
-            length = 2 * note
-            for i, f in enumerate(range(0, n_frames, length)):
-                midi = 36 + nui.key + prog[i % len(prog)] - (12 if nui.key + prog[i % len(prog)] > 11 else 0)
-                pitch = int(np.clip(midi - V.BASS_LOW_MIDI, 0, V.BASS_PITCHES - 1))
-                vel = int(np.clip((vel_base + 1) // 2, 0, V.BASS_VELOCITIES - 1))
-                end = min(f + length, n_frames)
-                codes[V.BASS, f] = V.bass_onset(pitch, vel)
-                codes[V.BASS, f + 1 : end] = V.bass_sustain(pitch)
+            _write_bass(codes, nui, note)
         return torch.from_numpy(codes)
+
+
+def _write_drums(codes: np.ndarray, nui: Nuisance, note: int, rng: np.random.Generator) -> None:
+    """Drums: the nuisance's pattern on a grid of half lead notes, accents every fourth step."""
+    sub = note // 2
+    pat = DRUM_PATTERNS[nui.pattern]
+    for i, f in enumerate(range(0, codes.shape[1], sub)):
+        hits = pat[i % len(pat)]
+        if not hits:
+            continue
+        inst = hits[0] if len(hits) == 1 or rng.random() < 0.6 else hits[-1]
+        accent = 1 if i % 4 == 0 else 0
+        vel = int(np.clip(nui.dynamics + accent + rng.integers(0, 2), 0, V.DRUM_VELOCITIES - 1))
+        codes[V.DRUMS, f] = V.drum_hit(inst, vel, int(rng.integers(V.DRUM_VARIANTS)))
+
+
+def _write_bass(codes: np.ndarray, nui: Nuisance, note: int) -> None:
+    """Bass: chord roots of the nuisance's progression, one note per two lead notes."""
+    n_frames = codes.shape[1]
+    prog = PROGRESSIONS[nui.progression]
+    length = 2 * note
+    for i, f in enumerate(range(0, n_frames, length)):
+        midi = 36 + nui.key + prog[i % len(prog)] - (12 if nui.key + prog[i % len(prog)] > 11 else 0)
+        pitch = int(np.clip(midi - V.BASS_LOW_MIDI, 0, V.BASS_PITCHES - 1))
+        vel = int(np.clip((nui.dynamics + 1) // 2, 0, V.BASS_VELOCITIES - 1))
+        end = min(f + length, n_frames)
+        codes[V.BASS, f] = V.bass_onset(pitch, vel)
+        codes[V.BASS, f + 1 : end] = V.bass_sustain(pitch)
