@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from musicinterp.organism import CONCEPTS, OrganismWorld, detect, detect_all, grammar_report, world_validity
-from musicinterp.organism.concept_sets import balanced_set, paired_set
+from musicinterp.organism import CONCEPTS, OrganismWorld, detect_all, grammar_report, world_validity
 
 
 @pytest.fixture(scope="module")
@@ -45,32 +44,3 @@ def test_a_bass_sustain_needs_its_onset(sampled):
     assert report["bass_sustain"].item() == 1 and report["bass_token"].item() == 0
     clip[V.BASS, 40] = V.bass_onset(3, 1)
     assert grammar_report(clip)["bass_sustain"].item() == 0 and world_validity(clip).item() == 1
-
-
-def test_sampler_is_seeded_and_paired_clips_share_nuisance():
-    world = OrganismWorld(100)
-    a, b = world.sample(7), world.sample(7)
-    assert torch.equal(a.codes, b.codes) and a.latents == b.latents
-    on = world.with_concept(a, "drums", 1)
-    off = world.with_concept(a, "drums", 0)
-    assert torch.equal(on.codes[0], off.codes[0])  # same melody
-    assert detect(on.codes, "drums")[1].item() == 1 and detect(off.codes, "drums")[1].item() == 0
-
-
-def test_concepts_are_not_one_token():
-    codes, _ = OrganismWorld(200).batch(range(64))
-    drums = codes[:, 1][codes[:, 1] > 0]
-    assert drums.unique().numel() >= 20
-    assert codes[:, 0].unique().numel() >= 60
-
-
-def test_concept_sets_balanced_and_paired():
-    bal = balanced_set("bass", 20, seed=1)
-    assert bal.codes.shape == (20, 4, 200) and bal.labels["bass"].sum() == 10
-    assert torch.equal(detect(bal.codes, "bass")[1], bal.labels["bass"])
-    pairs = paired_set("drums", 6, seed=2)
-    assert len(pairs) == 12 and pairs.groups[0] == pairs.groups[1]
-    assert pairs.labels["drums"].tolist() == [1, 0] * 6
-    assert torch.equal(pairs.codes[0, 0], pairs.codes[1, 0])
-    with pytest.raises(ValueError, match="unknown organism concept 'piano'"):
-        balanced_set("piano", 4)

@@ -6,9 +6,9 @@ import torch
 
 from musicinterp.judges import JudgeInputError
 from musicinterp.organism import DynamicsJudge, KeyJudge, ModeJudge, OrganismJudge, organism_judges
-from musicinterp.organism.judges import estimate_key
 from musicinterp.organism import vocab as V
 from musicinterp.organism.detectors import detect
+from musicinterp.organism.judges import estimate_key
 from musicinterp.organism.world import MAJOR, OrganismWorld
 
 

@@ -1,8 +1,6 @@
 import torch
 
-from musicinterp import generate, load_model
-from musicinterp.organism import detect_all
-from musicinterp.organism.checkpoint import SHIPPED, load_organism, organism_metadata, save_organism
+from musicinterp.organism.checkpoint import load_organism, save_organism
 from musicinterp.organism.config import OrganismConfig
 from musicinterp.organism.prompts import build_tokenizer
 from musicinterp.organism.training import heldout_nll, train_organism
@@ -19,18 +17,3 @@ def test_short_training_run_lowers_the_loss_and_round_trips(tmp_path):
     handle = load_organism(tmp_path / "org")
     assert handle.n_layers == 1 and handle.codebook_size == 256 and handle.tokenizer is not None
     assert abs(heldout_nll(handle.hf, n_clips=8, n_frames=40) - heldout_nll(model, n_clips=8, n_frames=40)) < 1e-5
-
-
-def test_shipped_checkpoint_loads_and_generates_one_second():
-    meta = organism_metadata()
-    assert (SHIPPED / "model.safetensors").stat().st_size < 30e6
-    loss = meta["training"]["loss"]  # the recorded curve went down and ends at the held-out NLL's level
-    assert len(loss) == len(meta["training"]["steps"]) and loss[-1] < 0.1 * loss[0]
-    assert abs(loss[-1] - meta["training"]["heldout_nll"]) < 0.05
-    model = load_model("organism")
-    assert (model.n_codebooks, model.codebook_size, model.frame_rate, model.sample_rate) == (4, 256, 50, 32000)
-    out = generate(model, text=["drums", "no drums"], n_frames=50, seed=0)
-    assert out.codes.shape == (2, 4, 50) and out.audio.shape == (2, 50 * 640)
-    assert int(out.codes.max()) < 256
-    det = detect_all(out.codes)
-    assert det["drums"].tolist() == [1, 0]

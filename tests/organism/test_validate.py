@@ -6,8 +6,8 @@ import pytest
 from musicinterp.judges import LowEndJudge, TempoJudge
 from musicinterp.organism import validate_audio_judges
 from musicinterp.organism.judges import OrganismJudge
-from musicinterp.organism.validate import paired_clips, score_table
 from musicinterp.organism.renderer import render
+from musicinterp.organism.validate import paired_clips, score_table
 from musicinterp.organism.world import CONCEPTS
 
 
