@@ -1,9 +1,10 @@
 """The Steerer protocol: a fitted, saveable artifact that becomes interventions at generation time.
 
 Every method fits from an :class:`ActivationStore` (no model run), records the
-model fingerprint, its config and the package version, and saves as
-safetensors + JSON. A subclass says what its strength means
-(``strength_name``), which config field holds it (``strength_key``), which
+model fingerprint, its typed config (``config_class``, a
+:class:`~musicinterp.steering.configs.SteererConfig` whose ``strength`` field is
+the strength knob) and the package version, and saves as safetensors + JSON. A
+subclass says what its strength means (``strength_name``), which
 :class:`ApplySpec` fields it honours (``spec_fields``), and builds its edits in
 :meth:`build`; everything else (model check, spec merge, strength, sign,
 schedule, monitor, log, the ``apply`` context manager, save/load) lives here.
@@ -22,7 +23,8 @@ import torch
 from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..store.errors import StoreModelMismatchError
-from .artifact import load_artifact, save_artifact
+from .artifact import SteererFileError, load_artifact, save_artifact
+from .configs import SteererConfig, SteererConfigError, check_strength
 from .monitor import Monitor
 from .spec import ApplySpec, Constant, Schedule, SpecError, StrengthLog
 
@@ -33,7 +35,8 @@ Strength = float | torch.Tensor | None
 class Prepared:
     """A steerer made ready for one generation: its edits, end-of-step hooks, log and monitor."""
 
-    interventions: list[Intervention]
+    interventions: list[Intervention]  # monitor reads, then edits (for generation)
+    edits: list[Intervention] = field(default_factory=list)  # the edits alone (for teacher-forced traces)
     callbacks: list[Any] = field(default_factory=list)
     log: StrengthLog = field(default_factory=StrengthLog)
     monitor: Monitor | None = None
@@ -88,14 +91,14 @@ class Steerer:
     concept: str
     site: str
     tensors: dict[str, torch.Tensor]
-    config: dict[str, Any]
+    config: SteererConfig  # a dict (an older artifact's) is read with ``config_class.from_dict``
     model_fingerprint: str
     model_id: str
     spec: ApplySpec = field(default_factory=ApplySpec)
     meta: dict[str, Any] = field(default_factory=dict)
     method: ClassVar[str] = "base"
-    strength_name: ClassVar[str] = "strength"
-    strength_key: ClassVar[str] = "strength"
+    strength_name: ClassVar[str] = "strength"  # what the method calls its strength (alpha, lambda, s)
+    config_class: ClassVar[type[SteererConfig] | None] = None
     spec_fields: ClassVar[frozenset[str]] = frozenset({"rows", "start", "stop", "every", "layers"})
     registry: ClassVar[dict[str, type[Steerer]]] = {}
 
@@ -104,11 +107,36 @@ class Steerer:
         if cls.method != "base":
             Steerer.registry[cls.method] = cls
 
+    def __post_init__(self) -> None:
+        if isinstance(self.config, dict):
+            config = dict(self.config)
+            for key in getattr(self.config_class, "derived_keys", ()):
+                if key in config:
+                    self.meta.setdefault(key, config.pop(key))
+            self.config = self.config_class.from_dict(config)
+        elif self.config_class is not None and not isinstance(self.config, self.config_class):
+            raise SteererConfigError(f"{type(self).__name__} needs a {self.config_class.__name__}, got "
+                                     f"{type(self.config).__name__}")
+
     # ------------------------------------------------------------------ the protocol
     @classmethod
     def fit(cls, store: Any, concept: str, config: Any = None, spec: ApplySpec | None = None) -> Steerer:
         """Fit from an activation store (never runs the model)."""
         raise NotImplementedError(f"{cls.__name__} does not implement fit")
+
+    @classmethod
+    def fit_spec(cls, defaults: ApplySpec, spec: ApplySpec | None) -> ApplySpec:
+        """The method's default spec with the fields ``spec`` sets replaced (never dropped wholesale)."""
+        if spec is not None:
+            cls._check_spec_fields(spec)
+        return defaults.merge(spec)
+
+    @classmethod
+    def _check_spec_fields(cls, spec: ApplySpec) -> None:
+        bad = [f for f in spec.set_fields() if f not in cls.spec_fields]
+        if bad:
+            raise SpecError(f"{cls.method} cannot honour ApplySpec.{bad[0]} (it honours: "
+                            f"{', '.join(sorted(cls.spec_fields))})")
 
     def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
         """The edits for one generation; use ``run.scale(x, ctx)`` for the per-row strength."""
@@ -120,12 +148,16 @@ class Steerer:
 
     @property
     def remove(self) -> bool:
-        return bool(self.config.get("remove", False))
+        return bool(self.config.remove)
 
     @property
     def strength(self) -> float:
-        """The configured strength (see ``strength_name``)."""
-        return float(self.config[self.strength_key])
+        """The configured strength (``config.strength``; ``strength_name`` says what it means)."""
+        return float(self.config.strength)
+
+    def config_dict(self) -> dict[str, Any]:
+        """The config as stored in ``steerer.json``."""
+        return self.config.to_dict()
 
     def check_model(self, model: MusicGen) -> None:
         if model.fingerprint != self.model_fingerprint:
@@ -136,18 +168,31 @@ class Steerer:
     def merged_spec(self, spec: ApplySpec | None) -> ApplySpec:
         """The stored spec with ``spec``'s set fields replaced; refuses fields this method cannot honour."""
         if spec is not None:
-            bad = [f for f in spec.set_fields() if f not in self.spec_fields]
-            if bad:
-                raise SpecError(f"{self.method} cannot honour ApplySpec.{bad[0]} (it honours: "
-                                f"{', '.join(sorted(self.spec_fields))})")
+            self._check_spec_fields(spec)
         return self.spec.merge(spec)
+
+    def check_spec_on(self, model: MusicGen, spec: ApplySpec) -> None:
+        """Refuse layers or heads the model does not have (they would silently edit nothing)."""
+        for layer in spec.layers or ():
+            if not 0 <= layer < model.n_layers:
+                raise SpecError(f"{self.method}: ApplySpec.layers holds layer {layer}, but model {model.name!r} has "
+                                f"{model.n_layers} layers (0..{model.n_layers - 1})")
+        for layer, head in spec.heads or ():
+            if not 0 <= layer < model.n_layers:
+                raise SpecError(f"{self.method}: ApplySpec.heads holds layer {layer}, but model {model.name!r} has "
+                                f"{model.n_layers} layers (0..{model.n_layers - 1})")
+            if not 0 <= head < model.n_heads:
+                raise SpecError(f"{self.method}: ApplySpec.heads holds head {head} (layer {layer}), but model "
+                                f"{model.name!r} has {model.n_heads} heads per layer (0..{model.n_heads - 1})")
 
     def prepare(self, model: MusicGen, *, strength: Strength = None, schedule: Schedule | None = None,
                 spec: ApplySpec | None = None) -> Prepared:
         """Interventions and hooks for one generation (the shared preamble of every method)."""
         self.check_model(model)
         merged = self.merged_spec(spec)
+        self.check_spec_on(model, merged)
         value = self.strength if strength is None else strength
+        check_strength(value)
         if isinstance(value, (list, tuple)):
             value = torch.tensor(value, dtype=torch.float32)
         schedule = schedule or self.default_schedule()
@@ -167,15 +212,17 @@ class Steerer:
                 monitor.record(step, used)
             callbacks.append(end_of_step)
         # monitor reads come first: at each layer they see the state before this layer's own push
-        return Prepared(interventions=reads + edits, callbacks=callbacks, log=log, monitor=monitor,
-                        schedule=schedule)
+        return Prepared(interventions=reads + edits, edits=list(edits), callbacks=callbacks, log=log,
+                        monitor=monitor, schedule=schedule)
 
     @contextmanager
     def apply(self, model: MusicGen, *, strength: Strength = None, spec: ApplySpec | None = None,
               schedule: Schedule | None = None) -> Iterator[Steerer]:
         """Inside the block every ``mi.generate`` on ``model`` is steered; leaving it removes every edit."""
         self.check_model(model)
-        self.merged_spec(spec)  # refuse a bad spec now, not at the first generation
+        self.check_spec_on(model, self.merged_spec(spec))  # refuse a bad spec now, not at the first generation
+        if strength is not None:
+            check_strength(strength)
         entry = _Active(self, strength, spec, schedule)
         model.steering.append(entry)
         try:
@@ -185,19 +232,22 @@ class Steerer:
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(concept={self.concept!r}, site={self.site!r}, "
-                f"{self.strength_name}={self.config.get(self.strength_key)}, "
+                f"strength={self.config.strength} ({self.strength_name}), "
                 f"{'remove' if self.remove else 'add'}, rows={self.spec.rows_or_default}, "
                 f"every={self.spec.resolved()['every']}, model={self.model_id!r})")
 
     # ------------------------------------------------------------------ io
     def save(self, folder: Any) -> Any:
         """Write ``steerer.safetensors`` + ``steerer.json`` (atomically) into ``folder``."""
-        return save_artifact(self, folder)
+        return save_artifact(_OnDisk(self), folder)
 
     @staticmethod
     def load(folder: Any, model: MusicGen | None = None) -> Steerer:
         """Load any method's artifact; with ``model``, refuse one fitted on another model."""
-        steerer = load_artifact(folder, Steerer.registry)
+        try:
+            steerer = load_artifact(folder, Steerer.registry)
+        except SteererConfigError as err:
+            raise SteererFileError(f"{folder}/steerer.json: field 'config': {err}") from err
         if model is not None:
             steerer.check_model(model)
         return steerer
@@ -227,3 +277,14 @@ class _Active:
     @property
     def name(self) -> str:
         return f"{self.steerer.method}:{self.steerer.concept}"
+
+
+class _OnDisk:
+    """A steerer as the artifact writer sees it: every attribute, with the config as a JSON-ready dict."""
+
+    def __init__(self, steerer: Steerer) -> None:
+        self._steerer = steerer
+        self.config = steerer.config_dict()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._steerer, name)

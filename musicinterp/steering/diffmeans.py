@@ -2,27 +2,43 @@
 
 Fitted from the store's running class statistics (frames of clip sets, or
 generation steps of prompt sets), so nothing is rescanned. ``lambda * v`` is
-added at one layer, a block, or all layers, on both CFG rows by default.
+added at one layer, a block, or all layers, on both CFG rows by default (``lambda`` is the config's
+``strength``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import torch
 
 from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from .base import Steerer, SteerRun
+from .configs import SteererConfig, steerer_config
 from .spec import ApplySpec
 
 
-@dataclass
-class DiffMeansConfig:
-    lam: float = 1.0  # lambda: multiples of the class-mean difference
+@steerer_config
+class DiffMeansConfig(SteererConfig):
+    """Difference-in-means settings. ``strength`` is lambda: multiples of the class-mean difference ``v``.
+
+    Default 2 (was 1, outside the comparison's sweep 1.5-3): on the organism lambda 2
+    adds drums and removes bass within the limits (README, "Steering matrix").
+    ``lam=`` is accepted as a deprecated name.
+    """
+
+    strength: float = 2.0
     layers: Sequence[int] | str = "all"  # "all", or a list of layers (one layer, a block)
     remove: bool = False
+
+    legacy_names = {"lam": "strength"}
+
+    def validate(self) -> None:
+        if isinstance(self.layers, str):
+            self.one_of("layers", ("all",))
+        elif not self.layers or min(self.layers) < 0:
+            self.fail("layers", "must be 'all' or a non-empty list of layer indices >= 0")
 
 
 class DiffMeansSteerer(Steerer):
@@ -30,7 +46,7 @@ class DiffMeansSteerer(Steerer):
 
     method = "diffmeans"
     strength_name = "lambda"
-    strength_key = "lam"
+    config_class = DiffMeansConfig
     required_tensors = ("v",)
 
     @classmethod
@@ -39,15 +55,13 @@ class DiffMeansSteerer(Steerer):
         config = config or DiffMeansConfig()
         stats = store.stats("resid")
         v = (stats.class_mean(concept, 1) - stats.class_mean(concept, 0)).float()  # (L, d)
-        saved = asdict(config)
-        saved["layers"] = list(config.layers) if not isinstance(config.layers, str) else config.layers
-        return cls(concept=concept, site="resid", tensors={"v": v}, config=saved,
+        return cls(concept=concept, site="resid", tensors={"v": v}, config=config,
                    model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
-                   spec=spec or ApplySpec(rows="both"),
+                   spec=cls.fit_spec(ApplySpec(rows="both"), spec),
                    meta={"store": str(store.root), "stats_rows": store.meta.get("stats_rows")})
 
     def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
-        chosen = self.config["layers"]
+        chosen = self.config.layers
         layers = list(run.spec.layers) if run.spec.layers is not None else (
             list(range(self.tensors["v"].shape[0])) if chosen == "all" else list(chosen))
 

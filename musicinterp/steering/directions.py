@@ -7,6 +7,9 @@ import torch
 from ..probes import ProbeBank, split_indices
 from ..store.reader import ProbeView
 
+DIRECTIONS = ("mass_mean", "probe")  # how a head's direction is taken
+POOLINGS = ("mean", "last")  # probe frame policies a store's probe view offers
+
 
 def head_directions(view: ProbeView, bank: ProbeBank, concept: str, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit directions ``(G, hd)`` and the std of training activations along them ``(G,)``.

@@ -12,8 +12,8 @@ larger than the model's heads is reduced to all heads with a warning.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import asdict, dataclass
 
 import torch
 
@@ -21,18 +21,34 @@ from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
 from .base import Steerer, SteerRun, clamp_with_warning
-from .directions import head_directions
+from .configs import SteererConfig, steerer_config
+from .directions import DIRECTIONS, POOLINGS, head_directions
 from .spec import ApplySpec
 
 
-@dataclass
-class ITIConfig:
+@steerer_config
+class ITIConfig(SteererConfig):
+    """ITI settings. ``strength`` is the paper's alpha: multiples of each head's std along its direction.
+
+    Default 5 (was 15, outside the comparison's sweep 1-10): in the organism's
+    steering matrix alpha 4-5 adds drums in every continuation and timbre within
+    the limits, and alpha 10 already breaks validity (README, "Steering matrix").
+    ``alpha=`` is accepted as a deprecated name.
+    """
+
     k: int | None = None  # heads kept; None: one head in eight (see the module docstring)
-    alpha: float = 15.0
+    strength: float = 5.0
     direction: str = "mass_mean"  # or "probe"
     pooling: str = "mean"  # probe frame policy: "mean" over valid frames or "last"
     C: float = 1.0  # probes' inverse L2 regularisation (scikit-learn's C)
     remove: bool = False  # subtract the direction (remove the trait)
+
+    def validate(self) -> None:
+        self.at_least("k", 1, optional=True)
+        self.one_of("direction", DIRECTIONS)
+        self.one_of("pooling", POOLINGS)
+        if not self.C > 0 or self.C == float("inf"):
+            self.fail("C", "must be a finite number > 0")
 
 
 class ITISteerer(Steerer):
@@ -40,7 +56,7 @@ class ITISteerer(Steerer):
 
     method = "iti"
     strength_name = "alpha"
-    strength_key = "alpha"
+    config_class = ITIConfig
     spec_fields = frozenset({"rows", "start", "stop", "every", "layers", "heads"})
     required_tensors = ("heads", "directions", "sigma", "val_acc")
 
@@ -55,12 +71,10 @@ class ITISteerer(Steerer):
         top = torch.argsort(bank.val_acc, descending=True)[:k]
         dirs, sigma = head_directions(view, bank, concept, config.direction)
         heads = torch.stack([top // n_heads, top % n_heads], dim=1)
-        saved = asdict(config)
-        saved["k"] = k
         return cls(concept=concept, site="attn_z",
                    tensors={"heads": heads, "directions": dirs[top], "sigma": sigma[top], "val_acc": bank.val_acc[top]},
-                   config=saved, model_fingerprint=store.meta["model_fingerprint"],
-                   model_id=store.meta["model_id"], spec=spec or ApplySpec(rows="both"),
+                   config=dataclasses.replace(config, k=k), model_fingerprint=store.meta["model_fingerprint"],
+                   model_id=store.meta["model_id"], spec=cls.fit_spec(ApplySpec(rows="both"), spec),
                    meta={"store": str(store.root), "n_heads": n_heads})
 
     def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:

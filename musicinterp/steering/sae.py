@@ -19,7 +19,7 @@ concept. The whole SAE travels inside the steerer artifact.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import torch
 from ..engine.interventions import Intervention, StepContext, StepWindow
 from ..models.musicgen import MusicGen
 from .base import Steerer, SteerRun
+from .configs import SteererConfig, SteererConfigError, deprecated_alias, steerer_config
 from .monitor import Monitor
 from .spec import ApplySpec
 
@@ -36,16 +37,33 @@ WHEN = ("always", "when_active")
 _SAE_KEYS = ("encoder.weight", "encoder.bias", "decoder.weight", "b_dec", "k", "threshold")
 
 
-@dataclass
-class SAEConfig:
+@steerer_config
+class SAESteererConfig(SteererConfig):
+    """SAE-feature steering settings (was ``SAEConfig``). ``strength`` (alias ``alpha=``, deprecated):
+    add/clamp: multiples of the typical activation; scale: factor; ablate: fraction removed.
+
+    Default 4, inside the comparison's sweep 0.5-4 (clamp alpha 4 adds drums; alpha 2
+    keeps validity higher, README "SAE features").
+    """
+
     sae: Any = None  # an SAE, or the folder of a saved one
     features: list[int] | None = None  # None: the n_features most selective for the concept
     n_features: int = 1
     mode: str = "add"
     when: str = "always"
-    alpha: float = 4.0  # add/clamp: multiples of the typical activation; scale: factor; ablate: fraction removed
+    strength: float = 4.0
     keep_error: bool = True
     remove: bool = False  # add: subtract the directions (clamp/scale/ablate say their own direction)
+
+    def validate(self) -> None:
+        self.one_of("mode", MODES)
+        self.one_of("when", WHEN)
+        self.at_least("n_features", 1)
+        if self.features is not None and (not self.features or min(self.features) < 0):
+            self.fail("features", "must be None or a non-empty list of feature indices >= 0")
+        if self.remove and self.mode != "add":
+            self.fail("remove", f"only flips mode 'add'; to remove a feature use mode='ablate' (or 'scale' with "
+                                f"strength < 1), not remove=True with mode={self.mode!r}")
 
 
 class SAESteerer(Steerer):
@@ -53,12 +71,12 @@ class SAESteerer(Steerer):
 
     method = "sae"
     strength_name = "alpha"
-    strength_key = "alpha"
+    config_class = SAESteererConfig
     spec_fields = frozenset({"rows", "start", "stop", "every"})
     required_tensors = ("features", "typical", *(f"sae.{k}" for k in _SAE_KEYS))
 
     @classmethod
-    def fit(cls, store: Any, concept: str, config: SAEConfig | None = None, spec: ApplySpec | None = None, *,
+    def fit(cls, store: Any, concept: str, config: SAESteererConfig | None = None, spec: ApplySpec | None = None, *,
             analysis: Any = None) -> SAESteerer:
         """Choose features (by hand, or by selectivity for ``concept``) and record their typical activations.
 
@@ -67,16 +85,9 @@ class SAESteerer(Steerer):
         from ..sae import SAE, load
         from ..sae.features import analyze
 
-        config = config or SAEConfig()
-        if config.mode not in MODES:
-            raise ValueError(f"SAEConfig.mode must be one of {MODES}, got {config.mode!r}")
-        if config.when not in WHEN:
-            raise ValueError(f"SAEConfig.when must be one of {WHEN}, got {config.when!r}")
-        if config.remove and config.mode != "add":
-            raise ValueError(f"SAEConfig.remove only flips mode 'add'; to remove a feature use mode='ablate' "
-                             f"(or 'scale' with alpha < 1), not remove=True with mode={config.mode!r}")
+        config = config or SAESteererConfig()
         if config.sae is None:
-            raise ValueError("SAEConfig.sae is required: an SAE or the folder of a saved one")
+            raise SteererConfigError("SAESteererConfig.sae is required: an SAE or the folder of a saved one")
         sae = config.sae if isinstance(config.sae, SAE) else load(config.sae)
         if sae.model_fingerprint != store.meta["model_fingerprint"]:
             raise ValueError(f"SAE was trained on model {sae.model_id!r}, the store holds {store.meta['model_id']!r}")
@@ -88,7 +99,7 @@ class SAESteerer(Steerer):
         else:
             feats = analysis.best(concept, config.n_features)
         if not feats:
-            raise ValueError("SAEConfig.features is empty: choose at least one feature")
+            raise SteererConfigError("SAESteererConfig.features is empty: choose at least one feature")
         idx = torch.tensor(feats)
         tensors = {"features": idx, "typical": analysis.mean_active[idx].clone()}
         if concept in analysis.labels:
@@ -97,11 +108,10 @@ class SAESteerer(Steerer):
             tensors["neg_mean"] = analysis.pooled[y == 0][:, idx].mean(0)
             tensors["auc"] = analysis.auc[concept][idx].clone() if concept in analysis.auc else torch.zeros(len(feats))
         tensors.update({f"sae.{k}": v.detach().cpu().clone() for k, v in sae.ae.state_dict().items()})
-        saved = asdict(config)
-        saved["sae"] = str(config.sae) if isinstance(config.sae, (str, Path)) else sae.meta.get("saved_to", "in memory")
-        saved["features"] = feats
-        return cls(concept=concept, site=sae.site, tensors=tensors, config=saved,
-                   model_fingerprint=sae.model_fingerprint, model_id=sae.model_id, spec=spec or ApplySpec(rows="both"),
+        where = str(config.sae) if isinstance(config.sae, (str, Path)) else sae.meta.get("saved_to", "in memory")
+        saved = dataclasses.replace(config, sae=where, features=feats)
+        return cls(concept=concept, site=sae.site, tensors=tensors, config=saved, model_fingerprint=sae.model_fingerprint,
+                   model_id=sae.model_id, spec=cls.fit_spec(ApplySpec(rows="both"), spec),
                    meta={"sae": {"arch": sae.arch, "norm_factor": sae.norm_factor, "layer": sae.layer,
                                  "head": sae.head, "d_in": sae.d_in, "dict_size": sae.dict_size, "k": sae.k,
                                  "store_digest": sae.store_digest}, "store": str(store.root)})
@@ -131,8 +141,8 @@ class SAESteerer(Steerer):
         if "pos_mean" not in self.tensors:
             raise ValueError(f"the store has no labels for {self.concept!r}: a feature monitor needs its class means")
         return SAEFeatureMonitor(self.sae(), self.features, self.tensors["pos_mean"], self.tensors["neg_mean"],
-                                 tau=tau, warmup=warmup, frames=frames, flip=self.remove or self.config["mode"] ==
-                                 "ablate" or (self.config["mode"] == "scale" and self.strength < 1), latch=latch)
+                                 tau=tau, warmup=warmup, frames=frames, flip=self.remove or self.config.mode ==
+                                 "ablate" or (self.config.mode == "scale" and self.strength < 1), latch=latch)
 
     # ------------------------------------------------------------------ edits
     def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
@@ -142,7 +152,7 @@ class SAESteerer(Steerer):
         feats = self.tensors["features"]
         dirs = sae.directions[:, feats].T * sae.norm_factor  # (n, d_in) decoder columns in model units
         typical = self.tensors["typical"]
-        mode, when, keep_error = self.config["mode"], self.config["when"], self.config["keep_error"]
+        mode, when, keep_error = self.config.mode, self.config.when, self.config.keep_error
 
         def edit(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
             gate = run.scale(x, ctx)  # (rows, 1, ...) strength per row, 0 where this steerer does not act
@@ -220,3 +230,6 @@ class SAEFeatureMonitor(Monitor):
             self.history.pop(0)
         mean = torch.stack(self.history).mean(0)  # (B, n)
         return (mean / self.pos.to(mean.device)).clamp(0, 1).mean(-1)
+
+
+__getattr__ = deprecated_alias(__name__, {"SAEConfig": ("SAESteererConfig", SAESteererConfig)})

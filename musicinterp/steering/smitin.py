@@ -5,14 +5,14 @@ Every head is steered along its unit probe direction, weighted by
 ``interval`` steps. SMITIN is these soft weights plus the self-monitoring
 schedule (:class:`~musicinterp.steering.monitor.ProbeMonitor`, usable by every
 method): with ``reading`` the median probe probability over the most accurate
-heads, strength is full during the warm-up, ``alpha * (1 - reading / tau)``
+heads, strength is full during the warm-up, ``strength * (1 - reading / tau)``
 while ``reading < tau``, and zero once the trait is present. Removing a trait
 flips the direction and the monitor.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import dataclasses
 
 import torch
 
@@ -21,14 +21,23 @@ from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
 from .base import Steerer, SteerRun, clamp_with_warning
 from .calibration import MonitorCalibration, calibrate_monitor
-from .directions import head_directions
+from .configs import SteererConfig, steerer_config
+from .directions import DIRECTIONS, POOLINGS, head_directions
 from .monitor import ProbeMonitor, derive_tau
 from .spec import ApplySpec, Schedule
 
 
-@dataclass
-class SMITINConfig:
-    alpha: float = 5.0
+@steerer_config
+class SMITINConfig(SteererConfig):
+    """SMITIN settings. ``strength`` is alpha (x each head's std, times its soft weight).
+
+    Default 20 (was the paper's 5, outside the comparison's sweep 10-25): on the
+    organism alpha 15-20 (s = 2) is where SMITIN adds and removes tempo within the
+    limits, and acting one step in ``interval`` needs a larger alpha than ITI's
+    (README, "Steering matrix"; DESIGN section 5). ``alpha=`` is a deprecated name.
+    """
+
+    strength: float = 20.0
     interval: int = 5  # act every `interval` generation steps (the paper's s)
     direction: str = "probe"  # or "mass_mean"
     pooling: str = "mean"  # probe frame policy
@@ -41,6 +50,20 @@ class SMITINConfig:
     baseline_steps: int = 0  # > 0: the reading is relative to each prompt's first steps (see Monitor)
     remove: bool = False
     C: float = 1.0  # probes' inverse L2 regularisation (scikit-learn's C)
+
+    derived_keys = ("tau_derived", "tau_source")  # older artifacts kept these in the config (now in meta)
+
+    def validate(self) -> None:
+        for name in ("interval", "monitor_heads"):
+            self.at_least(name, 1)
+        for name in ("warmup", "baseline_steps", "power"):
+            self.at_least(name, 0)
+        self.at_least("monitor_frames", 1, optional=True)
+        self.at_least("tau", float("-inf"), optional=True)
+        self.one_of("direction", DIRECTIONS)
+        self.one_of("pooling", POOLINGS)
+        if not 0 < self.C < float("inf"):
+            self.fail("C", "must be a finite number > 0")
 
 
 def soft_head_weights(acc: torch.Tensor, power: float = 3.0) -> torch.Tensor:
@@ -56,7 +79,7 @@ class SMITINSteerer(Steerer):
 
     method = "smitin"
     strength_name = "alpha"
-    strength_key = "alpha"
+    config_class = SMITINConfig
     spec_fields = frozenset({"rows", "start", "stop", "every", "layers", "heads"})
     required_tensors = ("soft_weights", "directions", "sigma", "val_acc", "monitor_heads", "monitor_weight",
                         "monitor_bias")
@@ -75,25 +98,23 @@ class SMITINSteerer(Steerer):
         tau = config.tau if config.tau is not None else derive_tau(bank.val_logits[mon], bank.val_labels,
                                                                    config.remove)
         n_heads = bank.grid[1]
-        saved = asdict(config)
-        saved.update(tau=tau, tau_derived=config.tau is None, monitor_heads=n_monitor)
+        saved = dataclasses.replace(config, tau=float(tau), monitor_heads=n_monitor)
         return cls(concept=concept, site="attn_z", tensors={
             "soft_weights": soft, "directions": dirs, "sigma": sigma, "val_acc": acc,
             "monitor_heads": torch.stack([mon // n_heads, mon % n_heads], dim=1),
             "monitor_weight": bank.weight[mon], "monitor_bias": bank.bias[mon]},
             config=saved, model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
-            spec=spec or ApplySpec(rows="both", every=config.interval),
-            meta={"store": str(store.root), "grid": list(bank.grid)})
+            spec=cls.fit_spec(ApplySpec(rows="both", every=config.interval), spec),
+            meta={"store": str(store.root), "grid": list(bank.grid), "tau_derived": config.tau is None})
 
     def monitor(self, **overrides) -> ProbeMonitor:
         """A fresh self-monitor from the fitted probes (``overrides``: tau, warmup, frames, latch, baseline_steps)."""
         c = self.config
-        kw = dict(tau=c["tau"], warmup=c["warmup"], frames=c.get("monitor_frames"), latch=c.get("latch", False),
-                  baseline_steps=c.get("baseline_steps", 0))
+        kw = dict(tau=c.tau, warmup=c.warmup, frames=c.monitor_frames, latch=c.latch, baseline_steps=c.baseline_steps)
         kw.update(overrides)
         return ProbeMonitor([tuple(h) for h in self.tensors["monitor_heads"].tolist()],
                             self.tensors["monitor_weight"], self.tensors["monitor_bias"], site="attn_z",
-                            pooling=c["pooling"], flip=self.remove, **kw)
+                            pooling=c.pooling, flip=self.remove, **kw)
 
     def calibrate_monitor(self, model: MusicGen, *, judge, strength: float | None = None, baseline_steps: int = 25,
                           seed: int = 0, **generate_kwargs) -> MonitorCalibration:
@@ -105,11 +126,11 @@ class SMITINSteerer(Steerer):
         the change that best separates judged-present from judged-absent
         generations (unsteered and at ``strength``). The steerer keeps the result.
         """
-        mon = self.monitor(tau=self.config["tau"], baseline_steps=baseline_steps)
+        mon = self.monitor(tau=self.config.tau, baseline_steps=baseline_steps)
         result = calibrate_monitor(self, model, mon, judge=judge, strength=strength or self.strength, seed=seed,
                                    **generate_kwargs)
-        self.config.update(tau=result.tau, baseline_steps=baseline_steps, tau_derived=False,
-                           tau_source="generations")
+        self.config = dataclasses.replace(self.config, tau=float(result.tau), baseline_steps=baseline_steps)
+        self.meta.update(tau_derived=False, tau_source="generations")
         return result
 
     def default_schedule(self) -> Schedule:

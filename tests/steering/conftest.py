@@ -35,9 +35,9 @@ def fit_all(store):
     )
 
     return {
-        "iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0)),
+        "iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, strength=4.0)),
         "smitin": SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=2)),
-        "diffmeans": DiffMeansSteerer.fit(store, "drums", DiffMeansConfig(lam=1.0, layers=[1])),
+        "diffmeans": DiffMeansSteerer.fit(store, "drums", DiffMeansConfig(strength=1.0, layers=[1])),
         "regression": RegressionSteerer.fit(store, "drums", RegressionConfig(strength=0.5, layers=[0])),
     }
 

@@ -97,7 +97,7 @@ def test_every_method_names_its_strength(tiny_store):
     _, store = tiny_store
     s = fit_all(store)
     names = {k: (v.strength_name, v.strength) for k, v in s.items()}
-    assert names == {"iti": ("alpha", 4.0), "smitin": ("alpha", 5.0), "diffmeans": ("lambda", 1.0),
+    assert names == {"iti": ("alpha", 4.0), "smitin": ("alpha", 20.0), "diffmeans": ("lambda", 1.0),
                      "regression": ("s", 0.5)}
     for st in s.values():
         text = repr(st)
@@ -108,9 +108,9 @@ def test_iti_honours_layers_and_warns_when_k_exceeds_the_heads(tiny_store):
     model, store = tiny_store
     with pytest.warns(UserWarning, match="k=48 exceeds the 8 available"):
         iti = ITISteerer.fit(store, "drums", ITIConfig(k=48))
-    assert iti.config["k"] == 8
+    assert iti.config.k == 8
     default = ITISteerer.fit(store, "drums")
-    assert default.config["k"] == 1  # one head in eight of the tiny model's 8
+    assert default.config.k == 1  # one head in eight of the tiny model's 8
     edits = iti.prepare(model, spec=ApplySpec(layers=[1])).interventions
     assert {iv.layer for iv in edits} == {1}
     heads = iti.prepare(model, spec=ApplySpec(heads=[(0, 2)])).interventions

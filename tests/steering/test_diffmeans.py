@@ -10,7 +10,7 @@ from musicinterp.steering import (
 
 def test_diffmeans_vector_is_the_class_mean_difference(tiny_store):
     model, store = tiny_store
-    dm = DiffMeansSteerer.fit(store, "drums", DiffMeansConfig(lam=1.0))
+    dm = DiffMeansSteerer.fit(store, "drums", DiffMeansConfig(strength=1.0))
     frames = torch.stack([store.read_frames("resid", layer) for layer in range(2)], dim=1).double()
     drums = torch.tensor(store.index.column("label_drums").to_pylist())
     want = frames[drums == 1].mean(0) - frames[drums == 0].mean(0)

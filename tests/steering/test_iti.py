@@ -9,7 +9,7 @@ from musicinterp.steering import (
 
 def test_iti_adds_alpha_sigma_theta_to_its_heads(tiny_store):
     model, store = tiny_store
-    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0))
+    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, strength=4.0))
     codes = torch.randint(0, 2048, (2, 4, 10))
     base = trace_codes(model, codes, read=["attn_z"])
     res = trace_codes(model, codes, read=["attn_z"], interventions=iti.prepare(model).interventions)

@@ -21,7 +21,7 @@ def test_smitin_monitor_stops_once_the_trait_is_present(tiny_store):
     assert readings.shape == (23, 2)
     assert (strengths[:3] > 0).all() and (strengths[3:] == 0).all()  # warm-up, then stopped
     assert trace.edited == [0, 1, 2]
-    never = SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=3, tau=1.01, interval=5))
+    never = SMITINSteerer.fit(store, "drums", SMITINConfig(strength=5.0, monitor_heads=4, warmup=3, tau=1.01, interval=5))
     res = steer(model, never, **kw)
     trace = next(iter(res.monitors.values()))
     assert trace.edited == [0, 5, 10, 15, 20]  # every s = 5 steps
@@ -32,7 +32,7 @@ def test_smitin_monitor_stops_once_the_trait_is_present(tiny_store):
 
 def test_smitin_strength_for_step_t_uses_readings_up_to_t_minus_1(tiny_store):
     model, store = tiny_store
-    st = SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=0, tau=0.9, interval=1))
+    st = SMITINSteerer.fit(store, "drums", SMITINConfig(strength=5.0, monitor_heads=4, warmup=0, tau=0.9, interval=1))
     trace = next(iter(steer(model, st, batch=1, n_frames=8, seed=1, decode_audio=False).monitors.values()))
     readings, strengths = trace.as_tensors()
     assert strengths[0, 0] == 5.0  # nothing read yet at step 0
