@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ..engine.active import refuse_active_steering
 from ..engine.generation import GenerationResult, generate
 from ..engine.interventions import Intervention, StepContext, StepWindow
 from ..models.musicgen import MusicGen
@@ -121,6 +122,8 @@ def generate_patched(model: MusicGen, clean: Any, corrupt: Any, *, site: str = "
     with ``do_sample=False`` patching every ``cross_z`` head of every layer reproduces the corrupt
     prompt's own generation exactly (the text reaches the decoder through cross-attention only).
     """
+    refuse_active_steering(model, "generate_patched", "steerers would also edit the corrupt rows whose values "
+                           "are copied into the clean ones")
     for arg in _OWN_ARGS:
         if arg in generate_kwargs:
             raise AblationInputError(f"{arg}: generate_patched takes its prompts as clean= and corrupt=")

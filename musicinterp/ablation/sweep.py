@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from ..engine.active import refuse_active_steering
 from ..models.delay import valid_positions
 from ..models.musicgen import MusicGen
 from ..models.sites import get_site
 from .cells import LAYER, Cell, Target, execution_key
 from .inputs import TeacherForced, cell_kwargs, encode_text, frame_logprobs
 from .metrics import Metric, MetricContext
+
+_UNSTEERED = "its sweeps trace the model directly and would not apply them (results would mix up steered and unsteered)"
 
 
 @dataclass
@@ -89,6 +92,7 @@ def record(model: MusicGen, inputs: TeacherForced, metric: Metric, *, sites: Seq
            layer_outputs: bool = False, reference: torch.Tensor | None = None,
            targets: torch.Tensor | None = None) -> Recorded:
     """Trace ``inputs`` unedited: metric values, and (optionally) layer outputs and site activations."""
+    refuse_active_steering(model, "ablation/patching", _UNSTEERED)
     reads = sorted(set(sites) | set(metric.reads()), key=lambda sl: execution_key(sl[1], sl[0]))
     saved: dict = {}
     layer_saved: dict[int, torch.Tensor] = {}
@@ -142,6 +146,7 @@ def run_cells(model: MusicGen, inputs: TeacherForced, cells: Sequence[Cell], set
     ``base`` (the unedited run with layer outputs) enables prefix skipping; it is
     recorded here when missing. ``batched=False`` runs one full trace per cell.
     """
+    refuse_active_steering(model, "ablation/patching", _UNSTEERED)
     cells = list(cells)
     rows_sel = inputs.row_slice(rows)
     reads = metric.reads()

@@ -2,6 +2,8 @@
 
 ``trace_codes`` runs one nnsight trace of the full MusicGen forward on
 ``(B, K, T)`` codes (delay pattern applied for you) and returns what was read.
+Inside ``with steerer.apply(model)`` the trace is steered: the active steerers'
+edits run at every position at their configured strength (see :mod:`.active`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import torch
 
 from ..models.musicgen import Conditioning, MusicGen
 from ..models.sites import get_site
+from .active import active_edits
 from .frames import FrameSpec, select_positions
 from .interventions import Intervention, plan
 
@@ -57,7 +60,9 @@ def trace_codes(
     ``read`` maps site -> layers (``None`` = all layers), or is a list of sites.
     With ``cfg_rows`` the batch is doubled (conditional rows, then unconditional).
     Edits read after an edit see the edited value; reads follow execution order.
+    Steerers active on ``model`` add their edits after ``interventions``.
     """
+    interventions = list(interventions) + active_edits(model)
     codes = model.check_codes(codes)
     reads = _normalise_reads(model, read)
     positions = select_positions(frames, codes.shape[-1], model.n_codebooks)
