@@ -15,6 +15,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ..engine.active import refuse_active_steering
 from ..models.musicgen import MusicGen
 from ..store.background import BackgroundWriter, Trimmer
 from ..store.folder import decide, prepare
@@ -33,6 +34,7 @@ def run_collection(out: str | Path, config: dict[str, Any], plan: ChunkPlan, bui
     action = decide(root, config, overwrite)
     if action == "reuse":
         return ActivationStore.open(root, model=model)
+    refuse_active_steering(model, "collection", "it would store steered activations")
     procs.barrier()
     if procs.is_main:
         prepare(root, config, action)
