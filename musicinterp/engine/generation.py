@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ from ..data.audio import load_audio
 from ..models.codec import codec_decode_skipped
 from ..models.delay import frames_to_new_tokens
 from ..models.musicgen import DISCARDED_PREFILL_PASSES, MusicGen
+from .active import prepare_active
 from .interventions import Intervention, plan
 from .sampling import check_row_keys, keyed_processors
+from .settings import PromptInput, Sampling, split_settings
 
 StepCallback = Callable[[int, int], None]  # (step, prompts in the batch)
 
@@ -72,7 +75,7 @@ class GenerationResult:
                 f"audio {audio}{steered})")
 
     def _repr_html_(self) -> str:
-        from ..views.audio import audio_players_html
+        from ..data.players import audio_players_html
 
         head = repr(self).replace("&", "&amp;").replace("<", "&lt;")
         if self.audio is None:
@@ -88,8 +91,8 @@ class GenerationResult:
         return Audio(self.audio[index], rate=self.sample_rate)
 
 
-def _prompt_codes(model: MusicGen, prompt_codes: torch.Tensor | None,
-                  prompt_audio: str | Path | np.ndarray | None, batch: int) -> torch.Tensor | None:
+def _prompt_codes(model: MusicGen, prompt: PromptInput, batch: int) -> torch.Tensor | None:
+    prompt_codes, prompt_audio = prompt.prompt_codes, prompt.prompt_audio
     if prompt_audio is not None:
         if prompt_codes is not None:
             raise ValueError("give prompt_codes or prompt_audio, not both")
@@ -110,102 +113,100 @@ def _prompt_codes(model: MusicGen, prompt_codes: torch.Tensor | None,
 def generate(
     model: MusicGen,
     *,
-    text: Sequence[str] | str | None = None,
-    input_ids: torch.Tensor | None = None,
-    attention_mask: torch.Tensor | None = None,
-    batch: int | None = None,
-    prompt_codes: torch.Tensor | None = None,
-    prompt_audio: str | Path | np.ndarray | None = None,
+    prompt: PromptInput | None = None,
+    sampling: Sampling | None = None,
     n_frames: int | None = None,
     max_new_tokens: int | None = None,
-    guidance_scale: float | None = None,
-    do_sample: bool = True,
-    temperature: float | None = None,
-    top_k: int | None = None,
-    seed: int | None = None,
-    row_keys: Sequence[int] | torch.Tensor | None = None,
     interventions: Sequence[Intervention] = (),
     callbacks: Sequence[StepCallback] = (),
     record_logits: bool = False,
     decode_audio: bool = True,
     traced: bool | None = None,
+    **settings: Any,
 ) -> GenerationResult:
     """Generate ``n_frames`` new frames (or ``max_new_tokens`` decoder steps).
 
-    Conditioning is ``text`` (needs a tokenizer), ``input_ids`` or nothing
-    (unconditional, ``batch`` rows). A continuation starts from
-    ``prompt_codes`` ``(B, K, Tp)`` or ``prompt_audio`` (file path or mono
-    samples at the model's rate). ``interventions`` edit sites at their steps
-    and rows; ``callbacks(step, batch)`` run at the end of each step inside the trace
-    (monitors use them). ``traced=False`` runs plain Hugging Face generation.
-    ``row_keys`` (one int per row) samples each row with noise keyed by its key
-    and ``seed``: rows sharing a key share their randomness across calls and batch
-    layouts (see :mod:`musicinterp.engine.sampling`).
+    What it starts from is a :class:`PromptInput`: conditioning ``text`` (needs
+    a tokenizer), ``input_ids`` (+ ``attention_mask``) or nothing (unconditional,
+    ``batch`` rows), and a continuation's ``prompt_codes`` or ``prompt_audio``.
+    How it samples is a :class:`Sampling`: ``guidance_scale``, ``do_sample``,
+    ``temperature``, ``top_k``, ``seed``, ``row_keys``. Each of those fields can
+    also be passed as a loose keyword (``generate(model, text="x", seed=0,
+    n_frames=50)``). ``interventions`` edit sites at their steps and rows;
+    ``callbacks(step, batch)`` run at the end of each step inside the trace
+    (monitors use them). Steerers held by ``with steerer.apply(model)`` add
+    theirs. ``traced=False`` runs plain Hugging Face generation.
     """
-    active = list(model.steering)  # steerers held active by `with steerer.apply(model)`
-    prepared = [entry.prepare(model) for entry in active]
+    prompt, sampling = split_settings(prompt, sampling, settings)
+    active, prepared = prepare_active(model)  # steerers held active by `with steerer.apply(model)`
     interventions = list(interventions) + [iv for p in prepared for iv in p.interventions]
     callbacks = list(callbacks) + [cb for p in prepared for cb in p.callbacks]
-    defaults = model.generation_defaults
-    guidance_scale = defaults["guidance_scale"] if guidance_scale is None else guidance_scale
-    temperature = defaults["temperature"] if temperature is None else temperature
-    top_k = defaults["top_k"] if top_k is None else top_k
-    if isinstance(text, str):
-        text = [text]
-    if text is None and input_ids is None and batch is None:
-        batch = 1 if prompt_codes is None else int(torch.as_tensor(prompt_codes).shape[0])
-    cond = model.conditioning(text=text, input_ids=input_ids, attention_mask=attention_mask, batch=batch)
+    sampling = sampling.resolved(model.generation_defaults)
+    cond = model.conditioning(text=prompt.texts, input_ids=prompt.input_ids, attention_mask=prompt.attention_mask,
+                              batch=prompt.inferred_batch())
     b = cond.batch
-    prompt = _prompt_codes(model, prompt_codes, prompt_audio, b)
-    prompt_frames = 0 if prompt is None else prompt.shape[-1]
-    if max_new_tokens is None:
-        if n_frames is None:
-            raise ValueError("give n_frames (frames to generate) or max_new_tokens")
-        max_new_tokens = frames_to_new_tokens(n_frames, model.n_codebooks)
-    guided = guidance_scale is not None and guidance_scale > 1
-    decoder_start = model.generation_start(b, prompt)
-
+    start_codes = _prompt_codes(model, prompt, b)
+    max_new_tokens = _new_tokens(model, n_frames, max_new_tokens)
+    decoder_start = model.generation_start(b, start_codes)
     recorder = _SequenceRecorder()
-    keyed = row_keys is not None and do_sample
-    hf_sampling = do_sample and not keyed  # keyed sampling is greedy decoding over perturbed scores
-    gen_kwargs: dict[str, Any] = dict(
-        **cond.kwargs(), decoder_input_ids=decoder_start.to(model.device), max_new_tokens=max_new_tokens,
-        do_sample=hf_sampling, guidance_scale=guidance_scale if guided else None,
-        stopping_criteria=StoppingCriteriaList([recorder]),
-        temperature=temperature if hf_sampling else None, top_k=top_k if hf_sampling else None,
-        min_new_tokens=max_new_tokens,
-    )
-    if keyed:  # greedy over Gumbel-perturbed scores: a sample whose noise each row draws from its key
-        gen_kwargs["logits_processor"] = keyed_processors(check_row_keys(row_keys, b), temperature, top_k,
-                                                          0 if seed is None else seed)
-
-    def driver(**kwargs: Any) -> torch.Tensor:
-        with codec_decode_skipped(model.hf):  # the codes are recorded; HF's own audio decode is not needed
-            return model.hf.generate(**kwargs)
-
-    if seed is not None:
-        torch.manual_seed(seed)
+    gen_kwargs = _hf_kwargs(cond.kwargs(), decoder_start.to(model.device), max_new_tokens, sampling, recorder, b)
+    if sampling.seed is not None:
+        torch.manual_seed(sampling.seed)
     steps = _active_steps(interventions, max_new_tokens, every_step=record_logits)
-    use_trace = traced if traced is not None else bool(steps)
     logits: list[torch.Tensor] = []
-    if use_trace:
-        _traced_generate(model, driver, gen_kwargs, interventions, callbacks, steps, b, guided,
-                         logits if record_logits else None)
+    if (traced if traced is not None else bool(steps)):
+        _traced_generate(model, partial(_drive, model), gen_kwargs, interventions, callbacks, steps, b,
+                         sampling.guided, logits if record_logits else None)
     else:
-        driver(**gen_kwargs)
-
+        _drive(model, **gen_kwargs)
     codes = model.finish_generated(recorder.sequence, decoder_start, b)
-    audio = model.codes_to_audio(codes) if decode_audio else None
     result = GenerationResult(
-        codes=codes.cpu(), prompt_frames=prompt_frames, audio=audio, sample_rate=model.sample_rate,
+        codes=codes.cpu(), prompt_frames=0 if start_codes is None else start_codes.shape[-1],
+        audio=model.codes_to_audio(codes) if decode_audio else None, sample_rate=model.sample_rate,
         steps=max_new_tokens, logits=torch.stack(logits) if logits else None,
     )
+    _attach_logs(result, active, prepared)
+    return result
+
+
+def _new_tokens(model: MusicGen, n_frames: int | None, max_new_tokens: int | None) -> int:
+    if max_new_tokens is not None:
+        return max_new_tokens
+    if n_frames is None:
+        raise ValueError("give n_frames (frames to generate) or max_new_tokens")
+    return frames_to_new_tokens(n_frames, model.n_codebooks)
+
+
+def _hf_kwargs(cond_kwargs: dict[str, Any], decoder_start: torch.Tensor, max_new_tokens: int, sampling: Sampling,
+               recorder: StoppingCriteria, batch: int) -> dict[str, Any]:
+    """Keyword arguments of MusicGen's own ``generate`` for these settings."""
+    hf_sampling = sampling.do_sample and not sampling.keyed  # keyed sampling is greedy over perturbed scores
+    gen_kwargs: dict[str, Any] = dict(
+        **cond_kwargs, decoder_input_ids=decoder_start, max_new_tokens=max_new_tokens,
+        do_sample=hf_sampling, guidance_scale=sampling.guidance_scale if sampling.guided else None,
+        stopping_criteria=StoppingCriteriaList([recorder]),
+        temperature=sampling.temperature if hf_sampling else None, top_k=sampling.top_k if hf_sampling else None,
+        min_new_tokens=max_new_tokens,
+    )
+    if sampling.keyed:  # greedy over Gumbel-perturbed scores: a sample whose noise each row draws from its key
+        gen_kwargs["logits_processor"] = keyed_processors(check_row_keys(sampling.row_keys, batch),
+                                                          sampling.temperature, sampling.top_k,
+                                                          0 if sampling.seed is None else sampling.seed)
+    return gen_kwargs
+
+
+def _drive(model: MusicGen, **kwargs: Any) -> torch.Tensor:
+    with codec_decode_skipped(model.hf):  # the codes are recorded; HF's own audio decode is not needed
+        return model.hf.generate(**kwargs)
+
+
+def _attach_logs(result: GenerationResult, active: list[Any], prepared: list[Any]) -> None:
+    """Each active steerer's strength log and monitor trace, under ``method:concept`` (``#i`` when repeated)."""
     for i, (entry, prep) in enumerate(zip(active, prepared, strict=True)):
         name = entry.name + (f"#{i}" if any(e.name == entry.name for e in active[:i]) else "")
         result.logs[name] = prep.log
         if prep.monitor is not None:
             result.monitors[name] = prep.monitor.trace
-    return result
 
 
 def _active_steps(interventions: Sequence[Intervention], n_steps: int, every_step: bool) -> list[int]:
