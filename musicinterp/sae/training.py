@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,87 +33,111 @@ from .config import TrainConfig
 from .errors import SAEConfigError, SAETrainingError
 
 
-def train(store: ActivationStore, site: str = "resid", *, layer: int, head: int | None = None, arch: str = "topk",
-          dict_size: int = 1024, k: int = 16, steps: int = 2000, lr: float | None = None, batch_size: int = 1024,
-          seed: int = 0, out: str | Path | None = None, checkpoint_every: int | None = None, resume: bool = True,
-          shuffle_buffer: int = 16384, device: str = "cpu", progress: bool = True, log_every: int = 10,
-          **schedule: Any) -> SAE:
-    """Train a ``arch`` SAE (``"topk"`` or ``"batch_topk"``) on ``site`` at ``layer`` of ``store``.
+@dataclass(frozen=True)
+class TrainRun:
+    """Where a training run keeps its output and how it reports: not part of the SAE's settings."""
 
-    ``head`` picks one head of a per-head site (else heads are flattened).
-    ``schedule`` overrides :class:`TrainConfig`'s scaled schedule fields
-    (``warmup_steps``, ``decay_start``, ``threshold_start_step``,
-    ``threshold_beta``, ``dead_tokens``, ``auxk_alpha``). With ``out`` the
-    artifact is saved there (and checkpoints, every ``checkpoint_every``
-    steps); ``resume`` continues an interrupted run in ``out``.
+    out: str | Path | None = None
+    checkpoint_every: int | None = None
+    resume: bool = True
+    progress: bool = True
+    log_every: int = 10
+
+
+def train(store: ActivationStore, site: str | None = None, *, layer: int | None = None,
+          config: TrainConfig | None = None, out: str | Path | None = None, checkpoint_every: int | None = None,
+          resume: bool = True, progress: bool = True, log_every: int = 10, **settings: Any) -> SAE:
+    """Train an SAE on ``site`` (default ``"resid"``) at ``layer`` of ``store``.
+
+    The SAE's settings are a :class:`TrainConfig` (``config``), or its fields as
+    keywords (``arch`` ``"topk"``/``"batch_topk"``, ``dict_size``, ``k``,
+    ``steps``, ``lr``, ``batch_size``, ``seed``, ``shuffle_buffer``, ``device``,
+    ``head`` for one head of a per-head site, and the scaled schedule fields
+    ``warmup_steps``, ``decay_start``, ``threshold_start_step``,
+    ``threshold_beta``, ``dead_tokens``, ``auxk_alpha``); keywords override
+    ``config``. With ``out`` the artifact is saved there (and checkpoints, every
+    ``checkpoint_every`` steps); ``resume`` continues an interrupted run in ``out``.
     """
-    cfg = TrainConfig(site=site, layer=layer, head=head, arch=arch, dict_size=dict_size, k=k, steps=steps, lr=lr,
-                      batch_size=batch_size, seed=seed, shuffle_buffer=shuffle_buffer, device=device,
-                      **_schedule_fields(schedule)).resolved()
-    d_in = check_source(store, site, layer, head)
-    if cfg.k > cfg.dict_size:
-        raise SAEConfigError(f"k={cfg.k} is larger than dict_size={cfg.dict_size}")
-    if checkpoint_every is not None and (out is None or checkpoint_every < 1):
+    cfg = _train_config(config, site, layer, settings)
+    run = TrainRun(out, checkpoint_every, resume, progress, log_every)
+    d_in = check_source(store, cfg.site, cfg.layer, cfg.head)
+    if run.checkpoint_every is not None and (run.out is None or run.checkpoint_every < 1):
         raise SAEConfigError("checkpoint_every needs an out= folder and a positive number of steps")
-    out = Path(out) if out is not None else None
+    out = Path(run.out) if run.out is not None else None
     digest = store_digest(store)
     if out is not None and (out / INFO).is_file():
-        done = _finished(out, cfg, digest, resume)
+        done = _finished(out, cfg, digest, run.resume)
         if done is not None:
             return done
-    nf = norm_factor(store, site, layer, head)
+    nf = norm_factor(store, cfg.site, cfg.layer, cfg.head)
     trainer = make_trainer(cfg, d_in, store.meta["model_id"])
-    record = {"config": cfg.to_dict(), "store_digest": digest, "norm_factor": nf}
-    start, history = 0, []
-    ckpt = out / CHECKPOINT if out is not None else None
-    if ckpt is not None and ckpt.is_file():
-        if resume:
-            start, history = _resume(ckpt, trainer, record)
-        else:
-            ckpt.unlink()
-    batches = _Prefetch(store.stream(site, layer, cfg.batch_size, shuffle_buffer=cfg.shuffle_buffer, seed=cfg.seed,
-                                     head=head, epochs=None))
-    for _ in range(start):  # replay the stream up to the checkpoint (reads only, no training)
-        next(batches)
-    bar = tqdm(total=cfg.steps, initial=start, desc=f"SAE {arch} {site} L{layer}", disable=not progress)
-    try:
-        for step in range(start, cfg.steps):
-            x = next(batches).to(cfg.device) / nf  # a normalised copy: the trainer may edit it in place
-            loss = trainer.update(step, x)
-            if (step + 1) % log_every == 0 or step + 1 == cfg.steps:
-                entry = {"step": step + 1, "loss": loss, **batch_metrics(trainer, x, cfg.arch)}
-                history.append(entry)
-                bar.set_postfix(fve=f"{entry['fve']:.3f}", l0=f"{entry['l0']:.1f}", dead=f"{entry['dead']:.2f}")
-            bar.update(1)
-            if ckpt is not None and checkpoint_every and (step + 1) % checkpoint_every == 0 \
-                    and step + 1 < cfg.steps:
-                save_checkpoint(ckpt, trainer, step + 1, {**record, "history": history})
-    finally:
-        bar.close()
-        batches.close()
+    history = _train_steps(store, trainer, cfg, nf, run, {"config": cfg.to_dict(), "store_digest": digest,
+                                                           "norm_factor": nf})
     if cfg.arch == "batch_topk" and float(trainer.ae.threshold) < 0:
         raise SAETrainingError(f"BatchTopK run ended with no inference threshold (still -1): "
                                f"threshold_start_step={cfg.threshold_start_step} of {cfg.steps} steps never "
                                f"saw an active latent")
-    sae = SAE(ae=trainer.ae.eval(), arch=cfg.arch, norm_factor=nf, site=site, layer=layer, head=head,
+    sae = SAE(ae=trainer.ae.eval(), arch=cfg.arch, norm_factor=nf, site=cfg.site, layer=cfg.layer, head=cfg.head,
               model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
               store_digest=digest, training=cfg.to_dict(),
               meta={"store": str(store.root), "concept_set": store.meta.get("concept_set"), "history": history,
                     "dictionary_learning": _dl_version(), "package_version": __version__})
     if out is not None:
         sae.save(out)
-        if ckpt is not None:
-            ckpt.unlink(missing_ok=True)
+        (out / CHECKPOINT).unlink(missing_ok=True)
     return sae
 
 
-def _schedule_fields(schedule: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"warmup_steps", "decay_start", "threshold_start_step", "threshold_beta", "dead_tokens", "auxk_alpha"}
-    unknown = sorted(set(schedule) - allowed)
+def _train_config(config: TrainConfig | None, site: str | None, layer: int | None,
+                  settings: dict[str, Any]) -> TrainConfig:
+    """``config`` (or the defaults) with ``site``, ``layer`` and the keyword ``settings`` applied, resolved."""
+    allowed = {f.name for f in fields(TrainConfig)} - {"site", "layer"}
+    unknown = sorted(set(settings) - allowed)
     if unknown:
-        raise SAEConfigError(f"unknown training settings: {', '.join(unknown)}; schedule settings are "
+        raise SAEConfigError(f"unknown training settings: {', '.join(unknown)}; settings are "
                              f"{', '.join(sorted(allowed))}")
-    return schedule
+    if layer is None and config is None:
+        raise SAEConfigError("give layer= (the store layer to train on) or a TrainConfig with one")
+    base = config or TrainConfig()
+    cfg = replace(base, site=site if site is not None else base.site, layer=layer if layer is not None else base.layer,
+                  **settings).resolved()
+    if cfg.k > cfg.dict_size:
+        raise SAEConfigError(f"k={cfg.k} is larger than dict_size={cfg.dict_size}")
+    return cfg
+
+
+def _train_steps(store: ActivationStore, trainer: Any, cfg: TrainConfig, nf: float, run: TrainRun,
+                 record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run (or resume) the trainer to ``cfg.steps``, checkpointing; returns the logged history."""
+    start, history = 0, []
+    ckpt = Path(run.out) / CHECKPOINT if run.out is not None else None
+    if ckpt is not None and ckpt.is_file():
+        if run.resume:
+            start, history = _resume(ckpt, trainer, record)
+        else:
+            ckpt.unlink()
+    batches = _Prefetch(store.stream(cfg.site, cfg.layer, cfg.batch_size, shuffle_buffer=cfg.shuffle_buffer,
+                                     seed=cfg.seed, head=cfg.head, epochs=None))
+    for _ in range(start):  # replay the stream up to the checkpoint (reads only, no training)
+        next(batches)
+    bar = tqdm(total=cfg.steps, initial=start, desc=f"SAE {cfg.arch} {cfg.site} L{cfg.layer}",
+               disable=not run.progress)
+    try:
+        for step in range(start, cfg.steps):
+            x = next(batches).to(cfg.device) / nf  # a normalised copy: the trainer may edit it in place
+            loss = trainer.update(step, x)
+            if (step + 1) % run.log_every == 0 or step + 1 == cfg.steps:
+                entry = {"step": step + 1, "loss": loss, **batch_metrics(trainer, x, cfg.arch)}
+                history.append(entry)
+                bar.set_postfix(fve=f"{entry['fve']:.3f}", l0=f"{entry['l0']:.1f}", dead=f"{entry['dead']:.2f}")
+            bar.update(1)
+            if ckpt is not None and run.checkpoint_every and (step + 1) % run.checkpoint_every == 0 \
+                    and step + 1 < cfg.steps:
+                save_checkpoint(ckpt, trainer, step + 1, {**record, "history": history})
+    finally:
+        bar.close()
+        batches.close()
+    return history
 
 
 def check_source(store: ActivationStore, site: str, layer: int, head: int | None) -> int:
