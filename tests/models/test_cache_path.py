@@ -102,21 +102,3 @@ def test_missing_or_damaged_weights_name_the_file(tmp_path, small_like):
     (folder / "config.json").unlink()
     with pytest.raises(CheckpointFileError, match="config.json is missing"):
         mi.load_model(str(folder))
-
-
-def test_hub_cache_fallbacks(monkeypatch, tmp_path):
-    for name in ("HF_HUB_CACHE", "HF_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert hub_cache() == (tmp_path / "huggingface" / "hub", "XDG_CACHE_HOME")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "c"))
-    assert hub_cache() == (tmp_path / "c", "HF_HUB_CACHE")
-
-
-def test_scaled_configs_keep_the_real_counts():
-    config = scaled_config("medium", width=8)
-    shape = REAL_SHAPES["medium"]
-    assert (config.decoder.num_hidden_layers, config.decoder.num_attention_heads) == (shape.layers, shape.heads)
-    assert config.decoder.hidden_size == shape.d_model // 8 and config.decoder.num_codebooks == 4
-    with pytest.raises(ValueError, match="width 7"):
-        scaled_config("small", width=7)
