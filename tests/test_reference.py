@@ -4,7 +4,7 @@ from pathlib import Path
 
 import musicinterp as mi
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "reference.md"
 
 
 def test_every_public_name_is_in_the_reference():
@@ -15,3 +15,12 @@ def test_every_public_name_is_in_the_reference():
 
 def test_every_public_name_exists():
     assert [n for n in mi.__all__ if not hasattr(mi, n)] == []
+
+
+def test_the_generator_writes_one_section_per_public_name_in_order():
+    from musicinterp.reference import reference_markdown
+
+    text = reference_markdown()
+    headings = [line[len("### `mi.") : -1] for line in text.splitlines() if line.startswith("### `mi.")]
+    assert headings == sorted(mi.__all__, key=str.lower)
+    assert "*function* `load_model(spec:" in text and "*module*" in text
