@@ -93,7 +93,7 @@ def test_compare_rows_equal_their_oracles(tiny_store_for_compare):
     from musicinterp.compare.fidelity import token_distance
     from musicinterp.engine.generation import generate
     from musicinterp.engine.likelihood import nll_under
-    from musicinterp.organism import OrganismKeyKept, OrganismTempoKept
+    from musicinterp.organism import OrganismKeyKept, OrganismTempoKept, world_validity
 
     model, store = tiny_store_for_compare
     comp, task, judges = _compare_tiny(model, store)
@@ -111,7 +111,7 @@ def test_compare_rows_equal_their_oracles(tiny_store_for_compare):
         assert codes.shape == base_codes.shape  # same prompts, seeds and lengths as the baseline
         gen = codes[..., pf:]
         assert row["success"] == judges[0](gen).rate
-        assert row["validity"] is None  # the tiny model has no grammar
+        assert row["validity"] == float(world_validity(gen).float().mean())  # the fixture judges in the organism's world
         assert row["token_distance"] == pytest.approx(token_distance(gen, base_codes[..., pf:], 2048))
         assert row["nll_increase"] == pytest.approx(row["nll"] - base["nll"])
         moves = [abs(j(gen).rate - base[f"rate_{j.name}"]) for j in judges[1:]]
@@ -159,10 +159,10 @@ def test_the_noise_floor_is_a_second_unsteered_sample_scored_like_a_setting(tiny
 
 def test_compare_remove_direction_and_limits(tiny_store_for_compare):
     model, store = tiny_store_for_compare
-    comp, _, _ = _compare_tiny(model, store, add=False, max_collateral=1.0)
+    comp, _, _ = _compare_tiny(model, store, add=False, max_collateral=1.0, min_validity=0.0)
     for row in comp.rows:
         assert row["success"] == 1 - row["rate_organism:drums"]
-        assert row["within_limits"] is True  # any collateral is within a limit of 1.0
+        assert row["within_limits"] is True  # any collateral and validity are within limits of 1.0 and 0.0
 
 
 def test_compare_refuses_bad_arguments(tiny_store_for_compare):
