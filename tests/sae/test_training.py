@@ -6,7 +6,6 @@ import torch
 from musicinterp.sae import architectures
 from musicinterp.sae import training as train
 from musicinterp.sae.checkpoint import CHECKPOINT
-from musicinterp.sae.config import TrainConfig
 from musicinterp.sae.errors import SAEConfigError, SAETrainingError
 
 FAST = {"dict_size": 32, "k": 4, "steps": 12, "batch_size": 64, "shuffle_buffer": 128, "progress": False}
@@ -124,16 +123,6 @@ def test_batch_topk_gets_a_threshold_and_fails_loudly_without(frames_store, tmp_
     with pytest.raises(SAETrainingError, match="threshold"):
         train.train(frames_store, "resid", layer=1, arch="batch_topk", out=tmp_path / "bt", **FAST)
     assert not (tmp_path / "bt" / "sae.json").exists()
-
-
-def test_schedules_scale_to_the_run():
-    cfg = TrainConfig(steps=2000, batch_size=1024).resolved()
-    assert cfg.warmup_steps == 200 and cfg.decay_start == 1600 and cfg.threshold_start_step == 1000
-    assert cfg.dead_tokens == 200 * 1024 and 0 < cfg.threshold_beta < 0.999
-    big = TrainConfig(steps=100_000, batch_size=4096).resolved()
-    assert big.warmup_steps == 1000 and big.threshold_start_step == 1000 and big.dead_tokens == 10_000_000
-    trainer = architectures.make_trainer(cfg, 8)
-    assert trainer.dead_feature_threshold == cfg.dead_tokens and trainer.threshold_start_step == 1000
 
 
 @pytest.mark.parametrize("kwargs, match", [
