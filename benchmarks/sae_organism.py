@@ -61,12 +61,12 @@ from _common import print_json  # noqa: E402
 
 from musicinterp import load_model  # noqa: E402
 from musicinterp.collect import collect  # noqa: E402
-from musicinterp.organism.tasks import organism_tasks  # noqa: E402
 from musicinterp.organism.concept_sets import balanced_set  # noqa: E402
 from musicinterp.organism.metrics import organism_metrics  # noqa: E402
+from musicinterp.organism.tasks import organism_tasks  # noqa: E402
 from musicinterp.sae import analyze, evaluate, load, train  # noqa: E402
 from musicinterp.sae.selectivity import rank_auc  # noqa: E402
-from musicinterp.steering import SAEConfig, SAESteerer, steer  # noqa: E402
+from musicinterp.steering import SAESteerer, SAESteererConfig, steer  # noqa: E402
 from musicinterp.store import ActivationStore  # noqa: E402
 from musicinterp.views.steering import markdown_table  # noqa: E402
 
@@ -79,16 +79,16 @@ def _clean(row: dict) -> dict:
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if k in KEYS}
 
 
-def _variants(sae, add: bool) -> dict[str, tuple[SAEConfig, list[float]]]:
+def _variants(sae, add: bool) -> dict[str, tuple[SAESteererConfig, list[float]]]:
     strengths = [0.5, 1.0, 2.0, 4.0]
     if add:
-        return {"sae-add": (SAEConfig(sae=sae, mode="add"), strengths),
-                "sae-clamp": (SAEConfig(sae=sae, mode="clamp"), strengths),
-                "sae-clamp-noerror": (SAEConfig(sae=sae, mode="clamp", keep_error=False), strengths)}
-    return {"sae-ablate": (SAEConfig(sae=sae, mode="ablate"), [0.5, 1.0]),
-            "sae-ablate-top8": (SAEConfig(sae=sae, mode="ablate", n_features=8), [1.0]),
-            "sae-add": (SAEConfig(sae=sae, mode="add", remove=True), [*strengths[:3], 3.0, strengths[3]]),
-            "sae-ablate-noerror": (SAEConfig(sae=sae, mode="ablate", keep_error=False), [0.5, 1.0])}
+        return {"sae-add": (SAESteererConfig(sae=sae, mode="add"), strengths),
+                "sae-clamp": (SAESteererConfig(sae=sae, mode="clamp"), strengths),
+                "sae-clamp-noerror": (SAESteererConfig(sae=sae, mode="clamp", keep_error=False), strengths)}
+    return {"sae-ablate": (SAESteererConfig(sae=sae, mode="ablate"), [0.5, 1.0]),
+            "sae-ablate-top8": (SAESteererConfig(sae=sae, mode="ablate", n_features=8), [1.0]),
+            "sae-add": (SAESteererConfig(sae=sae, mode="add", remove=True), [*strengths[:3], 3.0, strengths[3]]),
+            "sae-ablate-noerror": (SAESteererConfig(sae=sae, mode="ablate", keep_error=False), [0.5, 1.0])}
 
 
 def _score(model, codes, prompt_frames: int, add: bool, base: dict | None) -> dict:

@@ -54,9 +54,9 @@ def main() -> None:
     cs = ConceptSet("overhead", {"c": labels}, [f"c{i}" for i in range(n)], [f"c{i}" for i in range(n)], codes=codes)
     store = collect(model, cs, ["attn_z", "resid"], out=Path(tempfile.mkdtemp()) / "s", frames="pooled",
                     progress=False)
-    iti = ITISteerer.fit(store, "c", ITIConfig(k=48, alpha=1e-3))
-    smitin = SMITINSteerer.fit(store, "c", SMITINConfig(alpha=1e-3, tau=1.01, interval=1))  # steers every step
-    diffmeans = DiffMeansSteerer.fit(store, "c", DiffMeansConfig(lam=1e-3))  # all layers
+    iti = ITISteerer.fit(store, "c", ITIConfig(k=48, strength=1e-3))
+    smitin = SMITINSteerer.fit(store, "c", SMITINConfig(strength=1e-3, tau=1.01, interval=1))  # steers every step
+    diffmeans = DiffMeansSteerer.fit(store, "c", DiffMeansConfig(strength=1e-3))  # all layers
     regression = RegressionSteerer.fit(store, "c", RegressionConfig(strength=1e-3, top_layers=3))
     ids = torch.randint(1, 1000, (2, 8), generator=g).to(model.device)
     kw = dict(input_ids=ids, max_new_tokens=args.steps, guidance_scale=3.0, do_sample=True, top_k=250,

@@ -139,7 +139,7 @@ class Builder:
                 info[f"{name}_tau"] = _r(cal.tau)
                 info[f"{name}_calibration_bal_acc"] = _r(cal.balanced_accuracy)
             except ValueError as err:  # nothing to separate: the monitor keeps its validation tau
-                info[f"{name}_tau"] = _r(float(out[name].config["tau"]))
+                info[f"{name}_tau"] = _r(float(out[name].config.tau))
                 info[f"{name}_calibration_error"] = str(err)
         self.log[f"{concept}/{direction}"] = info
         print(f"built {direction} {concept}: {info}", flush=True)

@@ -76,11 +76,11 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
 def _cmd_steer(args: argparse.Namespace) -> int:
     from ..sae import load
-    from ..steering.sae import SAEConfig, SAESteerer
+    from ..steering.sae import SAESteerer, SAESteererConfig
     from ..store import ActivationStore
 
-    cfg = SAEConfig(sae=load(args.sae), features=args.features, n_features=args.n_features, mode=args.mode,
-                    when=args.when, alpha=args.alpha, keep_error=not args.drop_error, remove=args.remove)
+    cfg = SAESteererConfig(sae=load(args.sae), features=args.features, n_features=args.n_features, mode=args.mode,
+                           when=args.when, strength=args.alpha, keep_error=not args.drop_error, remove=args.remove)
     steerer = SAESteerer.fit(ActivationStore.open(args.store), args.concept, cfg)
     steerer.save(args.out)
     print(f"{steerer}: features {steerer.features}; saved to {args.out} "

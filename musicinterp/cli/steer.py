@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,32 +11,15 @@ from ..judges import judge_all
 from ..models.sources import world_of
 
 
-def _parse_settings(pairs: list[str], config_cls: type) -> Any:
-    """``key=value`` pairs -> a config dataclass (values parsed as JSON when they parse)."""
-    fields = {f.name for f in dataclasses.fields(config_cls)}
-    values = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ValueError(f"--set expects key=value, got {pair!r}")
-        key, raw = pair.split("=", 1)
-        if key not in fields:
-            raise ValueError(f"{config_cls.__name__} has no field {key!r}; fields: {', '.join(sorted(fields))}")
-        try:
-            values[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key] = raw
-    return config_cls(**values)
-
-
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from ..steering import METHODS
+    from ..steering import METHODS, config_from_overrides
     from ..store import ActivationStore
 
     if args.method not in METHODS:
         raise ValueError(f"unknown method {args.method!r}; choose {', '.join(METHODS)}")
     cls, config_cls = METHODS[args.method]
     store = ActivationStore.open(args.store)
-    steerer = cls.fit(store, args.concept, _parse_settings(args.set or [], config_cls))
+    steerer = cls.fit(store, args.concept, config_from_overrides(config_cls, args.set or []))
     out = steerer.save(args.out)
     print(f"fitted {args.method} for {args.concept!r} from {store.root}; saved to {out}")
     return 0
@@ -95,7 +77,7 @@ def add_steering_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("store")
     p.add_argument("--concept", required=True)
     p.add_argument("--out", required=True, help="folder for the steerer (safetensors + JSON)")
-    p.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config fields, e.g. alpha=10 k=16")
+    p.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config fields, e.g. strength=10 k=16 (values are checked against the config)")
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("steer", help="generate with one or more fitted steerers")

@@ -27,6 +27,8 @@ def organism_metrics(reference: MusicGen, codes: torch.Tensor, prompt_frames: in
     """Detectors, validity and NLL (under ``reference``, the unsteered model) for organism generations."""
     from .detectors import detect_all, world_validity
 
+    if list(reference.steering):
+        raise ValueError("reference has active steerers: organism_metrics measures NLL under the unsteered model")
     gen = codes[..., prompt_frames:]
     rates = {c: float(v.float().mean()) for c, v in detect_all(gen).items()}
     metrics = OrganismMetrics(rates=rates, validity=float(world_validity(gen).float().mean()),

@@ -43,5 +43,5 @@ def test_train_eval_features_steer(organism_store, tmp_path, capsys):
     assert _run("steer", str(sae_dir), str(store.root), "--concept", "drums", "--mode", "ablate",
                 "--out", str(st_dir)) == 0
     steerer = Steerer.load(st_dir, model)
-    assert steerer.method == "sae" and steerer.config["mode"] == "ablate"
+    assert steerer.method == "sae" and steerer.config.mode == "ablate"
     assert "ce_loss_score" in capsys.readouterr().out

@@ -18,7 +18,7 @@ def _tasks(concept, add):
 
 def _build(store):
     def build(concept, remove):
-        return {"iti": ITISteerer.fit(store, concept, ITIConfig(k=3, alpha=4.0, remove=remove)),
+        return {"iti": ITISteerer.fit(store, concept, ITIConfig(k=3, strength=4.0, remove=remove)),
                 "diffmeans": DiffMeansSteerer.fit(store, concept, DiffMeansConfig(layers=[1], remove=remove))}
     return build
 

@@ -14,7 +14,7 @@ def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare, max
     from musicinterp.steering import SMITINConfig, SMITINSteerer
 
     model, store = tiny_store_for_compare
-    steerers = {"iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0)),
+    steerers = {"iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, strength=4.0)),
                 "smitin": SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=1))}
     prompts = torch.randint(0, 2048, (2, 4, 6), generator=torch.Generator().manual_seed(1))
     task = Task("continuation", {"prompt_codes": prompts, "n_frames": 5, "do_sample": sampled}, prompt_frames=6)
@@ -68,7 +68,7 @@ def _compare_tiny(model, store, **kw):
     from musicinterp.compare.run import compare
     from musicinterp.compare.tasks import continuation_task
 
-    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0))
+    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, strength=4.0))
     prompts = torch.randint(0, 2048, (3, 4, 6), generator=torch.Generator().manual_seed(3))
     task = continuation_task("cont", prompts, n_frames=8, do_sample=False)
     judges = J.organism_judges()
@@ -139,7 +139,7 @@ def test_the_noise_floor_is_a_second_unsteered_sample_scored_like_a_setting(tiny
     prompts = torch.randint(0, 2048, (4, 4, 6), generator=torch.Generator().manual_seed(5))
     task = continuation_task("cont", prompts, n_frames=8, do_sample=True, top_k=50)
     judges = J.organism_judges()
-    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, alpha=4.0))
+    iti = ITISteerer.fit(store, "drums", ITIConfig(k=3, strength=4.0))
     comp = compare(model, {"iti": iti}, [task], judges, {"iti": [0.0]}, progress=False, continuity=[])
     base = generate(model, seed=0, decode_audio=False, row_keys=list(range(4)), **task.kwargs).codes
     again = generate(model, seed=0, decode_audio=False, row_keys=list(range(4, 8)), **task.kwargs).codes

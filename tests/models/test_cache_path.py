@@ -54,7 +54,7 @@ def test_cache_path_end_to_end_without_network(hf_home, small_like, tmp_path):
     store = mi.collect_prompts(model, cs, ["resid"], out=tmp_path / "store", n_steps=3, batch_size=4,
                                progress=False)
     assert store.meta["n_rows"] == 4 * 3
-    steerer = mi.DiffMeansSteerer.fit(store, "happy", mi.DiffMeansConfig(lam=1.0, layers=[model.n_layers - 1]))
+    steerer = mi.DiffMeansSteerer.fit(store, "happy", mi.DiffMeansConfig(strength=1.0, layers=[model.n_layers - 1]))
     assert steerer.model_id == REPO
     with steerer.apply(model):
         steered = mi.generate(model, text=PROMPTS[:2], n_frames=3, seed=0, record_logits=True)

@@ -45,7 +45,7 @@ def test_tiny_in_every_precision(dtype, device, tmp_path, monkeypatch):
     assert traced.activations["attn_z"].shape[-2:] == (model.n_heads, model.head_dim)
 
     store = mi.collect(model, _planted_set(), ["resid"], out=tmp_path / "store", progress=False)
-    steerer = mi.DiffMeansSteerer.fit(store, "drums", mi.DiffMeansConfig(lam=4.0, layers=[1]))
+    steerer = mi.DiffMeansSteerer.fit(store, "drums", mi.DiffMeansConfig(strength=4.0, layers=[1]))
     assert steerer.tensors["v"].dtype == torch.float32  # artifacts stay float32; cast at use
     conversions = []  # the steering vector is cast to the model's dtype once per generation, not per step
     cached = SteerRun.cached
