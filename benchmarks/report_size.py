@@ -49,9 +49,9 @@ def compute(out: Path) -> Path:
     """Everything the report shows, from the organism, written in the results-folder layout (not timed)."""
     from musicinterp.collect import collect
     from musicinterp.compare.run import run_comparison
-    from musicinterp.organism.tasks import organism_tasks
     from musicinterp.data.audio import write_wav
     from musicinterp.organism.concept_sets import balanced_set
+    from musicinterp.organism.tasks import organism_tasks
     from musicinterp.organism.world import CONCEPTS
     from musicinterp.probes import fit_probe_bank
     from musicinterp.steering import ITIConfig, ITISteerer, SMITINConfig, SMITINSteerer, steer

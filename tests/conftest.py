@@ -48,9 +48,9 @@ def tiny_store_for_compare(tmp_path_factory):
     import torch
 
     from musicinterp import load_model
-    from musicinterp.organism import OrganismWorld
     from musicinterp.collect import collect
     from musicinterp.data.concept_set import ConceptSet
+    from musicinterp.organism import OrganismWorld
 
     model = load_model("tiny")
     model.world = OrganismWorld()

@@ -5,11 +5,18 @@ import torch
 
 from musicinterp import trace_codes
 from musicinterp.ablation.inputs import AblationInputError, frame_logprobs, teacher_forced
-from musicinterp.ablation.metrics import CrossEntropy, KLToClean, LogitDiff, MetricContext, ProbeScore, resolve_metric
-from musicinterp.organism.pairs import organism_concept_codes
+from musicinterp.ablation.metrics import (
+    CrossEntropy,
+    KLToClean,
+    LogitDiff,
+    MetricContext,
+    ProbeScore,
+    resolve_metric,
+)
 from musicinterp.ablation.result import normalise
 from musicinterp.ablation.sweep import record
 from musicinterp.engine.likelihood import nll_under
+from musicinterp.organism.pairs import organism_concept_codes
 
 
 def test_cross_entropy_matches_project_nll(tiny, tiny_inputs):

@@ -5,7 +5,6 @@ import pytest
 
 from musicinterp.cli.report import add_report_parsers
 from musicinterp.report import ReportError
-
 from tests.report.conftest import SR, tone
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from musicinterp.compare.tasks import Task, continuation_task, task_batch, text_task, tile
-from musicinterp.organism.tasks import organism_tasks
 from musicinterp.organism import detect_all
+from musicinterp.organism.tasks import organism_tasks
 
 
 def test_text_task_repeats_one_prompt_or_takes_a_list():

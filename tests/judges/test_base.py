@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from musicinterp.judges import BaseJudge, Judge, JudgeInputError, JudgeResult, judge_all, results_frame
-from musicinterp.organism import OrganismJudge
 from musicinterp.judges.base import as_audio_list, check_sample_rate, decode_codes
+from musicinterp.organism import OrganismJudge
 
 
 class RMSJudge(BaseJudge):

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from musicinterp.judges import AudioKeyKept, AudioTempoKept, JudgeInputError, continuity_judges
-from musicinterp.organism import OrganismKeyKept, OrganismTempoKept
 from musicinterp.judges.continuity import audio_key
+from musicinterp.organism import OrganismKeyKept, OrganismTempoKept
 from musicinterp.organism.world import Latents, OrganismWorld
 
 SR = 16000

@@ -5,9 +5,9 @@ import torch
 
 from musicinterp import load_model
 from musicinterp.collect import collect
-from musicinterp.organism.tasks import organism_tasks
 from musicinterp.organism.concept_sets import balanced_set
 from musicinterp.organism.metrics import organism_metrics
+from musicinterp.organism.tasks import organism_tasks
 from musicinterp.steering import DiffMeansConfig, DiffMeansSteerer, ITIConfig, ITISteerer, steer
 
 
