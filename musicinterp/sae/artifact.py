@@ -6,24 +6,31 @@ The dictionary works in normalised units (activations divided by
 Feature ``i``'s direction is the decoder column ``decoder.weight[:, i]`` (unit
 norm); in model units a feature activation ``a`` contributes
 ``a * decoder.weight[:, i] * norm_factor``.
+
+``sae.json`` holds the SHA-256 of ``sae.safetensors``; loading checks it, every
+field's type and bound (sizes before anything is allocated from them), the
+tensors' shapes and that every weight is finite (a diverged run is never saved).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 
 from .._version import __version__
+from ..data.names import UnsafeNameError, safe_name
+from ..store import tensorfile as TF
 from ..store.errors import StoreModelMismatchError
-from ..store.layout import atomic_save_tensors, atomic_write_json, file_digest
+from ..store.layout import atomic_save_tensors, atomic_write_json
+from ..store.owned import write_marker
 from .architectures import empty_dictionary
+from .config import BOUNDS
 from .errors import SAEArtifactError
 
 WEIGHTS = "sae.safetensors"
@@ -123,12 +130,18 @@ class SAE:
                 "package_version": __version__}
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``sae.safetensors`` then ``sae.json`` (each atomically; the JSON holds the weights' digest)."""
+        """Write ``sae.safetensors`` then ``sae.json`` (each atomically; the JSON holds the weights' digest).
+
+        Refuses (:class:`SAEArtifactError`) weights that are not finite: a diverged run is not saved.
+        """
         folder = Path(folder)
         state = {k: v.detach().cpu().contiguous() for k, v in self.ae.state_dict().items()}
-        atomic_save_tensors(folder / WEIGHTS, state)
+        for name, t in state.items():
+            TF.check_finite(f"{folder / WEIGHTS} (not saved)", name, t, SAEArtifactError)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_marker(folder, "sae")
         info = self.info()
-        info["weights_sha256"] = file_digest(folder / WEIGHTS)
+        info["weights_sha256"] = atomic_save_tensors(folder / WEIGHTS, state).sha256
         atomic_write_json(folder / INFO, info)
         self.meta["saved_to"] = str(folder)
         return folder
@@ -149,21 +162,23 @@ def load(folder: str | Path, model: Any = None) -> SAE:
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise SAEArtifactError(f"SAE {folder} is damaged: missing {WEIGHTS}")
-    if file_digest(weights) != info["weights_sha256"]:
-        raise SAEArtifactError(f"SAE {folder} is damaged: {WEIGHTS} does not match the digest in {INFO}")
-    try:
-        state = load_file(weights)
-    except (SafetensorError, OSError) as err:
-        raise SAEArtifactError(f"SAE {folder} is damaged: cannot read {WEIGHTS} ({err})") from err
+    state = TF.read_tensors(weights, SAEArtifactError, checksum=("sha256", info["weights_sha256"]),
+                            checksum_error=lambda msg: SAEArtifactError(
+                                f"SAE {folder} is damaged: {WEIGHTS} does not match the digest in {INFO} ({msg})"))
     missing = [k for k in STATE_KEYS if k not in state]
-    if missing:
-        raise SAEArtifactError(f"SAE {folder} is damaged: {WEIGHTS} lacks tensors {', '.join(missing)}")
-    want = {"encoder.weight": (info["dict_size"], info["d_in"]), "decoder.weight": (info["d_in"], info["dict_size"])}
+    if missing or set(state) != set(STATE_KEYS):
+        what = f"lacks tensors {', '.join(missing)}" if missing else f"holds tensors {sorted(set(state) - set(STATE_KEYS))}"
+        raise SAEArtifactError(f"SAE {folder} is damaged: {WEIGHTS} {what}")
+    want = {"encoder.weight": (info["dict_size"], info["d_in"]), "decoder.weight": (info["d_in"], info["dict_size"]),
+            "encoder.bias": (info["dict_size"],), "b_dec": (info["d_in"],), "k": (), "threshold": ()}
     for key, shape in want.items():
         if tuple(state[key].shape) != shape:
             raise SAEArtifactError(f"SAE {folder}: {key} has shape {tuple(state[key].shape)}, {INFO} says {shape}")
     ae = empty_dictionary(info["architecture"], info["d_in"], info["dict_size"], info["k"])
-    ae.load_state_dict(state)
+    try:
+        ae.load_state_dict(state)
+    except RuntimeError as err:  # dtypes the module cannot take
+        raise SAEArtifactError(f"SAE {folder} is damaged: {WEIGHTS} does not fit the dictionary ({err})") from err
     sae = SAE(ae=ae.eval(), arch=info["architecture"], norm_factor=float(info["norm_factor"]), site=info["site"],
               layer=int(info["layer"]), head=info["head"], model_fingerprint=info["model_fingerprint"],
               model_id=info["model_id"], store_digest=info["store_digest"], training=info["training"],
@@ -178,8 +193,8 @@ def read_info(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SAEArtifactError(f"no SAE at {folder}: missing {INFO}")
     try:
-        info = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise SAEArtifactError(f"SAE {folder} is damaged: {INFO} is not valid JSON ({err})") from err
     if not isinstance(info, dict):
         raise SAEArtifactError(f"SAE {folder} is damaged: {INFO} does not hold an object")
@@ -189,7 +204,41 @@ def read_info(folder: Path) -> dict[str, Any]:
     if info["architecture"] not in ("topk", "batch_topk"):
         raise SAEArtifactError(f"SAE {folder}: {INFO} field architecture is {info['architecture']!r}, "
                                f"expected 'topk' or 'batch_topk'")
-    if int(info["format_version"]) > FORMAT_VERSION:
+    for key, (ok, what) in _FIELDS.items():
+        if key in info and not ok(info[key]):
+            shown = repr(info[key]) if len(repr(info[key])) <= 60 else repr(info[key])[:57] + "..."
+            raise SAEArtifactError(f"SAE {folder}: {INFO} field {key} must be {what}, got {shown}")
+    if info["format_version"] > FORMAT_VERSION:
         raise SAEArtifactError(f"SAE {folder} has format_version {info['format_version']}; this musicinterp "
                                f"reads up to {FORMAT_VERSION}")
+    if info["k"] > info["dict_size"]:
+        raise SAEArtifactError(f"SAE {folder}: {INFO} field k={info['k']} is larger than dict_size")
+    try:
+        safe_name(info["site"], field=f"SAE {folder}: {INFO} field site")
+    except UnsafeNameError as err:
+        raise SAEArtifactError(str(err)) from err
     return info
+
+
+def _int(v: Any, low: int, high: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+# field -> (check, what it must be); sizes bounded before anything is allocated from them
+_FIELDS: dict[str, tuple[Any, str]] = {
+    "format_version": (lambda v: _int(v, 1, 1_000), "a positive integer"),
+    "d_in": (lambda v: _int(v, 1, 65_536), "an integer from 1 to 65536"),
+    "dict_size": (lambda v: _int(v, 1, BOUNDS["dict_size"][0]), f"an integer from 1 to {BOUNDS['dict_size'][0]}"),
+    "k": (lambda v: _int(v, 1, BOUNDS["k"][0]), f"an integer from 1 to {BOUNDS['k'][0]}"),
+    "norm_factor": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
+                    "a positive finite number"),
+    "site": (lambda v: isinstance(v, str), "a site name"),
+    "layer": (lambda v: _int(v, 0, 10_000), "a layer number"),
+    "head": (lambda v: v is None or _int(v, 0, 10_000), "a head number or null"),
+    "model_fingerprint": (lambda v: isinstance(v, str), "a string"),
+    "model_id": (lambda v: isinstance(v, str), "a string"),
+    "store_digest": (lambda v: isinstance(v, str), "a string"),
+    "training": (lambda v: isinstance(v, dict), "an object"),
+    "meta": (lambda v: isinstance(v, dict), "an object"),
+    "weights_sha256": (lambda v: isinstance(v, str) and len(v) == 64, "64 hex digits"),
+}

@@ -9,12 +9,22 @@ never start. :meth:`TrainConfig.resolved` scales each to the run.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .errors import SAEConfigError
 
 ARCHS = ("topk", "batch_topk")
+# Upper bounds on sizes a config may ask for, each with its reason (memory is allocated from them).
+BOUNDS: dict[str, tuple[int, str]] = {
+    "dict_size": (262_144, "the dictionary, its gradients and Adam's moments take 24 bytes x dict_size x d_in "
+                           "(13 GB at d_in 2048)"),
+    "batch_size": (65_536, "one batch of frames is held in float32 with its activations"),
+    "shuffle_buffer": (4_194_304, "the shuffle pool holds this many frames of the store (8 GB of float16 at "
+                                  "d_in 1024)"),
+    "k": (4_096, "TopK keeps k latents of every frame"),
+}
 
 
 @dataclass
@@ -53,17 +63,23 @@ class TrainConfig:
         if self.arch not in ARCHS:
             raise SAEConfigError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         for name in ("dict_size", "k", "batch_size"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+            if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool) \
+                    or getattr(self, name) < 1:
                 raise SAEConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name, (bound, why) in BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, int) and value > bound:
+                raise SAEConfigError(f"{name}={value} is more than {bound}: {why}")
         if self.k > self.dict_size:
             raise SAEConfigError(f"k={self.k} is larger than dict_size={self.dict_size}: at most dict_size "
                                  f"latents can be active")
         if not isinstance(self.steps, int) or self.steps < 2:
             raise SAEConfigError(f"steps must be an integer >= 2, got {self.steps!r}")
-        if self.lr is not None and not self.lr > 0:
+        if self.lr is not None and not (isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool)
+                                        and math.isfinite(self.lr) and self.lr > 0):
             raise SAEConfigError(f"lr must be positive, got {self.lr!r}")
-        if self.shuffle_buffer < 0:
-            raise SAEConfigError(f"shuffle_buffer must be >= 0, got {self.shuffle_buffer}")
+        if not isinstance(self.shuffle_buffer, int) or self.shuffle_buffer < 0:
+            raise SAEConfigError(f"shuffle_buffer must be an integer >= 0, got {self.shuffle_buffer!r}")
 
     def resolved(self) -> TrainConfig:
         """A copy with every schedule field filled and checked against the run length."""
