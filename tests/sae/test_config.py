@@ -29,3 +29,19 @@ def test_round_trip_and_refusals():
         TrainConfig(steps=100, warmup_steps=10, decay_start=5).resolved()
     with pytest.raises(SAEConfigError, match="lr must be positive"):
         TrainConfig(lr=0.0)
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("batch_size", 100_000_000, "batch_size=100000000 is more than 65536: one batch of frames"),
+    ("dict_size", 10**7, "dict_size=10000000 is more than 262144: the dictionary, its gradients and Adam"),
+    ("shuffle_buffer", 10**9, "shuffle_buffer=1000000000 is more than 4194304: the shuffle pool"),
+    ("batch_size", True, "batch_size must be a positive integer"),
+    ("shuffle_buffer", 2.5, "shuffle_buffer must be an integer"),
+    ("lr", float("nan"), "lr must be positive"),
+    ("lr", "fast", "lr must be positive"),
+])
+def test_sizes_from_input_are_bounded_with_the_reason(field, value, match):
+    with pytest.raises(SAEConfigError, match=match):
+        TrainConfig(**{field: value})
+    with pytest.raises(SAEConfigError, match=match):
+        TrainConfig.from_dict({field: value})
