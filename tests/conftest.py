@@ -62,3 +62,11 @@ def tiny_store_for_compare(tmp_path_factory):
     cs = ConceptSet("planted", {"drums": labels, **others}, [f"c{i}" for i in range(n)],
                     [f"c{i}" for i in range(n)], codes=codes)
     return model, collect(model, cs, ["attn_z", "resid"], out=tmp_path_factory.mktemp("cmp") / "s", progress=False)
+
+
+@pytest.fixture(scope="session")
+def organism():
+    """The shipped organism: exact world judges, a word tokenizer, a renderer instead of EnCodec."""
+    from musicinterp import load_model
+
+    return load_model("organism")

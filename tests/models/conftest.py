@@ -9,11 +9,3 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="session")
-def organism_like():
-    """The shipped organism: a model with a tokenizer and a renderer instead of EnCodec."""
-    from musicinterp import load_model
-
-    return load_model("organism")

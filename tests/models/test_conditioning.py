@@ -22,14 +22,14 @@ def test_masked_rows_are_the_unconditional_model(tiny, tiny_ids, codes):
     assert not torch.allclose(cond, uncond, atol=1e-3)  # the text does reach the decoder
 
 
-def test_text_needs_a_tokenizer_and_empty_prompts_are_the_null_condition(tiny, organism_like):
+def test_text_needs_a_tokenizer_and_empty_prompts_are_the_null_condition(tiny, organism):
     with pytest.raises(ValueError, match="model 'tiny' has no tokenizer; pass token ids"):
         tiny.conditioning(text=["drums"])
     with pytest.raises(ValueError, match=r"input_ids must be \(B, L\)"):
         tiny.conditioning(input_ids=torch.tensor([1, 2]))
     with pytest.raises(ValueError, match="needs a batch size"):
         tiny.conditioning()
-    empty = organism_like.conditioning(text=["", ""])
+    empty = organism.conditioning(text=["", ""])
     assert empty.input_ids.tolist() == [[0], [0]] and empty.attention_mask.tolist() == [[0], [0]]
-    one = organism_like.conditioning(text="drums")
+    one = organism.conditioning(text="drums")
     assert one.batch == 1 and one.attention_mask.tolist() == [[1]]

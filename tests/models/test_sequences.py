@@ -30,7 +30,7 @@ def test_generation_start_is_bos_then_the_prompt(tiny, codes):
     assert torch.equal(start[:, 1:].reshape(2, 4, 3), codes[..., :3])
 
 
-def test_bad_codes_rows_and_audio_are_named(tiny, codes, organism_like):
+def test_bad_codes_rows_and_audio_are_named(tiny, codes, organism):
     with pytest.raises(ValueError, match=r"codes must be \(B, 4, T\)"):
         tiny.check_codes(codes[:, :3])
     with pytest.raises(ValueError, match=r"ids outside \[0, 2048\)"):
@@ -39,4 +39,4 @@ def test_bad_codes_rows_and_audio_are_named(tiny, codes, organism_like):
         tiny.cfg_rows(torch.zeros(3, 5), 2, "cond")
     assert tiny.cfg_rows(torch.arange(4), 2, "uncond").tolist() == [2, 3]
     with pytest.raises(ValueError, match="works on native codes"):
-        organism_like.audio_to_codes(np.zeros(640, np.float32))
+        organism.audio_to_codes(np.zeros(640, np.float32))
