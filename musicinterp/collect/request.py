@@ -1,9 +1,10 @@
 """What a collection is (its request, recorded in the store) and how it is cut into chunks.
 
 The request identifies the data: model fingerprint, a digest of the concept set
-(ids, labels, groups, splits and content), sites, frames, dtype, branch. The
-chunk plan follows from the memory budget and never from timing, so a resumed
-collection cuts clips exactly where the first attempt did.
+(ids, labels, groups, splits and content: codes, prompts, or the bytes of its
+audio files), sites, frames, dtype, branch. The chunk plan follows from the
+memory budget and never from timing, so a resumed collection cuts clips exactly
+where the first attempt did.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from ..data.concept_set import ConceptSet
+from ..data.content import file_content_digest
 from ..data.splits import grouped_stratified_split
 from ..engine.frames import FrameSpec, select_positions
 from ..models.musicgen import MusicGen
@@ -36,7 +38,11 @@ ALLOCATOR_SLACK = 1.6
 
 
 def concept_set_digest(cs: ConceptSet) -> str:
-    """SHA-256 (16 hex digits) of everything in a concept set that shapes a store."""
+    """SHA-256 (16 hex digits) of everything in a concept set that shapes a store.
+
+    Audio clips enter by the SHA-256 of their files' bytes (:mod:`musicinterp.data.content`, cached per file
+    by size, inode and modification time), with their offsets and durations; not by their paths.
+    """
     h = hashlib.sha256()
 
     def add(tag: str, data: bytes) -> None:
@@ -53,8 +59,8 @@ def concept_set_digest(cs: ConceptSet) -> str:
         for codes in cs.codes:
             c = torch.as_tensor(codes).long()
             add("codes", json.dumps(list(c.shape)).encode() + c.contiguous().numpy().tobytes())
-    if cs.audio is not None:
-        add("audio", json.dumps([[a.path, a.offset_s, a.duration_s] for a in cs.audio]).encode())
+    if cs.audio is not None:  # the files' content (not their paths): replaced or fixed audio is a new request
+        add("audio", json.dumps([[file_content_digest(a.path), a.offset_s, a.duration_s] for a in cs.audio]).encode())
     if cs.prompts is not None:
         add("prompts", json.dumps(cs.prompts).encode())
     return h.hexdigest()[:16]

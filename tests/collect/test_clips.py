@@ -221,3 +221,33 @@ def test_text_condition_is_traced_as_the_cond_branch(tiny, rset, tmp_path):
         tiny.tokenizer = None
     assert store.meta["branch"] == "cond" and set(store.index.column("branch").to_pylist()) == {"cond"}
     assert torch.allclose(store.read_frames("resid", 1), ref.activations["resid"][:, 1].reshape(-1, 64), atol=1e-6)
+
+
+def test_replaced_or_fixed_audio_is_collected_again(tiny, tmp_path, monkeypatch):
+    real = tiny.audio_to_codes
+
+    def codec(audio):  # the random tiny codec ignores its input; this one follows the samples
+        codes = real(audio)
+        wav = torch.as_tensor(np.asarray(audio), dtype=torch.float32).reshape(-1)
+        frames = wav[: codes.shape[-1] * 640].reshape(codes.shape[-1], -1).abs().sum(1)
+        return ((frames * 997).long() % 2048).expand_as(codes).clone()
+
+    monkeypatch.setattr(tiny, "audio_to_codes", codec)
+    cs = _audio_set(tmp_path)
+    first = collect(tiny, cs, ["resid"], out=tmp_path / "s", skip_bad=True, progress=False)
+    before = first.read_frames("resid", 1)
+    rng = np.random.default_rng(5)
+    for i in range(6):  # every WAV replaced: same paths, same sizes, other samples
+        path = tmp_path / f"clip{i}.wav"
+        size = path.stat().st_size
+        info = sf.info(str(path))
+        sf.write(path, rng.uniform(-0.3, 0.3, (info.frames, info.channels)), info.samplerate, subtype="PCM_16")
+        assert path.stat().st_size == size
+    with pytest.raises(StoreRequestMismatchError, match="concept_set_digest"):  # never the old features
+        collect(tiny, cs, ["resid"], out=tmp_path / "s", skip_bad=True, progress=False)
+    again = collect(tiny, cs, ["resid"], out=tmp_path / "s", skip_bad=True, overwrite=True, progress=False)
+    assert again.meta["concept_set_digest"] != first.meta["concept_set_digest"]
+    assert not torch.allclose(again.read_frames("resid", 1), before)
+    sf.write(tmp_path / "corrupt.wav", np.zeros(12800), 32000)  # the unreadable entry, fixed
+    fixed = collect(tiny, cs, ["resid"], out=tmp_path / "t", skip_bad=True, progress=False)
+    assert {s["id"] for s in fixed.meta["skipped"]} == {"a6", "a7"}
