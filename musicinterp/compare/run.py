@@ -15,7 +15,6 @@ one within the validity and collateral limits.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,11 +22,12 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..judges import Judge, KeptJudge, judge_all
+from ..judges import Judge, KeptJudge
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
 from ..steering import Steerer
-from .fidelity import fidelity
+from .intervals import Limits
+from .scoring import Examples, Scorer, floor_figures, with_intervals
 from .tasks import (
     DEFAULT_MAX_ROWS,
     SettingResult,
@@ -64,6 +64,16 @@ class Comparison:
     max_collateral: float = 0.10
     min_validity: float = 0.95
     judges: list[str] = field(default_factory=list)
+    min_success: float = 0.9
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.min_success, self.min_validity, self.max_collateral)
+
+    def verdicts(self, task: str | None = None) -> dict[str, int]:
+        """How many settings (of ``task``, else all) pass, fail or are undecided at their intervals."""
+        rows = [r for r in self.rows if task is None or r["task"] == task]
+        return {v: sum(r.get("verdict") == v for r in rows) for v in ("pass", "fail", "undecided")}
 
     def within_limits(self, row: dict[str, Any], max_collateral: float | None = None,
                       min_validity: float | None = None) -> bool:
@@ -105,11 +115,15 @@ class Comparison:
     def __repr__(self) -> str:
         tasks = ", ".join(self.unsteered) or "none"
         methods = ", ".join(dict.fromkeys(r["method"] for r in self.rows)) or "none"
+        v = self.verdicts()
         inside = sum(self.within_limits(r) for r in self.rows)
-        floor = "; collateral floor " + ", ".join(f"{t} {r['collateral']:.2f}" for t, r in self.floor.items()) \
-            if self.floor else ""
+        floor = "; collateral floor " + ", ".join(
+            f"{t} {r['collateral']:.2f} [{r['collateral_lo']:.2f}, {r['collateral_hi']:.2f}]"
+            for t, r in self.floor.items()) if self.floor else ""
         return (f"Comparison({'add' if self.add else 'remove'} {self.target!r}: tasks {tasks}; methods {methods}; "
-                f"{len(self.rows)} settings, {inside} within limits{floor})")
+                f"{len(self.rows)} settings, {inside} within limits; at their intervals {v['pass']} pass, "
+                f"{v['fail']} fail, {v['undecided']} undecided"
+                f"{floor})")
 
     def collateral_floor(self, task: str) -> float:
         """How far a second unsteered sample of ``task`` (other prompts' noise) moves the judges: the
@@ -132,7 +146,7 @@ def run_comparison(model: MusicGen, steerers: dict[str, Steerer], target: str, *
 def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task], judges: Sequence[Judge] | None = None,
             sweeps: dict[str, Sequence[float]] | None = None, *, target: str | None = None, add: bool = True,
             seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
-            min_validity: float = 0.95, progress: bool = True, keep_results: bool = False,
+            min_validity: float = 0.95, min_success: float = 0.9, progress: bool = True, keep_results: bool = False,
             batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True,
             noise_floor: bool = True) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
@@ -156,6 +170,10 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     (``Comparison.floor``; ``collateral_floor`` in ``to_pandas()``): its collateral is what
     sampling alone moves the judges by at this ``n``, the floor under any setting's
     collateral once steering has changed a token and the continuation diverges.
+    Every row carries 95% intervals (``success_lo``/``_hi`` and ``validity_lo``/``_hi``, Wilson;
+    ``collateral_lo``/``_hi`` and ``success_gain``, paired bootstrap over prompts) and a ``verdict``:
+    pass, fail or undecided against ``min_success``, ``min_validity`` and ``max_collateral``
+    (:mod:`musicinterp.compare.intervals`); the floor row adds ``n_for_halfwidth_5pt``.
     """
     tasks, judges, target, target_judge = _check_inputs(model, steerers, tasks, judges, target)
     world = world_of(model)
@@ -163,35 +181,39 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     sweeps = {**world.sweeps, **(sweeps or {})}
     strengths = {name: [float(x) for x in _sweep(sweeps, name)] for name in steerers}
     comp = Comparison(target=target, add=add, max_collateral=max_collateral, min_validity=min_validity,
-                      judges=[j.name for j in judges])
-    scorer = _Scorer(model, judges, target_judge, continuity, add)
+                      judges=[j.name for j in judges], min_success=min_success)
+    scorer = Scorer(model, judges, target_judge, continuity, add)
     bar = tqdm(total=len(tasks) * (1 + noise_floor + sum(map(len, strengths.values()))),
                desc=f"comparing methods on {target}",
                disable=not progress)
     for task in tasks:
         task_seed = seed if task.seed is None else task.seed
         base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows, paired)
-        base = scorer(base_codes, task, base_codes, None)
+        base, base_ex = scorer(base_codes, task, base_codes, None)
+        base = with_intervals(base, base_ex, None, comp.limits)
         comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
                                      "within_limits": True}
         bar.update(1)
         if noise_floor:
             again = resampled_baseline(model, task, task_seed, paired)
-            comp.floor[task.name] = {"task": task.name, "method": FLOOR_METHOD, "strength": 0.0,
-                                     **scorer(again, task, base_codes, base)}
+            row, ex = scorer(again, task, base_codes, base)
+            row = with_intervals(row, ex, base_ex, comp.limits)
+            comp.floor[task.name] = {"task": task.name, "method": FLOOR_METHOD, "strength": 0.0, **row,
+                                     "n_for_halfwidth_5pt": floor_figures(row, task.n)["n_for_halfwidth_5pt"]}
             bar.update(1)
-        _add_rows(comp, scorer, task, base_codes, base, settings, strengths, keep_results, bar)
+        _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, keep_results, bar)
     bar.close()
     return comp
 
 
-def _add_rows(comp: Comparison, scorer: _Scorer, task: Task, base_codes: torch.Tensor, base: dict[str, Any],
+def _add_rows(comp: Comparison, scorer: Scorer, task: Task, base_codes: torch.Tensor, base: tuple[dict, Examples],
               settings: dict[str, list], strengths: dict[str, list[float]], keep_results: bool, bar: Any) -> None:
-    """One scored row per steerer and strength of ``task``, marked within or outside the limits."""
+    """One scored row per steerer and strength of ``task``, with its intervals, verdict and limits flag."""
     for name, results in settings.items():
         for strength, res in zip(strengths[name], results, strict=True):
+            scored, ex = scorer(res.codes, task, base_codes, base[0])
             row = {"task": task.name, "method": name, "strength": strength,
-                   **scorer(res.codes, task, base_codes, base), **setting_fields(res)}
+                   **with_intervals(scored, ex, base[1], comp.limits), **setting_fields(res)}
             row["within_limits"] = comp.within_limits(row)
             if keep_results:
                 row["result"] = res
@@ -220,43 +242,6 @@ def _check_inputs(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence
     if target_judge is None:
         raise ValueError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
     return tasks, judges, target, target_judge
-
-
-class _Scorer:
-    """One row of :func:`compare`: success, rates of every judge, continuity, fidelity, collateral."""
-
-    def __init__(self, model: MusicGen, judges: list[Judge], target: Judge, continuity: list[KeptJudge],
-                 add: bool) -> None:
-        self.model, self.judges, self.target, self.continuity, self.add = model, judges, target, continuity, add
-
-    def __call__(self, codes: torch.Tensor, task: Task, reference: torch.Tensor,
-                 base: dict[str, Any] | None) -> dict[str, Any]:
-        pf = task.prompt_frames
-        gen = codes[..., pf:]
-        results = judge_all(self.judges, gen, decoder=self.model)
-        rates = {name: r.rate for name, r in results.items()}
-        success = rates[self.target.name] if self.add else 1 - rates[self.target.name]
-        text = task.kwargs.get("text")
-        cond = self.model.conditioning(text=list(text)) if text is not None else None
-        fid = fidelity(self.model, codes, reference, prompt_frames=pf, cond=cond)
-        row: dict[str, Any] = {"success": success, "validity": fid.validity, "nll": fid.nll,
-                               "token_distance": fid.token_distance, **{f"rate_{k}": v for k, v in rates.items()}}
-        kept: dict[str, float] = {}
-        if pf:
-            for judge in self.continuity:
-                kept[f"{judge.concept}_kept"] = judge(codes[..., :pf], gen, decoder=self.model).rate
-        row.update(kept)
-        if base is None:
-            return {**row, "nll_increase": 0.0, "collateral": 0.0, "collateral_by_judge": {}}
-        moves = {f"rate_{j.name}": abs(rates[j.name] - base[f"rate_{j.name}"]) for j in self.judges
-                 if j.concept != self.target.concept}
-        # steering tempo changes tempo on purpose: "tempo kept" is the target itself, not collateral
-        moves.update({k: abs(v - base[k]) for k, v in kept.items() if k != f"{self.target.concept}_kept"})
-        # a judge that decided no example on one side (mode with no bass) cannot show a change
-        moves = {k: v for k, v in moves.items() if not math.isnan(v)}
-        row.update(nll_increase=fid.nll - base["nll"], collateral=max(moves.values(), default=0.0),
-                   collateral_by_judge=moves)
-        return row
 
 
 def _sweep(sweeps: dict[str, Sequence[float]], name: str) -> Sequence[float]:

@@ -1,0 +1,43 @@
+"""with_intervals: a row's intervals and verdict from each prompt's outcomes, against hand-made examples."""
+
+import numpy as np
+import pytest
+
+from musicinterp.compare.intervals import Limits
+from musicinterp.compare.scoring import Examples, floor_figures, with_intervals
+
+
+def _examples(success, collateral, validity=None):
+    return Examples(np.asarray(success, float), {k: np.asarray(v, float) for k, v in collateral.items()},
+                    None if validity is None else np.asarray(validity, float))
+
+
+def test_an_unchanged_setting_has_zero_collateral_and_no_gain():
+    base = _examples([0] * 20, {"rate_bass": [1, 0] * 10}, [1] * 20)
+    row = with_intervals({"collateral": 0.0}, base, base, Limits())
+    assert (row["collateral_lo"], row["collateral_hi"]) == (0.0, 0.0)
+    assert (row["success_gain"], row["success_gain_lo"], row["success_gain_hi"]) == (0.0, 0.0, 0.0)
+    assert row["verdict"] == "fail"  # success 0 of 20: its interval lies wholly below 0.9
+
+
+def test_a_clean_success_on_many_prompts_passes_and_on_few_is_undecided():
+    n = 128
+    base = _examples([0] * n, {"rate_bass": [1, 0] * (n // 2)}, [1] * n)
+    steered = _examples([1] * n, {"rate_bass": [1, 0] * (n // 2)}, [1] * n)
+    row = with_intervals({"collateral": 0.0}, steered, base, Limits())
+    assert row["success_lo"] > 0.9 and row["validity_lo"] > 0.95 and row["verdict"] == "pass"
+    few = _examples([1] * 16, {"rate_bass": [1, 0] * 8}, [1] * 16)
+    few_base = _examples([0] * 16, {"rate_bass": [1, 0] * 8}, [1] * 16)
+    assert with_intervals({"collateral": 0.0}, few, few_base, Limits())["verdict"] == "undecided"
+
+
+def test_collateral_interval_covers_the_observed_move():
+    n = 64
+    base = _examples([0] * n, {"rate_bass": [0] * n}, None)
+    moved = [1] * 16 + [0] * (n - 16)  # bass appeared in a quarter of the prompts
+    row = with_intervals({"collateral": 0.25}, _examples([1] * n, {"rate_bass": moved}), base, Limits())
+    assert row["collateral_lo"] < 0.25 < row["collateral_hi"] and row["collateral_lo"] > 0.10
+    assert row["verdict"] == "fail"  # the whole interval is above the 0.10 limit
+    figures = floor_figures(row, n)
+    assert figures["n_for_halfwidth_5pt"] == pytest.approx(
+        n * ((row["collateral_hi"] - row["collateral_lo"]) / 2 / 0.05) ** 2, abs=1)
