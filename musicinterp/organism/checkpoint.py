@@ -1,8 +1,16 @@
-"""Saving and loading the organism: safetensors weights + JSON config, tokenizer, training log."""
+"""Saving and loading the organism: safetensors weights + JSON config, tokenizer, training log.
+
+The checkpoint shipped inside the package (:data:`SHIPPED`) is read-only: a
+trained organism goes to a folder of the user's (by default
+:data:`DEFAULT_OUT` in the working directory), never into the installed
+package. A folder that already holds an organism this package wrote (its
+marker, nothing else in it) is replaced; any other non-empty folder is refused.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,27 +20,50 @@ from transformers import MusicgenForConditionalGeneration, PreTrainedTokenizerFa
 
 from ..models.hub import CheckpointNotFoundError, quiet_transformers
 from ..models.musicgen import MusicGen
+from ..store import owned
+from ..store.layout import umask
 from .config import OrganismConfig
 from .renderer import render
 
 SHIPPED = Path(__file__).resolve().parent / "checkpoint"
+DEFAULT_OUT = Path("musicinterp_out") / "organism"  # relative to the working directory
+FILES = tuple(re.compile(p) for p in (r"config\.json", r"generation_config\.json", r"model\.safetensors",
+                                      r"organism\.json", r"tokenizer\.json", r"loss_curve\.html",
+                                      r"\.loss_curve\.html\.tmp-\d+"))
+
+
+def organism_out(out: str | Path | None = None) -> Path:
+    """Where a trained organism goes: ``out``, or :data:`DEFAULT_OUT` in the working directory.
+
+    Refuses (before any training) a folder inside the installed package and a non-empty folder that
+    is not an organism this package wrote (:class:`musicinterp.store.errors.StoreOverwriteError`).
+    """
+    folder = Path(out) if out is not None else Path.cwd() / DEFAULT_OUT
+    owned.refuse_package_destination(folder, "an organism checkpoint")
+    if folder.exists() and not (folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir())):
+        owned.check_removable(folder, "organism", FILES)
+    return folder
 
 
 def save_organism(model: MusicgenForConditionalGeneration, tokenizer: PreTrainedTokenizerFast,
                   cfg: OrganismConfig, folder: str | Path, extra: dict | None = None) -> Path:
-    """Write the checkpoint atomically: a temporary folder renamed into place."""
-    folder = Path(folder)
+    """Write the checkpoint atomically: a temporary folder renamed into place (see :func:`organism_out`)."""
+    folder = organism_out(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".organism-", dir=folder.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
         (tmp / "organism.json").write_text(json.dumps({"config": cfg.to_dict(), **(extra or {})}, indent=2))
-        tmp.chmod(0o755)
+        owned.write_marker(tmp, "organism")
+        mask = umask()  # mkdtemp's 0o700 would hide the checkpoint from the group
+        tmp.chmod(0o777 & ~mask)
         for f in tmp.iterdir():
-            f.chmod(0o644)
-        if folder.exists():
-            shutil.rmtree(folder)
+            f.chmod(0o666 & ~mask)
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
+        elif folder.exists():
+            owned.remove(folder, "organism", FILES)  # only an organism of ours (organism_out checked)
         tmp.rename(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 from ..data.concept_set import ConceptSet
-from ..data.manifest import register_world_sets
+from ..data.manifest import MAX_ORGANISM_CLIPS, MAX_ORGANISM_FRAMES, MAX_ORGANISM_TOTAL, register_world_sets
+from ..errors import MusicInterpError
 from .world import CONCEPTS, OrganismWorld
+
+
+class OrganismSetError(ValueError, MusicInterpError):
+    """An organism concept set too large (or too small) to draw; names the argument and the bound."""
+
+
+def _check_size(n_clips: int, n_frames: int) -> None:
+    """The same bounds as an organism manifest's ``count`` and ``n_frames``, before any clip is drawn."""
+    if not (isinstance(n_clips, numbers.Integral) and 1 <= n_clips <= MAX_ORGANISM_CLIPS):
+        raise OrganismSetError(f"n={n_clips!r}: an organism set holds 1 to {MAX_ORGANISM_CLIPS} clips (each is "
+                               f"drawn and held in memory)")
+    if not (isinstance(n_frames, numbers.Integral) and 5 <= n_frames <= MAX_ORGANISM_FRAMES):
+        raise OrganismSetError(f"n_frames={n_frames!r}: organism clips hold 5 to {MAX_ORGANISM_FRAMES} frames")
+    if n_clips * n_frames > MAX_ORGANISM_TOTAL:
+        raise OrganismSetError(f"{n_clips} clips of {n_frames} frames are more than {MAX_ORGANISM_TOTAL} frames")
 
 
 def _labels(clips) -> dict[str, torch.Tensor]:
@@ -17,6 +35,7 @@ def balanced_set(concept: str, n: int, seed: int = 0, n_frames: int = 200) -> Co
     """``n`` clips, half with ``concept`` on and half off; other concepts drawn at random."""
     if concept not in CONCEPTS:
         raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+    _check_size(n, n_frames)
     world = OrganismWorld(n_frames)
     clips = []
     for i in range(n):
@@ -32,6 +51,7 @@ def paired_set(concept: str, n_pairs: int, seed: int = 0, n_frames: int = 200) -
     """The same clip with and without ``concept`` (as SMITIN built drum/bass sets from stems)."""
     if concept not in CONCEPTS:
         raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+    _check_size(2 * n_pairs, n_frames)
     world = OrganismWorld(n_frames)
     clips, ids, groups = [], [], []
     for i in range(n_pairs):

@@ -136,7 +136,6 @@ class ProbeBank:
         for name, t in tensors.items():
             if name not in METRICS:
                 TF.check_finite(f"{folder / TENSORS} (not saved)", name, t, ProbeBankError)
-        folder.mkdir(parents=True, exist_ok=True)
         write_marker(folder, "probes")
         record = atomic_save_tensors(folder / TENSORS, tensors)
         atomic_write_json(folder / INFO, {

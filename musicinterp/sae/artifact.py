@@ -138,7 +138,6 @@ class SAE:
         state = {k: v.detach().cpu().contiguous() for k, v in self.ae.state_dict().items()}
         for name, t in state.items():
             TF.check_finite(f"{folder / WEIGHTS} (not saved)", name, t, SAEArtifactError)
-        folder.mkdir(parents=True, exist_ok=True)
         write_marker(folder, "sae")
         info = self.info()
         info["weights_sha256"] = atomic_save_tensors(folder / WEIGHTS, state).sha256

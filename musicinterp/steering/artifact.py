@@ -52,7 +52,6 @@ def save_artifact(steerer: Any, folder: str | Path) -> Path:
     for name, t in steerer.tensors.items():
         if name not in METRICS:
             TF.check_finite(f"{tensors_path} (not saved)", name, t, SteererFileError)
-    folder.mkdir(parents=True, exist_ok=True)
     write_marker(folder, "steerer")
     record = atomic_save_tensors(tensors_path, steerer.tensors)
     atomic_write_json(folder / "steerer.json", {

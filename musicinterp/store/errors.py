@@ -37,3 +37,7 @@ class StoreNonFiniteError(StoreFormatError):
 
 class StoreOverwriteError(StoreError):
     """An overwrite was refused: the folder is not wholly this package's (no marker, or foreign files)."""
+
+
+class InstalledPackageError(StoreError):
+    """A destination inside the installed package: its shipped files are read-only."""

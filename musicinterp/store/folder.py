@@ -48,6 +48,7 @@ def decide(root: Path, config: dict[str, Any], overwrite: bool) -> Action:
     """Look at ``root`` (without changing it) and say what the collection will do; raise if refused."""
     if not config.get("sites"):
         raise StoreError(f"{root}: no sites requested; a store needs at least one site")
+    owned.refuse_package_destination(root, "a store")
     if not root.exists() or (root.is_dir() and not any(root.iterdir())):
         return "fresh"
     if not root.is_dir():

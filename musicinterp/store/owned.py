@@ -11,7 +11,9 @@ same place) removes it only when
 
 Anything else (a ``notes.txt``, a folder without the marker, a store where a
 steerer is expected) is refused with :class:`StoreOverwriteError`, which names
-what is in the way, and nothing is deleted.
+what is in the way, and nothing is deleted. Nothing is ever written inside the
+installed package (:func:`refuse_package_destination`): its shipped files (the
+organism checkpoint) are read-only.
 """
 
 from __future__ import annotations
@@ -22,17 +24,28 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import StoreOverwriteError
+from .errors import InstalledPackageError, StoreOverwriteError
 
 MARKER = "written_by_musicinterp.json"
+PACKAGE = Path(__file__).resolve().parents[1]  # the installed musicinterp package
+
+
+def refuse_package_destination(path: Path, what: str = "output") -> None:
+    """Raise :class:`InstalledPackageError` when ``path`` lies inside the installed package."""
+    if Path(path).resolve().is_relative_to(PACKAGE):
+        raise InstalledPackageError(f"refusing to write {what} to {path}: it is inside the installed musicinterp "
+                                    f"package ({PACKAGE}), whose files are read-only; choose a folder elsewhere")
 _TEMP = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{6,}\.tmp")  # atomic writes' temporaries (tempfile.mkstemp)
 
 
 def write_marker(folder: Path, kind: str) -> None:
-    """Mark ``folder`` (created by this package) as holding a ``kind``; a marker already there is kept."""
+    """Create ``folder`` if needed and mark it as holding a ``kind`` (a marker already there is kept); refuses a
+    folder inside the installed package."""
     from .._version import __version__
     from .layout import atomic_write_json
 
+    refuse_package_destination(folder, f"a {kind}")
+    folder.mkdir(parents=True, exist_ok=True)
     if not (folder / MARKER).is_file():
         atomic_write_json(folder / MARKER, {"kind": kind, "written_by": "musicinterp", "package_version": __version__})
 

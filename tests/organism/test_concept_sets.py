@@ -15,3 +15,15 @@ def test_concept_sets_balanced_and_paired():
     assert torch.equal(pairs.codes[0, 0], pairs.codes[1, 0])
     with pytest.raises(ValueError, match="unknown organism concept 'piano'"):
         balanced_set("piano", 4)
+
+
+def test_set_sizes_are_bounded_before_any_clip_is_drawn():
+    from musicinterp.errors import MusicInterpError
+    from musicinterp.organism.concept_sets import OrganismSetError
+
+    with pytest.raises(OrganismSetError, match=r"n=1000000000000: an organism set holds 1 to 100000 clips"):
+        balanced_set("drums", 10**12)
+    with pytest.raises(OrganismSetError, match="n_frames=10000000: organism clips hold 5 to 1500 frames"):
+        paired_set("drums", 2, n_frames=10**7)
+    with pytest.raises(MusicInterpError, match="more than 10000000 frames"):
+        paired_set("drums", 50_000, n_frames=1000)

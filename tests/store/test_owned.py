@@ -65,3 +65,16 @@ def test_a_marker_already_there_is_kept(tmp_path):
     owned.write_marker(tmp_path, "store")
     owned.write_marker(tmp_path, "steerer")
     assert owned.marker_kind(tmp_path) == "store"
+
+
+def test_nothing_is_written_inside_the_installed_package(tmp_path):
+    from musicinterp.store.errors import InstalledPackageError
+    from musicinterp.store.folder import decide
+
+    inside = owned.PACKAGE / "organism" / "checkpoint" / "new"
+    with pytest.raises(InstalledPackageError, match="inside the installed musicinterp package"):
+        owned.write_marker(inside, "steerer")
+    with pytest.raises(InstalledPackageError, match="a store"):
+        decide(owned.PACKAGE / "store_here", {"sites": ["resid"]}, False)
+    assert not inside.exists() and not (owned.PACKAGE / "store_here").exists()
+    owned.refuse_package_destination(tmp_path / "fine")
