@@ -6,8 +6,10 @@ same prompts, seeds and lengths for every method, and keeps each
 :class:`~musicinterp.compare.Comparison`. A cell of the matrix is one method's
 best setting for one concept, direction and task (the most successful one
 within the validity and collateral limits, else the most successful one,
-flagged ``within_limits=False``); a cell *passes* when it is within the limits
-with success >= ``min_success`` (0.9, the ground-truth target).
+flagged ``within_limits=False``). A cell's ``verdict`` reads the intervals of
+every setting the method tried: *pass* when some setting passes (success,
+validity and collateral each clear of its limit at 95%), *fail* when every
+setting fails (some interval wholly on the wrong side), else *undecided*.
 """
 
 from __future__ import annotations
@@ -24,10 +26,21 @@ from ..steering import Steerer
 from .run import Comparison, run_comparison
 from .tasks import Task
 
-__all__ = ["steering_matrix", "SteeringMatrix", "missed_bars", "CELL_FIELDS", "DIRECTIONS"]
+__all__ = ["steering_matrix", "SteeringMatrix", "missed_bars", "cell_verdict", "CELL_FIELDS", "DIRECTIONS"]
 
 DIRECTIONS: tuple[str, ...] = ("add", "remove")
-CELL_FIELDS: tuple[str, ...] = ("success", "validity", "collateral", "nll_increase", "within_limits", "strength")
+CELL_FIELDS: tuple[str, ...] = ("success", "success_lo", "success_hi", "validity", "collateral", "collateral_lo",
+                                 "collateral_hi", "nll_increase", "within_limits", "strength", "verdict")
+
+
+def cell_verdict(rows: list[dict[str, Any]]) -> str | None:
+    """A method's verdict over its settings: pass if one passes, fail if all fail, else undecided (``None`` for
+    rows without intervals, e.g. read from an older run)."""
+    if not any("verdict" in r for r in rows):
+        return None
+    verdicts = [r.get("verdict", "undecided") for r in rows]
+    return "pass" if "pass" in verdicts else "fail" if verdicts and all(v == "fail" for v in verdicts) \
+        else "undecided"
 _DROP = ("collateral_by_concept", "collateral_by_judge", "result")
 
 
@@ -81,8 +94,10 @@ class SteeringMatrix:
         for (concept, direction), comp in self.comparisons.items():
             if task not in comp.unsteered:
                 continue
-            out += [{**{k: v for k, v in r.items() if k not in _DROP}, "concept": concept, "direction": direction}
-                    for r in comp.best(task)]
+            for r in comp.best(task):
+                mine = [x for x in comp.rows if x["task"] == task and x["method"] == r["method"]]
+                out.append({**{k: v for k, v in r.items() if k not in _DROP}, "concept": concept,
+                            "direction": direction, "setting_verdict": r.get("verdict"), "verdict": cell_verdict(mine)})
         return out
 
     def cells(self, task: str = "continuation") -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
@@ -97,11 +112,20 @@ class SteeringMatrix:
         return out
 
     def passes(self, cell: dict[str, Any]) -> bool:
-        """Within the limits with success >= ``min_success``."""
+        """The cell's verdict is pass (rows without intervals: within the limits with success >= ``min_success``)."""
+        if cell.get("verdict") is not None:
+            return cell["verdict"] == "pass"
         return bool(cell["within_limits"]) and cell["success"] >= self.min_success
 
     def cells_passing(self, task: str = "continuation") -> int:
         return sum(self.passes(r) for r in self.best_rows(task))
+
+    def verdict_counts(self, task: str = "continuation") -> dict[str, int]:
+        """How many cells pass, fail or are undecided at their intervals."""
+        cells = self.best_rows(task)
+        passing = sum(self.passes(c) for c in cells)
+        failing = sum(c["verdict"] == "fail" for c in cells)
+        return {"pass": passing, "fail": failing, "undecided": len(cells) - passing - failing}
 
     def cells_total(self, task: str = "continuation") -> int:
         return len(self.best_rows(task))
@@ -150,7 +174,8 @@ class SteeringMatrix:
                 rows.append({"method": r["method"], "concept": concept, "direction": direction,
                              "strength": r["strength"], "success": r["success"], "validity": r.get("validity"),
                              "collateral": r["collateral"], "collateral_floor": floor, "most_moved": _most_moved(r),
-                             "passes": self.passes(r), "limits": bars(r), "reach_strength": reach["strength"],
+                             "verdict": cell_verdict(mine), "passes": self.passes({**r, "verdict": cell_verdict(mine)}),
+                             "limits": bars(r), "reach_strength": reach["strength"],
                              "reach_success": reach["success"], "reach_limits": bars(reach),
                              "reach_most_moved": _most_moved(reach)})
         return pd.DataFrame(rows)
@@ -172,10 +197,11 @@ class SteeringMatrix:
         if not self.comparisons:
             return "SteeringMatrix(empty)"
         task = "continuation" if "continuation" in self.tasks else self.tasks[0]
+        v = self.verdict_counts(task)
         return (f"SteeringMatrix({len(self.methods)} methods x {len(self.concepts)} concepts x "
-                f"{len(self.directions)} directions x {len(self.tasks)} tasks; {task}: "
-                f"{self.cells_passing(task)}/{self.cells_total(task)} cells pass "
-                f"(success >= {self.min_success:g} within limits))")
+                f"{len(self.directions)} directions x {len(self.tasks)} tasks; {task}: {v['pass']}/"
+                f"{self.cells_total(task)} cells pass, {v['fail']} fail, {v['undecided']} undecided at 95% "
+                f"(success >= {self.min_success:g}, validity and collateral within limits))")
 
 
 def steering_matrix(model: MusicGen, build: Callable[[str, bool], dict[str, Steerer]],
@@ -212,7 +238,7 @@ def steering_matrix(model: MusicGen, build: Callable[[str, bool], dict[str, Stee
             grid = sweeps(concept, add) if callable(sweeps) else sweeps
             task_list = list(tasks(concept, add)) if tasks is not None else None
             comp = run_comparison(model, steerers, concept, add=add, tasks=task_list, sweeps=grid, seed=seed, n=n,
-                                  progress=progress, **compare_kwargs)
+                                  progress=progress, min_success=min_success, **compare_kwargs)
             matrix.comparisons[(concept, direction)] = comp
             matrix.seconds[(concept, direction)] = time.perf_counter() - t0
             if progress:
