@@ -189,3 +189,21 @@ def test_default_config_has_the_real_shapes_on_the_meta_device():
     assert larger.audio_projection.linear1.in_features == 1024
     h = ClapHandle.from_model(model, check_text=False)
     assert (h.sample_rate, h.window_seconds, h.feature_extractor.truncation) == (48000, 10.0, "rand_trunc")
+
+
+def test_fused_models_embed_whole_windows_deterministically():
+    torch.manual_seed(0)
+    audio = dict(patch_embeds_hidden_size=8, hidden_size=16, depths=[1, 1], num_attention_heads=[1, 2],
+                 projection_dim=16, num_hidden_layers=2, enable_fusion=True, fusion_type="aff_2d")
+    model = ClapModel(ClapConfig(text_config=dict(vocab_size=64, hidden_size=16, num_hidden_layers=1,
+                                                  num_attention_heads=2, intermediate_size=32,
+                                                  max_position_embeddings=40, projection_dim=16),
+                                 audio_config=audio, projection_dim=16))
+    h = ClapHandle.from_model(model, check_text=False)
+    h.cache_size = 0
+    assert h.feature_extractor.truncation == "fusion"  # the mode (and mel filters) fused checkpoints ship with
+    x = noise(12.0, seed=6)
+    np.random.seed(0)
+    first = h.embed_audio(x, SR)
+    np.random.seed(1)
+    np.testing.assert_array_equal(h.embed_audio(x, SR), first)
