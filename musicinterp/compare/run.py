@@ -25,7 +25,9 @@ from tqdm.auto import tqdm
 from ..judges import Judge, KeptJudge
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
-from ..steering import Steerer
+from ..steering import Steerer, control_of
+from ..steering import controls as random_controls
+from .controls import attach_controls
 from .intervals import Limits
 from .scoring import Examples, Scorer, floor_figures, with_intervals
 from .tasks import (
@@ -65,6 +67,8 @@ class Comparison:
     min_validity: float = 0.95
     judges: list[str] = field(default_factory=list)
     min_success: float = 0.9
+    # each setting's per-prompt outcomes, by (task, method, strength): for intervals over several rows
+    examples: dict[tuple[str, str, float], Examples] = field(default_factory=dict, repr=False)
 
     @property
     def limits(self) -> Limits:
@@ -91,7 +95,8 @@ class Comparison:
         ``within_limits=False`` (every table shows the flag): it is not a best setting.
         """
         out = []
-        for method in dict.fromkeys(r["method"] for r in self.rows if r["task"] == task):
+        for method in dict.fromkeys(r["method"] for r in self.rows if r["task"] == task
+                                    and control_of(r["method"]) is None):
             rows = [r for r in self.rows if r["task"] == task and r["method"] == method]
             ok = [r for r in rows if self.within_limits(r, max_collateral, min_validity)]
             pick = max(ok or rows, key=lambda r: (r["success"], -r["nll_increase"]))
@@ -148,7 +153,7 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
             min_validity: float = 0.95, min_success: float = 0.9, progress: bool = True, keep_results: bool = False,
             batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True,
-            noise_floor: bool = True) -> Comparison:
+            noise_floor: bool = True, controls: int = 0) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
     ``judges`` read the generated frames (default: the model world's concept and
@@ -176,6 +181,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     (:mod:`musicinterp.compare.intervals`); the floor row adds ``n_for_halfwidth_5pt``.
     """
     tasks, judges, target, target_judge = _check_inputs(model, steerers, tasks, judges, target)
+    if controls:  # random-direction controls, run in the same batches as their methods
+        steerers = {**steerers, **random_controls(steerers, controls, seed)}
     world = world_of(model)
     continuity = list(continuity) if continuity is not None else world.continuity_judges()
     sweeps = {**world.sweeps, **(sweeps or {})}
@@ -191,6 +198,7 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
         base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows, paired)
         base, base_ex = scorer(base_codes, task, base_codes, None)
         base = with_intervals(base, base_ex, None, comp.limits)
+        comp.examples[(task.name, "unsteered", 0.0)] = base_ex
         comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
                                      "within_limits": True}
         bar.update(1)
@@ -203,6 +211,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             bar.update(1)
         _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, keep_results, bar)
     bar.close()
+    if controls:
+        attach_controls(comp)
     return comp
 
 
@@ -212,6 +222,7 @@ def _add_rows(comp: Comparison, scorer: Scorer, task: Task, base_codes: torch.Te
     for name, results in settings.items():
         for strength, res in zip(strengths[name], results, strict=True):
             scored, ex = scorer(res.codes, task, base_codes, base[0])
+            comp.examples[(task.name, name, strength)] = ex
             row = {"task": task.name, "method": name, "strength": strength,
                    **with_intervals(scored, ex, base[1], comp.limits), **setting_fields(res)}
             row["within_limits"] = comp.within_limits(row)
@@ -246,6 +257,7 @@ def _check_inputs(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence
 
 def _sweep(sweeps: dict[str, Sequence[float]], name: str) -> Sequence[float]:
     """Strengths for steerer ``name``: by name, without its ``@layers`` part, else by method family (before ``-``)."""
+    name = control_of(name) or name  # a control sweeps its method's strengths
     for key in (name, name.split("@")[0], name.split("@")[0].split("-")[0]):
         if key in sweeps:
             return sweeps[key]

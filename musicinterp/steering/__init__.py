@@ -3,6 +3,7 @@
 from .artifact import SteererFileError
 from .base import Prepared, Steerer, SteerRun, clamp_with_warning
 from .calibration import MonitorCalibration, calibrate_monitor
+from .control import control_of, controls, has_control, random_control
 from .configs import SteererConfig, SteererConfigError, config_from_overrides, deprecated_alias
 from .diffmeans import DiffMeansConfig, DiffMeansSteerer
 from .iti import ITIConfig, ITISteerer
@@ -17,7 +18,7 @@ METHODS = {"iti": (ITISteerer, ITIConfig), "smitin": (SMITINSteerer, SMITINConfi
            "diffmeans": (DiffMeansSteerer, DiffMeansConfig), "regression": (RegressionSteerer, RegressionConfig),
            "sae": (SAESteerer, SAESteererConfig)}
 
-__all__ = ["Steerer", "SteerRun", "Prepared", "clamp_with_warning", "ApplySpec", "SpecError", "Schedule", "Constant",
+__all__ = ["random_control", "controls", "has_control", "control_of", "Steerer", "SteerRun", "Prepared", "clamp_with_warning", "ApplySpec", "SpecError", "Schedule", "Constant",
            "Decay", "StrengthLog", "Monitor", "MonitorTrace", "ProbeMonitor", "ITISteerer", "ITIConfig",
            "SMITINSteerer", "SMITINConfig", "derive_tau", "soft_head_weights", "DiffMeansSteerer",
            "DiffMeansConfig", "RegressionSteerer", "RegressionConfig", "METHODS", "steer", "SteeredResult",
