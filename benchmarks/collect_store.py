@@ -6,7 +6,11 @@
   clips and batches, interleaved, best of ``--repeats``;
 * streaming read: ``store.stream`` over every layer's shards vs a plain sequential read of the same
   files, each pass starting from the disk (the files' pages are dropped from the page cache first
-  with ``posix_fadvise(DONTNEED)``; ``page_cache_evicted`` says whether that was possible);
+  with ``posix_fadvise(DONTNEED)``; ``page_cache_evicted`` says whether that was possible). Each
+  streaming pass opens the store afresh, so every shard is checked against its CRC-32 as it streams
+  (a store checks each file once per open); the same pass with every shard marked as checked gives
+  the read path without verification, and ``verify_cost`` the share of throughput verification
+  takes (best pass of each, interleaved);
 * memory: a child process collects a store four times its memory budget (attn_z + resid,
   ``--memory-clips`` clips) while this process samples the child's resident memory with psutil;
   the figure is the peak above the child's memory just before collecting, over the budget. The
@@ -139,6 +143,40 @@ def measure_child(model: str, dtype: str, args: argparse.Namespace, work: Path) 
             "peak_rss_over_budget_from_load": round(over_load / budget_mb, 3)}
 
 
+def measure_stream(root: Path, n_layers: int, passes: int) -> dict:
+    """Seconds per pass over every layer's shards: a raw read, ``store.stream`` (fresh open, so every shard's
+    CRC-32 is checked), and the same with every shard marked as checked; each pass from the disk."""
+    from musicinterp.store import ActivationStore
+
+    store = ActivationStore.open(root)
+    layers = range(n_layers)  # every layer's shards: one layer of 8 clips is only a few MB
+    files = [f for layer in layers for f in store.shard_files("resid", layer)]
+
+    def stream_pass(verify: bool) -> tuple[float, int]:
+        opened = ActivationStore.open(root)  # a fresh open: every shard is checked on its first read
+        if not verify:  # every file marked as checked: the read path without verification
+            opened.verified.done.update(opened.meta["files"])
+        evict_from_page_cache_all(files)
+        t0 = time.perf_counter()
+        n = sum(b.shape[0] for layer in layers
+                for b in opened.stream("resid", layer, batch_size=1024, shuffle_buffer=8192))
+        return time.perf_counter() - t0, n
+
+    out: dict = {"read": [], "verified": [], "unverified": [], "nbytes": sum(f.stat().st_size for f in files)}
+    for _ in range(passes):
+        out["evicted"] = evict_from_page_cache_all(files)
+        t0 = time.perf_counter()
+        for f in files:
+            with open(f, "rb") as fh:
+                while fh.read(1 << 24):
+                    pass
+        out["read"].append(time.perf_counter() - t0)
+        seconds, out["rows"] = stream_pass(verify=True)
+        out["verified"].append(seconds)
+        out["unverified"].append(stream_pass(verify=False)[0])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default="random-small")
@@ -149,6 +187,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--stream-passes", type=int, default=3)
     ap.add_argument("--memory-models", default="random-small:float32,random-medium:bfloat16")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
@@ -191,33 +230,15 @@ def main() -> None:
             times[name].append(time.perf_counter() - t0)
     bare_s, naive_s, ours_s = (min(times[k]) for k in ("bare", "naive", "ours"))
 
-    from musicinterp.store import ActivationStore
-
-    store = ActivationStore.open(work / f"store{args.repeats - 1}")
-    layers = range(model.n_layers)  # every layer's shards: one layer of 8 clips is only a few MB
-    files = [f for layer in layers for f in store.shard_files("resid", layer)]
-    nbytes = sum(f.stat().st_size for f in files)
-    read_times, stream_times = [], []
-    for _ in range(3):
-        evicted = evict_from_page_cache_all(files)
-        t0 = time.perf_counter()
-        for f in files:
-            with open(f, "rb") as fh:
-                while fh.read(1 << 24):
-                    pass
-        read_times.append(time.perf_counter() - t0)
-        evict_from_page_cache_all(files)
-        t0 = time.perf_counter()
-        rows = sum(b.shape[0] for layer in layers
-                   for b in store.stream("resid", layer, batch_size=1024, shuffle_buffer=8192))
-        stream_times.append(time.perf_counter() - t0)
-    disk_s, stream_s = min(read_times), min(stream_times)
-    del store
+    st = measure_stream(work / f"store{args.repeats - 1}", model.n_layers, args.stream_passes)
+    nbytes, rows, evicted = st["nbytes"], st["rows"], st["evicted"]
+    disk_s, stream_s, unverified_s = min(st["read"]), min(st["verified"]), min(st["unverified"])
 
     memory = [measure_child(m, d, args, work) for m, d in (x.split(":") for x in args.memory_models.split(",") if x)]
     print(f"collection: bare forward {bare_s:.2f}s, naive {naive_s:.2f}s, collect {ours_s:.2f}s "
           f"(all runs: {json.dumps({k: [round(t, 2) for t in v] for k, v in times.items()})})")
-    print(f"stream {nbytes / stream_s / 2**20:.0f} MB/s vs sequential read {nbytes / disk_s / 2**20:.0f} MB/s "
+    print(f"stream {nbytes / stream_s / 2**20:.0f} MB/s (every shard's CRC-32 checked; "
+          f"{nbytes / unverified_s / 2**20:.0f} MB/s unchecked) vs sequential read {nbytes / disk_s / 2**20:.0f} MB/s "
           f"({rows} rows)")
     for m in memory:
         print(f"memory {m['model']} {m['dtype']}: store {m['store_mb']} MB in {m['chunks']} chunks, budget "
@@ -229,6 +250,9 @@ def main() -> None:
         "bare_forward_s": round(bare_s, 3), "naive_s": round(naive_s, 3), "collect_s": round(ours_s, 3),
         "speedup_vs_naive": round(naive_s / ours_s, 3), "ratio_vs_forward": round(ours_s / bare_s, 3),
         "stream_mb_s": round(nbytes / stream_s / 2**20, 1), "disk_mb_s": round(nbytes / disk_s / 2**20, 1),
+        "stream_unverified_mb_s": round(nbytes / unverified_s / 2**20, 1),
+        "verify_cost": round(1 - unverified_s / stream_s, 3),
+        "stream_passes_s": {k: [round(t, 3) for t in st[k]] for k in ("verified", "unverified")},
         "read_fraction_of_disk": round(disk_s / stream_s, 3), "stream_mb": round(nbytes / 2**20, 1),
         "page_cache_evicted": evicted,
         "peak_rss_over_budget": max(m["peak_rss_over_budget"] for m in memory) if memory else None,
@@ -236,6 +260,7 @@ def main() -> None:
         "peak_rss_over_budget_from_load": max(m["peak_rss_over_budget_from_load"] for m in memory) if memory else None,
         "memory": memory,
         "targets": {"speedup_vs_naive": ">=1.0", "ratio_vs_forward": "<=1.2", "read_fraction_of_disk": ">=0.5",
+                    "verify_cost": "<=0.10",
                     "peak_rss_over_budget": "<=1.0 (every model)"},
     })
 

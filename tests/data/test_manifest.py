@@ -167,22 +167,6 @@ def test_malformed_manifests_end_in_a_named_manifest_error(tmp_path, body, as_js
         to_concept_set(m, root=tmp_path, allow_outside_root=True)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(value=st.one_of(st.text(max_size=70), st.sampled_from([".", "..", "a/b", "-rf", ".x", "a" * 65, "a\n", "ok-1.2_x"]),
-                       st.integers(), st.none()))
-def test_safe_names_are_single_path_components_inside_their_folder(tmp_path, value):
-    from musicinterp.data.names import UnsafeNameError, safe_name
-    from musicinterp.errors import MusicInterpError
-
-    try:
-        name = safe_name(value, field="entries[3].id")
-    except UnsafeNameError as err:
-        assert isinstance(err, MusicInterpError) and str(err).startswith("entries[3].id: ")
-        return
-    assert (tmp_path / name).resolve().parent == tmp_path.resolve() and not name.startswith((".", "-"))
-    assert len(name) <= 64 and "/" not in name and "\\" not in name
-
-
 def test_binary_and_nested_manifests_are_named(tmp_path):
     (tmp_path / "b.json").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ManifestError, match="b.json: not a UTF-8 JSON manifest"):
