@@ -18,13 +18,16 @@ from .audio import (
     calibrate_threshold,
 )
 from .base import BaseJudge, Judge, JudgeInputError, JudgeResult, judge_all, results_frame
+from .clap import DEFAULT_CLAP, ClapConceptJudge, ClapTextAdherence, clap_judges, load_clap
+from .clap_model import ClapFileError, ClapHandle, ClapNotFoundError, DegenerateTextError
 from .continuity import AudioKeyKept, AudioTempoKept, KeptJudge, continuity_judges
 from .probe import ProbeJudge
 
 __all__ = ["Judge", "BaseJudge", "JudgeResult", "JudgeInputError", "judge_all", "results_frame", "ProbeJudge",
            "AudioJudge", "TempoJudge", "BrightnessJudge", "PercussionJudge", "LowEndJudge", "audio_judges",
            "Calibration", "calibrate_threshold", "KeptJudge", "AudioKeyKept", "AudioTempoKept",
-           "continuity_judges", "default_judges"]
+           "continuity_judges", "default_judges", "load_clap", "ClapHandle", "ClapConceptJudge", "ClapTextAdherence",
+           "clap_judges", "DEFAULT_CLAP", "ClapNotFoundError", "ClapFileError", "DegenerateTextError"]
 
 
 def default_judges(model) -> list:

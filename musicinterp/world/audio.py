@@ -1,26 +1,33 @@
 """The audio world: any real or random MusicGen, judged from its decoded audio.
 
 Concepts are what the audio judges estimate (librosa: note rate, brightness,
-percussive share, low end); continuity is judged from chroma keys and note
-rates. There is no grammar, and judges are estimates: validate them on the
-organism (``mi.organism.validate_audio_judges``) before trusting them.
+percussive share, low end) and, when a CLAP checkpoint is at hand (a folder, or
+``laion/clap-htsat-unfused`` in the Hugging Face cache), CLAP's zero-shot
+judges of the same concepts, which then read success first; continuity is
+judged from chroma keys and note rates. There is no grammar, and judges are
+estimates: validate them on the organism (``mi.organism.validate_audio_judges``)
+before trusting them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
 from ..compare.tasks import Task, text_task
 from ..judges import AudioKeyKept, AudioTempoKept, KeptJudge, audio_judges
 from ..judges.base import Judge
+from ..judges.clap import DEFAULT_CLAP, clap_judges, load_clap
+from ..judges.clap_model import ClapHandle, ClapNotFoundError
 from .base import World
 
 # the positive and negative wording of each concept in a text prompt
-AUDIO_CONCEPT_WORDS: dict[str, tuple[str, str]] = {
-    "drums": ("with drums", "without drums"),
-    "tempo": ("fast tempo", "slow tempo"),
-    "timbre": ("bright", "dark"),
-    "bass": ("with heavy bass", "without bass"),
+AUDIO_CONCEPT_WORDS: dict[str, tuple[str, str]] = {  # reads in prompts and in CLAP's templates ("music with {}")
+    "drums": ("drums", "no drums"),
+    "tempo": ("a fast tempo", "a slow tempo"),
+    "timbre": ("a bright sound", "a dark sound"),
+    "bass": ("heavy bass", "no bass"),
 }
 NEUTRAL_PROMPTS = ("music", "a melody", "an instrumental piece", "a song", "a short tune", "a piece of music")
 
@@ -32,8 +39,27 @@ class AudioWorld(World):
     concepts = tuple(AUDIO_CONCEPT_WORDS)
     exact = False
 
+    def __init__(self, clap: ClapHandle | str | None = "auto") -> None:
+        """``clap``: a loaded :class:`ClapHandle`, a checkpoint (folder, cached id, named), ``None`` for no CLAP,
+        or ``"auto"``: the default checkpoint when the cache holds it, else none."""
+        self._clap: Any = clap
+
+    @property
+    def clap(self) -> ClapHandle | None:
+        """The CLAP model the world's CLAP judges use, loaded on first use (``None`` without one)."""
+        if isinstance(self._clap, str):
+            try:
+                self._clap = load_clap(DEFAULT_CLAP if self._clap == "auto" else self._clap)
+            except ClapNotFoundError:
+                if self._clap != "auto":
+                    raise
+                self._clap = None
+        return self._clap
+
     def judges(self) -> list[Judge]:
-        return list(audio_judges())
+        """CLAP's zero-shot judges first when a CLAP model is at hand (they read success), then the librosa ones."""
+        clap = [] if self.clap is None else clap_judges(self.clap, AUDIO_CONCEPT_WORDS)
+        return [*clap, *audio_judges()]
 
     def continuity_judges(self) -> list[KeptJudge]:
         return [AudioKeyKept(), AudioTempoKept()]

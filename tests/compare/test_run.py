@@ -188,11 +188,13 @@ def test_compare_refuses_bad_arguments(tiny_store_for_compare):
 
 @pytest.mark.slow
 def test_compare_runs_on_a_random_real_shape_model_with_audio_judges():
-    """It must run (not succeed): random MusicGen-small, audio judges, one short continuation."""
+    """It must run (not succeed): random MusicGen-small, a tiny random CLAP and the audio judges, one short
+    continuation, the random-direction control beside the method."""
     from musicinterp.compare.run import compare
     from musicinterp.compare.tasks import continuation_task
-    from musicinterp.judges import audio_judges
+    from musicinterp.judges import audio_judges, clap_judges
     from musicinterp.steering import DiffMeansSteerer
+    from tests.judges.test_clap_model import tiny_handle
 
     model = load_model("random-small")
     layers, width = model.n_layers, model.hf.config.decoder.hidden_size
@@ -203,9 +205,11 @@ def test_compare_runs_on_a_random_real_shape_model_with_audio_judges():
     prompt = torch.randint(0, model.codebook_size, (1, model.n_codebooks, 25),
                            generator=torch.Generator().manual_seed(1))
     task = continuation_task("continuation", prompt, n_frames=25, guidance_scale=1.0)  # 0.5 s, the judges' minimum
-    comp = compare(model, {"diffmeans": steerer}, [task], audio_judges(), {"diffmeans": [5.0]}, progress=False)
+    judges = [*clap_judges(tiny_handle(), {"drums": ("drums", "no drums")}), *audio_judges()]
+    comp = compare(model, {"diffmeans": steerer}, [task], judges, {"diffmeans": [5.0]}, progress=False, controls=1)
     frame = comp.to_pandas()
-    assert list(frame["method"]) == ["unsteered", "diffmeans"] and "collateral_floor" in frame
+    assert list(frame["method"]) == ["unsteered", "diffmeans", "diffmeans~random0"] and "collateral_floor" in frame
+    assert "rate_clap:drums" in frame and "control_success" in frame
     row = comp.rows[0]
     assert set(row) >= {"success", "nll", "nll_increase", "token_distance", "collateral", "key_kept", "tempo_kept",
                         "within_limits", "rate_audio:percussive", "rate_audio:low-end"}
