@@ -39,21 +39,24 @@ class AudioDistances:
 
 
 def embedding_distances(emb_a: np.ndarray, emb_b: np.ndarray, *, name: str = "embeddings", n_boot: int = 200,
-                        level: float = 0.95, seed: int = 0, bandwidth: float | None = None) -> AudioDistances:
-    """:class:`AudioDistances` between two ``(n, d)`` embedding sets (at least 4 rows each)."""
+                        level: float = 0.95, seed: int = 0, bandwidth: float | None = None, paired: bool = False) -> AudioDistances:
+    """:class:`AudioDistances` between two ``(n, d)`` embedding sets (at least 4 rows each); ``paired``: row i
+    of each set comes from the same prompt and seed, and the bootstrap resamples pairs."""
     a, b = _check_pair(emb_a, emb_b, min_rows=4)
     return AudioDistances(
         embedder=name, n_a=len(a), n_b=len(b), dim=a.shape[1], fad=fad(a, b),
-        fad_ci=fad_interval(a, b, n_boot=n_boot, level=level, seed=seed),
+        fad_ci=fad_interval(a, b, n_boot=n_boot, level=level, seed=seed, paired=paired),
         fad_inf=fad_inf(a, b, seed=seed),
-        kad=kad_interval(a, b, bandwidth=bandwidth, n_boot=n_boot, level=level, seed=seed),
+        kad=kad_interval(a, b, bandwidth=bandwidth, n_boot=n_boot, level=level, seed=seed, paired=paired),
     )
 
 
 def audio_distances(clips_a: Clips, clips_b: Clips, embedder: Embedder, *, n_boot: int = 200,
-                    level: float = 0.95, seed: int = 0, bandwidth: float | None = None) -> AudioDistances:
-    """Embed both sets of clips (codes ``(B, K, T)`` or audio ``(B, samples)``) and measure FAD, FAD-inf, KAD."""
+                    level: float = 0.95, seed: int = 0, bandwidth: float | None = None,
+                    paired: bool = False) -> AudioDistances:
+    """Embed both sets of clips (codes ``(B, K, T)`` or audio ``(B, samples)``) and measure FAD, FAD-inf, KAD;
+    ``paired`` when clip i of each set shares its prompt and seed (steered against unsteered)."""
     if not isinstance(embedder, Embedder):
         raise MeasureError(f"embedder must have a name and be callable on clips, got {type(embedder).__name__}")
     return embedding_distances(embedder(clips_a), embedder(clips_b), name=embedder.name, n_boot=n_boot,
-                               level=level, seed=seed, bandwidth=bandwidth)
+                               level=level, seed=seed, bandwidth=bandwidth, paired=paired)

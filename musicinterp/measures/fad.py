@@ -125,6 +125,17 @@ def few_threads(width: int) -> AbstractContextManager:
     return threadpool_limits(limits=1) if width <= 256 else nullcontext()
 
 
+def resample_indices(rng: np.random.Generator, n_a: int, n_b: int, paired: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap row indices for two sets; ``paired`` draws one index set for both (row i of a goes with row i
+    of b: same prompts and seeds), keeping the pairing the comparison was run with."""
+    if paired:
+        if n_a != n_b:
+            raise MeasureError(f"paired sets need the same number of rows, got {n_a} and {n_b}")
+        idx = rng.integers(0, n_a, n_a)
+        return idx, idx
+    return rng.integers(0, n_a, n_a), rng.integers(0, n_b, n_b)
+
+
 def _check_boot(n_boot: int, level: float) -> None:
     if not 1 <= int(n_boot) <= 100_000:
         raise MeasureError(f"n_boot must be in [1, 100000], got {n_boot}")
@@ -133,8 +144,8 @@ def _check_boot(n_boot: int, level: float) -> None:
 
 
 def fad_interval(a: np.ndarray, b: np.ndarray, *, n_boot: int = 200, level: float = 0.95, seed: int = 0,
-                 kind: str = "basic") -> Interval:
-    """FAD with a bootstrap interval: both sets resampled with replacement, ``seed`` fixed.
+                 kind: str = "basic", paired: bool = False) -> Interval:
+    """FAD with a bootstrap interval: both sets resampled with replacement (jointly when ``paired``), ``seed`` fixed.
 
     The plug-in FAD is biased upward at small n, and a resample (~63% distinct clips) more so:
     the ``"percentile"`` interval (value: the plug-in FAD) sits above the estimate and, on Gaussians
@@ -149,8 +160,10 @@ def fad_interval(a: np.ndarray, b: np.ndarray, *, n_boot: int = 200, level: floa
         raise MeasureError(f"kind must be 'basic' or 'percentile', got {kind!r}")
     rng = np.random.default_rng(seed)
     with few_threads(a.shape[1]):
-        draws = [fad(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
-                 for _ in range(n_boot)]
+        draws = []
+        for _ in range(n_boot):
+            ia, ib = resample_indices(rng, len(a), len(b), paired)
+            draws.append(fad(a[ia], b[ib]))
     tail = 100 * (1 - level) / 2
     q_low, q_high = (float(q) for q in np.percentile(draws, [tail, 100 - tail]))
     value = fad(a, b)

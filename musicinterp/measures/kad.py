@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist, pdist
 
-from .fad import Interval, MeasureError, _check_boot, _check_pair, few_threads
+from .fad import Interval, MeasureError, _check_boot, _check_pair, few_threads, resample_indices
 
 
 def median_bandwidth(a: np.ndarray, b: np.ndarray) -> float:
@@ -48,21 +48,32 @@ def _check_bandwidth(bandwidth: float | None, a: np.ndarray, b: np.ndarray) -> f
 
 
 def _mmd2(a: np.ndarray, b: np.ndarray, h: float, unbiased: bool, ia: np.ndarray | None = None,
-          ib: np.ndarray | None = None) -> float:
+          ib: np.ndarray | None = None, paired: bool = False) -> float:
+    """MMD^2; ``paired`` (row i of a and of b from one prompt) also leaves out the cross terms (a_i, b_i),
+    Gretton et al.'s U-statistic over pairs i != j, which a paired resample keeps unbiased too."""
     kaa, kbb, kab = _kernel(a, a, h), _kernel(b, b, h), _kernel(a, b, h)
-    return _within_mean(kaa, ia, unbiased) + _within_mean(kbb, ib, unbiased) - 2.0 * float(kab.mean())
+    cross = float(kab.mean())
+    if paired and unbiased:
+        ia_, ib_ = (np.arange(len(a)) if ia is None else ia), (np.arange(len(b)) if ib is None else ib)
+        keep = ia_[:, None] != ib_[None, :]
+        cross = float(kab[keep].mean()) if keep.any() else float("nan")
+    return _within_mean(kaa, ia, unbiased) + _within_mean(kbb, ib, unbiased) - 2.0 * cross
 
 
-def kad(a: np.ndarray, b: np.ndarray, *, bandwidth: float | None = None, unbiased: bool = True) -> float:
+def kad(a: np.ndarray, b: np.ndarray, *, bandwidth: float | None = None, unbiased: bool = True,
+        paired: bool = False) -> float:
     """MMD^2 between ``(n, d)`` and ``(m, d)`` embeddings, RBF kernel at ``bandwidth`` (default: the pooled median
-    pairwise distance). Unbiased (U-statistic) by default; ``unbiased=False`` is the biased V-statistic."""
+    pairwise distance). Unbiased (U-statistic) by default; ``unbiased=False`` is the biased V-statistic;
+    ``paired`` leaves out the cross terms of matched rows too."""
     a, b = _check_pair(a, b)
-    return _mmd2(a, b, _check_bandwidth(bandwidth, a, b), unbiased)
+    if paired and len(a) != len(b):
+        raise MeasureError(f"paired sets need the same number of rows, got shapes {a.shape} and {b.shape}")
+    return _mmd2(a, b, _check_bandwidth(bandwidth, a, b), unbiased, paired=paired)
 
 
 def kad_interval(a: np.ndarray, b: np.ndarray, *, bandwidth: float | None = None, n_boot: int = 200,
-                 level: float = 0.95, seed: int = 0) -> Interval:
-    """Unbiased KAD with a percentile bootstrap interval (``seed`` fixed).
+                 level: float = 0.95, seed: int = 0, paired: bool = False) -> Interval:
+    """Unbiased KAD with a percentile bootstrap interval (``seed`` fixed; rows resampled jointly when ``paired``).
 
     The bandwidth is fixed from the full sets; within a resample, pairs that are two copies of
     one original point are left out, as the i = j terms are in the estimate itself.
@@ -74,8 +85,8 @@ def kad_interval(a: np.ndarray, b: np.ndarray, *, bandwidth: float | None = None
     draws = []
     with few_threads(a.shape[1]):
         for _ in range(n_boot):
-            ia, ib = rng.integers(0, len(a), len(a)), rng.integers(0, len(b), len(b))
-            draws.append(_mmd2(a[ia], b[ib], h, True, ia, ib))
+            ia, ib = resample_indices(rng, len(a), len(b), paired)
+            draws.append(_mmd2(a[ia], b[ib], h, True, ia, ib, paired))
     tail = 100 * (1 - level) / 2
     low, high = np.nanpercentile(draws, [tail, 100 - tail])
-    return Interval(_mmd2(a, b, h, True), float(low), float(high), level)
+    return Interval(_mmd2(a, b, h, True, paired=paired), float(low), float(high), level)

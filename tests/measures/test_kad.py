@@ -56,3 +56,16 @@ def test_errors():
         kad(np.zeros((3, 2)), np.zeros((3, 2)))
     with pytest.raises(MeasureError, match=r"\(3, 2\)"):
         kad(np.zeros((3, 2)), np.zeros((3, 5)))
+
+
+def test_paired_bootstrap_resamples_rows_together():
+    from musicinterp.measures import fad_interval
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(30, 3))
+    b = a + rng.normal(scale=0.05, size=(30, 3))  # row i of b is row i of a, slightly moved
+    paired, unpaired = kad_interval(a, b, n_boot=100, paired=True), kad_interval(a, b, n_boot=100)
+    assert paired.high - paired.low < unpaired.high - unpaired.low
+    assert fad_interval(a, b, n_boot=50, paired=True).high >= 0
+    with pytest.raises(MeasureError, match="30 and 29"):
+        kad_interval(a, b[:29], paired=True)
