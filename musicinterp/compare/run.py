@@ -153,7 +153,7 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
             min_validity: float = 0.95, min_success: float = 0.9, progress: bool = True, keep_results: bool = False,
             batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True,
-            noise_floor: bool = True, controls: int = 0) -> Comparison:
+            noise_floor: bool = True, controls: int = 0, measures: Sequence[Any] | None = None) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
     ``judges`` read the generated frames (default: the model world's concept and
@@ -179,6 +179,10 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     ``collateral_lo``/``_hi`` and ``success_gain``, paired bootstrap over prompts) and a ``verdict``:
     pass, fail or undecided against ``min_success``, ``min_validity`` and ``max_collateral``
     (:mod:`musicinterp.compare.intervals`); the floor row adds ``n_for_halfwidth_5pt``.
+    ``controls`` random-direction draws of every direction method run beside it (their own rows,
+    ``<name>~random<i>``; see :mod:`musicinterp.compare.controls`). ``measures`` (embedders from
+    ``mi.measures``; default: the world's, CLAP where a checkpoint is at hand) add FAD and KAD against
+    the unsteered run and the preservation distance (:mod:`musicinterp.compare.preservation`).
     """
     tasks, judges, target, target_judge = _check_inputs(model, steerers, tasks, judges, target)
     if controls:  # random-direction controls, run in the same batches as their methods
@@ -189,31 +193,38 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     strengths = {name: [float(x) for x in _sweep(sweeps, name)] for name in steerers}
     comp = Comparison(target=target, add=add, max_collateral=max_collateral, min_validity=min_validity,
                       judges=[j.name for j in judges], min_success=min_success)
-    scorer = Scorer(model, judges, target_judge, continuity, add)
+    measures = list(measures) if measures is not None else world.default_measures(model)
+    scorer = Scorer(model, judges, target_judge, continuity, add, measures)
     bar = tqdm(total=len(tasks) * (1 + noise_floor + sum(map(len, strengths.values()))),
                desc=f"comparing methods on {target}",
                disable=not progress)
     for task in tasks:
         task_seed = seed if task.seed is None else task.seed
         base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows, paired)
-        base, base_ex = scorer(base_codes, task, base_codes, None)
-        base = with_intervals(base, base_ex, None, comp.limits)
-        comp.examples[(task.name, "unsteered", 0.0)] = base_ex
-        comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
-                                     "within_limits": True}
-        bar.update(1)
-        if noise_floor:
-            again = resampled_baseline(model, task, task_seed, paired)
-            row, ex = scorer(again, task, base_codes, base)
-            row = with_intervals(row, ex, base_ex, comp.limits)
-            comp.floor[task.name] = {"task": task.name, "method": FLOOR_METHOD, "strength": 0.0, **row,
-                                     "n_for_halfwidth_5pt": floor_figures(row, task.n)["n_for_halfwidth_5pt"]}
-            bar.update(1)
+        base, base_ex = _add_baselines(comp, scorer, task, base_codes,
+                                       resampled_baseline(model, task, task_seed, paired) if noise_floor else None)
+        bar.update(1 + noise_floor)
         _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, keep_results, bar)
     bar.close()
     if controls:
         attach_controls(comp)
     return comp
+
+
+def _add_baselines(comp: Comparison, scorer: Scorer, task: Task, base_codes: torch.Tensor,
+                   again: torch.Tensor | None) -> tuple[dict[str, Any], Examples]:
+    """The task's unsteered row and, with ``again`` (a re-sampled unsteered run), its noise-floor row."""
+    base, base_ex = scorer(base_codes, task, base_codes, None)
+    base = with_intervals(base, base_ex, None, comp.limits)
+    comp.examples[(task.name, "unsteered", 0.0)] = base_ex
+    comp.unsteered[task.name] = {"task": task.name, "method": "unsteered", "strength": 0.0, **base,
+                                 "within_limits": True}
+    if again is not None:
+        row, ex = scorer(again, task, base_codes, base)
+        row = with_intervals(row, ex, base_ex, comp.limits)
+        comp.floor[task.name] = {"task": task.name, "method": FLOOR_METHOD, "strength": 0.0, **row,
+                                 "n_for_halfwidth_5pt": floor_figures(row, task.n)["n_for_halfwidth_5pt"]}
+    return base, base_ex
 
 
 def _add_rows(comp: Comparison, scorer: Scorer, task: Task, base_codes: torch.Tensor, base: tuple[dict, Examples],

@@ -10,7 +10,8 @@ bootstrap interval (see :mod:`musicinterp.compare.intervals`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from .intervals import (
     verdict,
     wilson,
 )
+from .preservation import measure_fields
 from .tasks import Task
 
 
@@ -47,14 +49,16 @@ class Examples:
     success: np.ndarray
     collateral: dict[str, np.ndarray]
     validity: np.ndarray | None
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # per embedder, one row per prompt
 
 
 class Scorer:
     """One row of :func:`~musicinterp.compare.compare`: success, rates of every judge, continuity, fidelity."""
 
     def __init__(self, model: MusicGen, judges: list[Judge], target: Judge, continuity: list[KeptJudge],
-                 add: bool) -> None:
+                 add: bool, measures: Sequence[Any] = ()) -> None:
         self.model, self.judges, self.target, self.continuity, self.add = model, judges, target, continuity, add
+        self.measures = list(measures)
 
     def __call__(self, codes: torch.Tensor, task: Task, reference: torch.Tensor,
                  base: dict[str, Any] | None) -> tuple[dict[str, Any], Examples]:
@@ -76,7 +80,8 @@ class Scorer:
         others.update({k: _outcomes(r) for k, r in kept.items() if k != f"{self.target.concept}_kept"})
         valid = world_of(self.model).validity(gen)
         examples = Examples(_outcomes(results[self.target.name], flip=not self.add), others,
-                            None if valid is None else valid.cpu().numpy().astype(np.float64))
+                            None if valid is None else valid.cpu().numpy().astype(np.float64),
+                            {m.name: np.asarray(m(gen), np.float64) for m in self.measures})
         if base is None:
             return {**row, "nll_increase": 0.0, "collateral": 0.0, "collateral_by_judge": {}}, examples
         moves = {k: abs(row[k] - base[k]) for k in others}
@@ -105,6 +110,8 @@ def with_intervals(row: dict[str, Any], ex: Examples, base: Examples | None, lim
     row["success_gain"], row["success_gain_lo"], row["success_gain_hi"] = paired_difference(
         ex.success, base.success, idx)
     row["verdict"] = verdict(row, limits)
+    if ex.embeddings:
+        row.update(measure_fields(ex.embeddings, base.embeddings, seed=seed))
     return row
 
 

@@ -3,8 +3,8 @@
 from .artifact import SteererFileError
 from .base import Prepared, Steerer, SteerRun, clamp_with_warning
 from .calibration import MonitorCalibration, calibrate_monitor
-from .control import control_of, controls, has_control, random_control
 from .configs import SteererConfig, SteererConfigError, config_from_overrides, deprecated_alias
+from .control import control_of, controls, has_control, random_control
 from .diffmeans import DiffMeansConfig, DiffMeansSteerer
 from .iti import ITIConfig, ITISteerer
 from .monitor import Monitor, MonitorTrace, ProbeMonitor

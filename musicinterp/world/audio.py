@@ -20,6 +20,7 @@ from ..judges import AudioKeyKept, AudioTempoKept, KeptJudge, audio_judges
 from ..judges.base import Judge
 from ..judges.clap import DEFAULT_CLAP, clap_judges, load_clap
 from ..judges.clap_model import ClapHandle, ClapNotFoundError
+from ..measures import ClapEmbedder
 from .base import World
 
 # the positive and negative wording of each concept in a text prompt
@@ -60,6 +61,12 @@ class AudioWorld(World):
         """CLAP's zero-shot judges first when a CLAP model is at hand (they read success), then the librosa ones."""
         clap = [] if self.clap is None else clap_judges(self.clap, AUDIO_CONCEPT_WORDS)
         return [*clap, *audio_judges()]
+
+    def default_measures(self, model: Any) -> list[Any]:
+        """CLAP embeddings (FAD, KAD, preservation) when a CLAP model is at hand."""
+        if self.clap is None:
+            return []
+        return [ClapEmbedder(self.clap.model, self.clap.feature_extractor, model=model)]
 
     def continuity_judges(self) -> list[KeptJudge]:
         return [AudioKeyKept(), AudioTempoKept()]

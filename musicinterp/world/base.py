@@ -65,6 +65,11 @@ class World:
         """What a comparison reads by default: the concept judges, then the nuisances."""
         return [*self.judges(), *self.nuisance_judges()]
 
+    def default_measures(self, model: MusicGen) -> list[Any]:
+        """Embedders a comparison measures FAD, KAD and preservation with by default (none: opt in with
+        ``compare(..., measures=[...])``, e.g. ``mi.measures.MelEmbedder(model)``)."""
+        return []
+
     # ------------------------------------------------------------- grammar
     def validity(self, codes: torch.Tensor) -> torch.Tensor | None:
         """Per clip, whether the codes obey the world's grammar; ``None`` where the world has none."""
