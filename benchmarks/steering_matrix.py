@@ -19,7 +19,12 @@ concept the prompt keeps re-establishing takes more strength than adding one
 (on drums, ITI removes at alpha 10, difference-in-means at lambda 5).
 
 Output: a markdown table per task, then the JSON last line with
-``cells[method][concept][direction]`` (continuation), ``cells_passing``,
+``cells[method][concept][direction]`` (continuation, with 95% intervals and each cell's
+verdict), ``cells_pass``, ``cells_fail``, ``cells_undecided`` (verdicts at the intervals:
+pass only where every interval clears its limit and success beats the random-direction
+control), ``n_for_halfwidth_5pt`` (per pair, the prompts a +/-5-point collateral interval
+needs, from the measured floor), ``controls`` (per cell: the controls' success at the
+strength where the method first reaches 90%, and dose-response slopes), ``cells_passing``,
 ``cells_total``, ``smitin_monitor_stop_rate`` (continuations at SMITIN's best
 setting where the detector finds the goal reached: the share where the monitor
 crossed tau, and so stopped steering), ``smitin_s5_success`` (mean over cells of
@@ -50,9 +55,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
 
 import musicinterp as mi  # noqa: E402
+from musicinterp.compare.controls import dose_response  # noqa: E402
 from musicinterp.compare.matrix import SteeringMatrix, steering_matrix  # noqa: E402
 from musicinterp.compare.run import DEFAULT_SWEEPS  # noqa: E402
 from musicinterp.organism.detectors import CONCEPT_DETECTORS  # noqa: E402
+from musicinterp.steering import control_of  # noqa: E402
 from musicinterp.views.steering import markdown_table  # noqa: E402
 
 CONCEPTS = ("drums", "tempo", "timbre", "bass")
@@ -68,8 +75,18 @@ REMOVE_SWEEPS: dict[str, list[float]] = {
 }
 PROMPT_FRAMES = 200  # organism_tasks' continuation prompt (4 s)
 CALIBRATE_AT = {"smitin": 25.0, "smitin-s5": 60.0}  # alpha the monitors are calibrated at (s = 2, s = 5)
-COLUMNS = ["method", "concept", "direction", "strength", "success", "validity", "collateral", "nll_increase",
-           "key_kept", "tempo_kept", "steps_edited", "monitor_reached_tau", "within_limits"]
+COLUMNS = ["method", "concept", "direction", "strength", "success (95%)", "validity (95%)", "collateral (95%)",
+           "nll_increase", "key_kept", "tempo_kept", "steps_edited", "monitor_reached_tau", "verdict"]
+
+
+def with_interval_text(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with ``"x (95%)"`` columns: the value and its interval, ``0.94 [0.85, 0.98]``."""
+    def text(row: dict[str, Any], key: str) -> str | None:
+        if row.get(key) is None:
+            return None
+        lo, hi = row.get(f"{key}_lo"), row.get(f"{key}_hi")
+        return f"{row[key]:.2f}" + ("" if lo is None else f" [{lo:.2f}, {hi:.2f}]")
+    return [{**r, **{f"{k} (95%)": text(r, k) for k in ("success", "validity", "collateral")}} for r in rows]
 
 
 def _r(v: Any) -> Any:
@@ -187,9 +204,32 @@ def monitor_stops(matrix: SteeringMatrix, method: str) -> dict[str, Any]:
 
 
 def _cells(matrix: SteeringMatrix, task: str) -> dict:
-    keys = ("success", "validity", "collateral", "nll_increase", "within_limits", "strength")
+    keys = ("success", "success_lo", "success_hi", "validity", "collateral", "collateral_lo", "collateral_hi",
+            "nll_increase", "within_limits", "strength", "verdict")
     return {m: {c: {d: {k: _r(v) for k, v in cell.items() if k in keys} for d, cell in by_d.items()}
                 for c, by_d in by_c.items()} for m, by_c in matrix.cells(task).items()}
+
+
+def control_figures(matrix: SteeringMatrix, task: str) -> list[dict[str, Any]]:
+    """Per cell: the weakest strength where the method reaches 90% success, its random-direction controls'
+    success there, and the dose-response slopes (success per unit strength) of the method and its controls."""
+    out = []
+    for (concept, direction), comp in matrix.comparisons.items():
+        for method in dict.fromkeys(r["method"] for r in comp.rows if r["task"] == task
+                                    and control_of(r["method"]) is None):
+            mine = sorted((r for r in comp.rows if r["task"] == task and r["method"] == method),
+                          key=lambda r: r["strength"])
+            reach = next((r for r in mine if r["success"] >= 0.9), None)
+            ctl = [r for r in comp.rows if r["task"] == task and control_of(r["method"]) == method
+                   and reach is not None and r["strength"] == reach["strength"]]
+            slopes = [dose_response(comp, task, m)["slope"] for m in
+                      dict.fromkeys(r["method"] for r in comp.rows if control_of(r["method"]) == method)]
+            out.append({"method": method, "concept": concept, "direction": direction,
+                        "reach_strength": None if reach is None else reach["strength"],
+                        "control_success_at_reach": _r(sum(r["success"] for r in ctl) / len(ctl)) if ctl else None,
+                        "slope": dose_response(comp, task, method), "control_slope": _r(
+                            sum(slopes) / len(slopes)) if slopes else None})
+    return out
 
 
 def main() -> None:
@@ -204,6 +244,7 @@ def main() -> None:
     ap.add_argument("--sweep", nargs="+", default=[], metavar="METHOD=S1,S2,...",
                     help="replace a method's strengths (both directions), e.g. smitin=5,7.5 diffmeans=1,1.25")
     ap.add_argument("--sae-steps", type=int, default=1200)
+    ap.add_argument("--controls", type=int, default=2, help="random-direction control draws per method (0: none)")
     args = ap.parse_args()
     overrides = parse_sweeps(args.sweep)
     torch.set_num_threads(2)
@@ -223,7 +264,7 @@ def main() -> None:
         for direction in args.directions:
             one = steering_matrix(model, build, [concept], [direction], n=args.n,
                                   sweeps=lambda c, add: sweeps_for(c, add, overrides), keep_results=True,
-                                  tasks=pick_tasks)
+                                  tasks=pick_tasks, controls=args.controls)
             matrix.comparisons.update(one.comparisons)
             matrix.seconds.update(one.seconds)
             print("pair " + json.dumps({"pair": f"{concept}/{direction}", "minutes": round(
@@ -236,7 +277,7 @@ def main() -> None:
         print(f"\n### {task}\n")
         base = [{"method": "unsteered", "concept": c, "direction": d, **row}
                 for c, by in matrix.unsteered(task).items() for d, row in by.items()]
-        print(markdown_table(base + matrix.best_rows(task), COLUMNS))
+        print(markdown_table(with_interval_text(base + matrix.best_rows(task)), COLUMNS))
         why = matrix.explain(task)
         print(f"\n{task}: each failing cell's best setting and the bars it misses, then the weakest setting "
               "reaching 90% (else the most successful) and what it misses (floor = a re-sampled unsteered run)\n")
@@ -264,6 +305,12 @@ def main() -> None:
         "task": head, "cells": _cells(matrix, head),
         "cells_passing": matrix.cells_passing(head),
         "cells_total": matrix.cells_total(head),
+        **{f"cells_{v}": k for v, k in matrix.verdict_counts(head).items()},
+        "verdicts": {t: matrix.verdict_counts(t) for t in tasks},
+        "n_for_halfwidth_5pt": {t: {f"{c}/{d}": comp.floor[t].get("n_for_halfwidth_5pt")
+                                    for (c, d), comp in matrix.comparisons.items() if t in comp.floor}
+                                for t in tasks},
+        "controls": {t: control_figures(matrix, t) for t in tasks},
         "smitin_monitor_stop_rate": stops["rate"],
         "smitin_s5_success": _r(sum(r["success"] if r["within_limits"] else 0.0 for r in s5) / max(len(s5), 1)),
         "minutes": round((time.perf_counter() - t0) / 60, 1),
