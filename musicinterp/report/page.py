@@ -36,6 +36,14 @@ CSS = """
 .mi-report table.mi-table th[data-dir=desc]::after{content:" \\25BC"}
 .mi-report table.mi-table td{padding:3px 10px;border-bottom:1px solid #edf0f4}
 .mi-report table.mi-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+.mi-report table.mi-table td.more{font-size:0.9em;color:#4a5260}
+.mi-report table.mi-table td.more summary{cursor:pointer;white-space:nowrap}
+.mi-report table.mi-table td.more dl{display:grid;grid-template-columns:max-content auto;gap:0 10px;margin:4px 0}
+.mi-report table.mi-table td.more dt{color:#5a6372}
+.mi-report table.mi-table td.more dd{margin:0;font-variant-numeric:tabular-nums}
+.mi-report .mi-text p{margin:0.4em 0}
+.mi-report .mi-summary{background:#f3f7fb;border-left:4px solid #4c78a8;padding:6px 16px;border-radius:4px}
+.mi-report .mi-caption p{margin:0.3em 0}
 .mi-report pre{background:#f5f7fa;padding:8px 12px;overflow-x:auto}
 .mi-report .mi-note{color:#8a5a00;font-size:0.88em}
 """
@@ -50,7 +58,7 @@ SORT_JS = """
     var data = JSON.parse(document.getElementById(t.dataset.json).textContent);
     var body = t.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
-    t.querySelectorAll("th").forEach(function (th) {
+    t.querySelectorAll("th[data-col]").forEach(function (th) {
       th.addEventListener("click", function () {
         var c = Number(th.dataset.col), dir = th.dataset.dir === "asc" ? -1 : 1;
         t.querySelectorAll("th").forEach(function (h) { delete h.dataset.dir; });

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import ReportError
 from .html import esc, json_script
+from .numbers import column_decimals, fmt
 
 
 @dataclass(frozen=True)
@@ -75,23 +76,48 @@ def to_table(item: Any) -> Table:
     return Table(tuple(columns), rows)
 
 
-def format_cell(value: Any) -> str:
+def format_cell(value: Any, decimals: int | None = None) -> str:
+    """One cell as text: floats with the column's ``decimals`` (else 4 significant digits)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return fmt(value, decimals) if decimals is not None else f"{value:.4g}"
     return str(value)
 
 
-def table_html(table: Table, element_id: str) -> str:
-    """A sortable ``<table>`` (click a header) followed by its data as JSON."""
-    head = "".join(f'<th data-col="{j}" title="click to sort">{esc(c)}</th>' for j, c in enumerate(table.columns))
+SHOWN_COLUMNS = 9  # a wider table shows its first columns; the rest fold into a "more" cell per row
+
+
+def _cell(value: Any, decimals: int | None) -> str:
+    kind = "num" if isinstance(value, (int, float)) and not isinstance(value, bool) else "txt"
+    return f'<td class="{kind}">{esc(format_cell(value, decimals))}</td>'
+
+
+def _folded(row: tuple[Any, ...], columns: tuple[str, ...], decimals: list[int | None], start: int) -> str:
+    """The columns past ``start`` of one row as a closed ``<details>`` list."""
+    items = "".join(f"<dt>{esc(c)}</dt><dd>{esc(format_cell(v, d))}</dd>"
+                    for c, v, d in zip(columns[start:], row[start:], decimals[start:], strict=True))
+    return f'<td class="more"><details><summary>{len(columns) - start} more</summary><dl>{items}</dl></details></td>'
+
+
+def table_html(table: Table, element_id: str, shown: int = SHOWN_COLUMNS) -> str:
+    """A sortable ``<table>`` (click a header) followed by its data as JSON.
+
+    Numbers get one number of decimals per column (:func:`~.numbers.column_decimals`); past ``shown``
+    columns the rest of each row folds into a "more" cell, so the table fits the page.
+    """
+    cols = table.columns
+    decimals = [column_decimals(c, [r[j] for r in table.rows]) for j, c in enumerate(cols)]
+    fold = len(cols) > shown + 1
+    visible = shown if fold else len(cols)
+    head = "".join(f'<th data-col="{j}" title="click to sort">{esc(c)}</th>' for j, c in enumerate(cols[:visible]))
+    if fold:
+        head += '<th class="more">other columns</th>'
     body = "\n".join(
-        f'<tr data-row="{i}">' + "".join(
-            f'<td class="{"num" if isinstance(v, (int, float)) and not isinstance(v, bool) else "txt"}">'
-            f"{esc(format_cell(v))}</td>" for v in row) + "</tr>"
+        f'<tr data-row="{i}">' + "".join(_cell(v, d) for v, d in zip(row[:visible], decimals, strict=False))
+        + (_folded(row, cols, decimals, visible) if fold else "") + "</tr>"
         for i, row in enumerate(table.rows))
     return (f'<div class="mi-table-wrap"><table class="mi-table" id="{esc(element_id)}" '
             f'data-json="{esc(element_id)}-data"><thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>'

@@ -30,5 +30,21 @@ def test_is_table():
 def test_html_has_one_row_per_record_and_numeric_cells():
     html = table_html(to_table([{"m": "iti", "s": 0.123456}, {"m": "<b>", "s": 2}]), "t")
     assert html.count('<tr data-row="') == 2
-    assert '<td class="num">0.1235</td>' in html and "&lt;b&gt;" in html and 'data-json="t-data"' in html
+    assert "<td class=\"num\">0.123</td>" in html and "&lt;b&gt;" in html and 'data-json="t-data"' in html
     assert format_cell(None) == "" and format_cell(True) == "True" and format_cell(1e-7) == "1e-07"
+
+
+def test_each_column_gets_its_own_decimals():
+    rows = [{"method": "a", "success": 0.8125, "nll_increase": 0.057000000029802322, "strength": 25.0},
+            {"method": "b", "success": 1.0, "nll_increase": 1.234567, "strength": 7.5}]
+    html = table_html(to_table(rows), "t")
+    cells = [c.split("</td>")[0] for c in html.split('class="num">')[1:]]
+    assert cells == ["0.81", "0.06", "25.0", "1.00", "1.23", "7.5"]  # one quantity, one number of decimals
+
+
+def test_wide_tables_fold_the_columns_past_the_key_ones():
+    row = {f"c{i}": float(i) / 3 for i in range(14)}
+    html = table_html(to_table([row, row]), "t", shown=5)
+    assert html.count("<th data-col=") == 5 and '<th class="more">other columns</th>' in html
+    assert html.count("<summary>9 more</summary>") == 2 and "<dt>c13</dt><dd>4.33</dd>" in html
+    assert "<summary>" not in table_html(to_table([row]), "t", shown=13)  # one extra column is not folded
