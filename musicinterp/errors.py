@@ -11,3 +11,15 @@ from __future__ import annotations
 
 class MusicInterpError(Exception):
     """A user error: bad input, a missing file, a refused setting. The message names what is wrong."""
+
+
+class InputError(ValueError, MusicInterpError):
+    """An argument's value is out of range, of the wrong shape or inconsistent with another; the message names it."""
+
+
+class InputTypeError(TypeError, MusicInterpError):
+    """An argument is of the wrong type; the message names it and the type expected."""
+
+
+class MissingFileError(FileNotFoundError, MusicInterpError):
+    """A file or folder the call needs does not exist; the message names the path."""

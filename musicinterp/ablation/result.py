@@ -11,6 +11,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from ..errors import MissingFileError
+
 
 def normalise(values: torch.Tensor, clean: torch.Tensor | float, corrupt: torch.Tensor | float) -> torch.Tensor:
     """``(m - m_corrupt) / (m_clean - m_corrupt)``: 1 where a cell recovers the clean run, 0 where it stays corrupt."""
@@ -115,7 +117,7 @@ class SweepResult:
         folder = Path(folder)
         for name in ("sweep.json", "sweep.safetensors"):
             if not (folder / name).is_file():
-                raise FileNotFoundError(f"no sweep result in {folder} (missing {name})")
+                raise MissingFileError(f"no sweep result in {folder} (missing {name})")
         meta = json.loads((folder / "sweep.json").read_text())
         t = load_file(str(folder / "sweep.safetensors"))
         meta["axes"] = tuple(meta["axes"])

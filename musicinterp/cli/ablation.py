@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from ..models.sources import world_of
 
 
@@ -19,7 +20,7 @@ def _load_codes(path: str) -> Any:
 
     tensors = load_file(path)
     if "codes" not in tensors:
-        raise ValueError(f"{path} holds no 'codes' tensor (keys: {', '.join(tensors) or 'none'})")
+        raise InputError(f"{path} holds no 'codes' tensor (keys: {', '.join(tensors) or 'none'})")
     return tensors["codes"]
 
 
@@ -30,7 +31,7 @@ def _data(model: Any, args: argparse.Namespace) -> Any:
 
     sources = [x for x in (args.codes, args.audio, args.organism_clips) if x]
     if len(sources) != 1:
-        raise ValueError("give exactly one of --codes FILE, --audio FILE..., --organism-clips N")
+        raise InputError("give exactly one of --codes FILE, --audio FILE..., --organism-clips N")
     kw = {"text": args.text, "branch": args.branch, "guidance_scale": args.guidance}
     if args.codes:
         return teacher_forced(model, _load_codes(args.codes), **kw)
@@ -92,7 +93,7 @@ def _cmd_patch(args: argparse.Namespace) -> int:
         pair = clip_pair(model, _load_codes(args.codes), _load_codes(args.corrupt_codes), text=args.text,
                          branch=args.branch, guidance_scale=args.guidance)
     else:
-        raise ValueError("give --concept (organism pairs), --clean-text and --corrupt-text with clips, "
+        raise InputError("give --concept (organism pairs), --clean-text and --corrupt-text with clips, "
                          "or --codes and --corrupt-codes")
     result = patch(model, pair.clean, pair.corrupt, site=args.site, over=tuple(args.over), metric=args.metric,
                    direction=args.direction, window=args.window, frame_bin=args.frame_bin, max_rows=args.max_rows)

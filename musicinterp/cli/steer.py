@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from ..judges import judge_all
 from ..models.sources import world_of
 
@@ -16,7 +17,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from ..store import ActivationStore
 
     if args.method not in METHODS:
-        raise ValueError(f"unknown method {args.method!r}; choose {', '.join(METHODS)}")
+        raise InputError(f"unknown method {args.method!r}; choose {', '.join(METHODS)}")
     cls, config_cls = METHODS[args.method]
     store = ActivationStore.open(args.store)
     steerer = cls.fit(store, args.concept, config_from_overrides(config_cls, args.set or []))

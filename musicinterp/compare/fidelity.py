@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ..engine.likelihood import nll_under
+from ..errors import InputError
 from ..models.musicgen import Conditioning, MusicGen
 from ..models.sources import world_of
 
@@ -22,9 +23,9 @@ def code_histograms(codes: torch.Tensor, codebook_size: int) -> torch.Tensor:
     """``(K, V)`` relative frequency of every code per codebook over a batch ``(B, K, T)``."""
     codes = torch.as_tensor(codes).long()
     if codes.dim() != 3:
-        raise ValueError(f"codes must be (B, K, T), got shape {tuple(codes.shape)}")
+        raise InputError(f"codes must be (B, K, T), got shape {tuple(codes.shape)}")
     if codes.numel() and (codes.min() < 0 or codes.max() >= codebook_size):
-        raise ValueError(f"codes must lie in 0..{codebook_size - 1}, got {int(codes.min())}..{int(codes.max())}")
+        raise InputError(f"codes must lie in 0..{codebook_size - 1}, got {int(codes.min())}..{int(codes.max())}")
     k = codes.shape[1]
     flat = codes.transpose(0, 1).reshape(k, -1)
     counts = torch.zeros(k, codebook_size, dtype=torch.float64).scatter_add_(1, flat, torch.ones_like(flat).double())
@@ -45,7 +46,7 @@ def js_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 def token_distance(codes: torch.Tensor, reference: torch.Tensor, codebook_size: int) -> float:
     """Mean over codebooks of the JS divergence between code histograms of ``codes`` and ``reference``."""
     if torch.as_tensor(codes).shape[1] != torch.as_tensor(reference).shape[1]:
-        raise ValueError("codes and reference must have the same number of codebooks")
+        raise InputError("codes and reference must have the same number of codebooks")
     return float(js_divergence(code_histograms(codes, codebook_size),
                                code_histograms(reference, codebook_size)).mean())
 
@@ -66,7 +67,7 @@ def fidelity(model: MusicGen, codes: torch.Tensor, reference: torch.Tensor, *, p
     ``model`` must carry no active steerer: its likelihood is the unsteered one.
     """
     if list(model.steering):
-        raise ValueError("model has active steerers: fidelity is measured under the unsteered model")
+        raise InputError("model has active steerers: fidelity is measured under the unsteered model")
     nll = float(nll_under(model, codes, cond, prompt_frames).mean())
     dist = token_distance(codes[..., prompt_frames:], reference[..., prompt_frames:], model.codebook_size)
     valid = world_of(model).validity(codes[..., prompt_frames:])

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
 from ..steering import Steerer
@@ -104,7 +105,7 @@ class SteeringMatrix:
         """``cells[method][concept][direction]`` = the best setting's success, validity, collateral,
         NLL increase, within-limits flag and strength."""
         if task not in self.tasks:
-            raise ValueError(f"task must be one of {self.tasks}, got {task!r}")
+            raise InputError(f"task must be one of {self.tasks}, got {task!r}")
         out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         for row in self.best_rows(task):
             cell = {k: row.get(k) for k in CELL_FIELDS}
@@ -221,12 +222,12 @@ def steering_matrix(model: MusicGen, build: Callable[[str, bool], dict[str, Stee
     concepts = list(world_of(model).concepts if concepts is None else concepts)
     directions = list(directions)
     if not concepts or not all(isinstance(c, str) for c in concepts):
-        raise ValueError(f"concepts must be a non-empty list of concept names, got {concepts!r}")
+        raise InputError(f"concepts must be a non-empty list of concept names, got {concepts!r}")
     bad = [d for d in directions if d not in DIRECTIONS]
     if not directions or bad:
-        raise ValueError(f"directions must be a non-empty subset of {DIRECTIONS}, got {directions!r}")
+        raise InputError(f"directions must be a non-empty subset of {DIRECTIONS}, got {directions!r}")
     if not callable(build):
-        raise ValueError("build must be a callable (concept, remove) -> dict[name, Steerer]")
+        raise InputError("build must be a callable (concept, remove) -> dict[name, Steerer]")
     matrix = SteeringMatrix(min_success=min_success)
     for concept in concepts:
         for direction in directions:
@@ -234,7 +235,7 @@ def steering_matrix(model: MusicGen, build: Callable[[str, bool], dict[str, Stee
             t0 = time.perf_counter()
             steerers = build(concept, not add)
             if not isinstance(steerers, dict) or not steerers:
-                raise ValueError(f"build({concept!r}, remove={not add}) must return a non-empty dict name -> Steerer")
+                raise InputError(f"build({concept!r}, remove={not add}) must return a non-empty dict name -> Steerer")
             grid = sweeps(concept, add) if callable(sweeps) else sweeps
             task_list = list(tasks(concept, add)) if tasks is not None else None
             comp = run_comparison(model, steerers, concept, add=add, tasks=task_list, sweeps=grid, seed=seed, n=n,

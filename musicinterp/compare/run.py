@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..errors import InputError
 from ..judges import Judge, KeptJudge
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
@@ -248,21 +249,21 @@ def _check_inputs(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence
     """Tasks, judges (default: the world's), the target concept and the judge that reads it, checked."""
     tasks = list(tasks)
     if not tasks or not all(isinstance(t, Task) for t in tasks):
-        raise ValueError("tasks must be a non-empty list of Task (see text_task, continuation_task, model.world.tasks)")
+        raise InputError("tasks must be a non-empty list of Task (see text_task, continuation_task, model.world.tasks)")
     if not isinstance(steerers, dict):
-        raise ValueError(f"steerers must be a dict name -> Steerer, got {type(steerers).__name__}")
+        raise InputError(f"steerers must be a dict name -> Steerer, got {type(steerers).__name__}")
     judges = list(judges) if judges is not None else world_of(model).default_judges()
     names = [j.name for j in judges]
     if len(set(names)) != len(names):
-        raise ValueError(f"judges must have distinct names, got {names}")
+        raise InputError(f"judges must have distinct names, got {names}")
     if target is None:
         concepts = {s.concept for s in steerers.values()}
         if len(concepts) != 1:
-            raise ValueError(f"target is required: the steerers act on {sorted(concepts) or 'nothing'}")
+            raise InputError(f"target is required: the steerers act on {sorted(concepts) or 'nothing'}")
         target = concepts.pop()
     target_judge = next((j for j in judges if target in (j.name, j.concept)), None)
     if target_judge is None:
-        raise ValueError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
+        raise InputError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
     return tasks, judges, target, target_judge
 
 
@@ -272,4 +273,4 @@ def _sweep(sweeps: dict[str, Sequence[float]], name: str) -> Sequence[float]:
     for key in (name, name.split("@")[0], name.split("@")[0].split("-")[0]):
         if key in sweeps:
             return sweeps[key]
-    raise ValueError(f"sweeps has no strengths for steerer {name!r}: pass sweeps={{{name!r}: [...]}}")
+    raise InputError(f"sweeps has no strengths for steerer {name!r}: pass sweeps={{{name!r}: [...]}}")

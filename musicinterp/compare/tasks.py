@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..engine.generation import generate
+from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..steering import ApplySpec, Steerer, steer
 
@@ -45,7 +46,7 @@ class Task:
 
 def _check_frames(n_frames: int) -> int:
     if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 1:
-        raise ValueError(f"n_frames must be a positive int (frames to generate), got {n_frames!r}")
+        raise InputError(f"n_frames must be a positive int (frames to generate), got {n_frames!r}")
     return n_frames
 
 
@@ -56,9 +57,9 @@ def text_task(name: str, prompts: str | Sequence[str], *, n_frames: int, n: int 
         prompts = [prompts] * (1 if n is None else n)
     prompts = list(prompts)
     if not prompts or not all(isinstance(p, str) for p in prompts):
-        raise ValueError("prompts must be a non-empty string or list of strings")
+        raise InputError("prompts must be a non-empty string or list of strings")
     if n is not None and n != len(prompts):
-        raise ValueError(f"n={n} but {len(prompts)} prompts were given (pass one prompt to repeat it n times)")
+        raise InputError(f"n={n} but {len(prompts)} prompts were given (pass one prompt to repeat it n times)")
     return Task(name, {"text": prompts, "n_frames": _check_frames(n_frames), **generate_kwargs}, seed=seed)
 
 
@@ -67,11 +68,11 @@ def continuation_task(name: str, prompt_codes: torch.Tensor, *, n_frames: int, t
     """Continuations of ``prompt_codes`` ``(B, K, T)`` (encode audio first with ``model.audio_to_codes``)."""
     codes = torch.as_tensor(prompt_codes)
     if codes.dim() != 3 or codes.shape[0] < 1 or codes.shape[-1] < 1:
-        raise ValueError(f"prompt_codes must be (B, K, T) codes, got shape {tuple(codes.shape)}")
+        raise InputError(f"prompt_codes must be (B, K, T) codes, got shape {tuple(codes.shape)}")
     kwargs: dict[str, Any] = {"prompt_codes": codes, "n_frames": _check_frames(n_frames), **generate_kwargs}
     if text is not None:
         if len(text) != codes.shape[0]:
-            raise ValueError(f"text has {len(text)} prompts for {codes.shape[0]} prompt clips")
+            raise InputError(f"text has {len(text)} prompts for {codes.shape[0]} prompt clips")
         kwargs["text"] = list(text)
     else:
         kwargs["batch"] = int(codes.shape[0])
@@ -222,10 +223,10 @@ def layer_variants(name: str, steerer: Steerer, best_layers: Sequence[int], n_la
     (e.g. from an ablation sweep), and at their complement, named ``name@all``, ``name@best``, ``name@rest``.
     """
     if steerer.site != "resid":
-        raise ValueError(f"layer_variants is for residual methods; steerer {name!r} acts on {steerer.site!r}")
+        raise InputError(f"layer_variants is for residual methods; steerer {name!r} acts on {steerer.site!r}")
     best = sorted({int(x) for x in best_layers})
     if not best or best[0] < 0 or best[-1] >= n_layers or len(best) == n_layers:
-        raise ValueError(f"best_layers must be some but not all of 0..{n_layers - 1}, got {list(best_layers)}")
+        raise InputError(f"best_layers must be some but not all of 0..{n_layers - 1}, got {list(best_layers)}")
     rest = [layer for layer in range(n_layers) if layer not in best]
     return {f"{name}@{part}": replace(steerer, spec=steerer.spec.merge(ApplySpec(layers=layers)))
             for part, layers in (("all", list(range(n_layers))), ("best", best), ("rest", rest))}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import InputError
 from ..models.delay import delayed_length, valid_positions
 
 FrameSpec = str | tuple[int, int]
@@ -25,7 +26,7 @@ def select_positions(spec: FrameSpec, n_frames: int, n_codebooks: int) -> torch.
     if spec == "all":
         return torch.arange(delayed_length(n_frames, n_codebooks))
     if len(valid) == 0:
-        raise ValueError(f"a clip of {n_frames} frames has no valid positions with {n_codebooks} codebooks "
+        raise InputError(f"a clip of {n_frames} frames has no valid positions with {n_codebooks} codebooks "
                          f"(needs at least {n_codebooks} frames)")
     if spec == "valid":
         return torch.arange(valid.start, valid.stop)
@@ -35,6 +36,6 @@ def select_positions(spec: FrameSpec, n_frames: int, n_codebooks: int) -> torch.
         a, b = int(spec[0]), int(spec[1])
         idx = torch.arange(valid.start + a, valid.start + b)
         if a < 0 or b <= a or idx[-1] >= valid.stop:
-            raise ValueError(f"frame window {spec} outside the {len(valid)} valid positions")
+            raise InputError(f"frame window {spec} outside the {len(valid)} valid positions")
         return idx
-    raise ValueError(f"unknown frame spec {spec!r}: use 'all', 'valid', 'last' or (start, stop)")
+    raise InputError(f"unknown frame spec {spec!r}: use 'all', 'valid', 'last' or (start, stop)")

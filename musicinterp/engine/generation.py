@@ -19,6 +19,7 @@ import torch
 from transformers.generation.stopping_criteria import StoppingCriteria, StoppingCriteriaList
 
 from ..data.audio import load_audio
+from ..errors import InputError
 from ..models.codec import codec_decode_skipped
 from ..models.delay import frames_to_new_tokens
 from ..models.musicgen import DISCARDED_PREFILL_PASSES, MusicGen
@@ -87,7 +88,7 @@ class GenerationResult:
         from IPython.display import Audio
 
         if self.audio is None:
-            raise ValueError("this generation has no audio (generated with decode_audio=False)")
+            raise InputError("this generation has no audio (generated with decode_audio=False)")
         return Audio(self.audio[index], rate=self.sample_rate)
 
 
@@ -95,7 +96,7 @@ def _prompt_codes(model: MusicGen, prompt: PromptInput, batch: int) -> torch.Ten
     prompt_codes, prompt_audio = prompt.prompt_codes, prompt.prompt_audio
     if prompt_audio is not None:
         if prompt_codes is not None:
-            raise ValueError("give prompt_codes or prompt_audio, not both")
+            raise InputError("give prompt_codes or prompt_audio, not both")
         if isinstance(prompt_audio, (str, Path)):
             prompt_audio = load_audio(prompt_audio, model.sample_rate).samples
         prompt_codes = model.audio_to_codes(prompt_audio)
@@ -105,7 +106,7 @@ def _prompt_codes(model: MusicGen, prompt: PromptInput, batch: int) -> torch.Ten
     if prompt_codes.shape[0] == 1 and batch > 1:
         prompt_codes = prompt_codes.expand(batch, -1, -1)
     if prompt_codes.shape[0] != batch:
-        raise ValueError(f"prompt_codes have {prompt_codes.shape[0]} rows for a batch of {batch}")
+        raise InputError(f"prompt_codes have {prompt_codes.shape[0]} rows for a batch of {batch}")
     return prompt_codes
 
 
@@ -173,7 +174,7 @@ def _new_tokens(model: MusicGen, n_frames: int | None, max_new_tokens: int | Non
     if max_new_tokens is not None:
         return max_new_tokens
     if n_frames is None:
-        raise ValueError("give n_frames (frames to generate) or max_new_tokens")
+        raise InputError("give n_frames (frames to generate) or max_new_tokens")
     return frames_to_new_tokens(n_frames, model.n_codebooks)
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 import torch
 
+from ..errors import InputError
 from ..models.rows import ROWS, row_slice
 from ..models.sites import get_site
 
@@ -27,7 +28,7 @@ class StepWindow:
 
     def __post_init__(self) -> None:
         if self.start < 0 or self.every < 1 or (self.stop is not None and self.stop < self.start):
-            raise ValueError(f"invalid step window {self}")
+            raise InputError(f"invalid step window {self}")
 
     def contains(self, step: int) -> bool:
         if step < self.start or (self.stop is not None and step >= self.stop):
@@ -73,11 +74,11 @@ class Intervention:
     def __post_init__(self) -> None:
         site = get_site(self.site)
         if self.heads is not None and not site.per_head:
-            raise ValueError(f"heads= only applies to per-head sites (attn_z, cross_z), not {self.site!r}")
+            raise InputError(f"heads= only applies to per-head sites (attn_z, cross_z), not {self.site!r}")
         if self.rows not in ROWS:
-            raise ValueError(f"rows must be one of {ROWS}, got {self.rows!r}")
+            raise InputError(f"rows must be one of {ROWS}, got {self.rows!r}")
         if self.positions not in ("new", "all"):
-            raise ValueError(f"positions must be 'new' or 'all', got {self.positions!r}")
+            raise InputError(f"positions must be 'new' or 'all', got {self.positions!r}")
 
     def edit(self, value: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         """Apply to the full site value ``(rows, T, ...)``; returns the (possibly) edited value."""
@@ -93,7 +94,7 @@ class Intervention:
         if new is None:
             return value
         if new.shape != part.shape:
-            raise ValueError(f"intervention {self.name or self.site} returned shape {tuple(new.shape)}, "
+            raise InputError(f"intervention {self.name or self.site} returned shape {tuple(new.shape)}, "
                              f"expected {tuple(part.shape)}")
         value = value.clone()
         if self.heads is not None:

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import torch
 from transformers.generation.logits_process import LogitsProcessor, LogitsProcessorList
 
+from ..errors import InputError
+
 __all__ = ["KeyedSampler", "keyed_processors", "check_row_keys"]
 
 _TINY = 1e-12
@@ -30,11 +32,11 @@ def check_row_keys(row_keys: Sequence[int] | torch.Tensor, batch: int) -> list[i
     """``row_keys`` as a list of ``batch`` non-negative ints; the error names the argument and the shape."""
     keys = torch.as_tensor(row_keys)
     if keys.dim() != 1 or keys.shape[0] != batch:
-        raise ValueError(f"row_keys must hold one int per generated row ({batch}), got shape {tuple(keys.shape)}")
+        raise InputError(f"row_keys must hold one int per generated row ({batch}), got shape {tuple(keys.shape)}")
     if keys.is_floating_point() or keys.is_complex() or keys.dtype == torch.bool:
-        raise ValueError(f"row_keys must be integers, got dtype {keys.dtype}")
+        raise InputError(f"row_keys must be integers, got dtype {keys.dtype}")
     if (keys < 0).any():
-        raise ValueError(f"row_keys must be non-negative, got {keys.min().item()}")
+        raise InputError(f"row_keys must be non-negative, got {keys.min().item()}")
     return [int(k) for k in keys.tolist()]
 
 
@@ -49,7 +51,7 @@ class KeyedSampler(LogitsProcessor):
     def __init__(self, row_keys: Sequence[int], temperature: float = 1.0, top_k: int | None = None,
                  seed: int = 0) -> None:
         if not temperature > 0:
-            raise ValueError(f"temperature must be > 0 to sample, got {temperature}")
+            raise InputError(f"temperature must be > 0 to sample, got {temperature}")
         self.row_keys, self.temperature, self.top_k, self.seed = list(row_keys), float(temperature), top_k, int(seed)
 
     def noise(self, step: int, shape: tuple[int, int]) -> torch.Tensor:
@@ -68,7 +70,7 @@ class KeyedSampler(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         rows, vocab = scores.shape
         if rows != input_ids.shape[0] or rows % len(self.row_keys):
-            raise ValueError(f"scores have {rows} rows for {input_ids.shape[0]} sequences and "
+            raise InputError(f"scores have {rows} rows for {input_ids.shape[0]} sequences and "
                              f"{len(self.row_keys)} row keys: the sampler must run after guidance, once per row")
         logits = scores.float() / self.temperature
         if self.top_k is not None and 0 < self.top_k < vocab:

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import InputTypeError
+
 __all__ = ["PromptInput", "Sampling", "split_settings"]
 
 
@@ -83,7 +85,7 @@ def split_settings(prompt: PromptInput | None, sampling: Sampling | None, loose:
     for key, value in loose.items():
         owner = next((cls for cls in groups if key in {f.name for f in dataclasses.fields(cls)}), None)
         if owner is None:
-            raise TypeError(f"generate() got an unexpected keyword argument {key!r}")
+            raise InputTypeError(f"generate() got an unexpected keyword argument {key!r}")
         groups[owner][key] = value
     return (dataclasses.replace(prompt or PromptInput(), **groups[PromptInput]),
             dataclasses.replace(sampling or Sampling(), **groups[Sampling]))

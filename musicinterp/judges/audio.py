@@ -31,6 +31,7 @@ import librosa
 import numpy as np
 import torch
 
+from ..errors import InputError
 from .base import BaseJudge, JudgeInputError, as_audio_list, check_sample_rate
 
 ANALYSIS_RATE = 16000
@@ -197,7 +198,7 @@ class LowEndJudge(AudioJudge):
     def __init__(self, threshold: float | None = None, low: float = 58.0, high: float = 160.0) -> None:
         super().__init__(threshold)
         if not 0 <= low < high < ANALYSIS_RATE / 2:
-            raise ValueError(f"need 0 <= low < high < {ANALYSIS_RATE // 2} Hz, got low={low}, high={high}")
+            raise InputError(f"need 0 <= low < high < {ANALYSIS_RATE // 2} Hz, got low={low}, high={high}")
         self.low, self.high = float(low), float(high)
 
     def feature(self, y: np.ndarray) -> float:

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from ..errors import MusicInterpError
+from ..errors import InputError, MusicInterpError
 
 Needs = Literal["codes", "audio"]
 AudioInput = np.ndarray | torch.Tensor | Sequence[np.ndarray]
@@ -43,7 +43,7 @@ class JudgeResult:
 
     def __post_init__(self) -> None:
         if self.scores.shape != self.present.shape or self.scores.ndim != 1:
-            raise ValueError(f"scores {self.scores.shape} and present {self.present.shape} must be equal (B,) shapes")
+            raise InputError(f"scores {self.scores.shape} and present {self.present.shape} must be equal (B,) shapes")
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])

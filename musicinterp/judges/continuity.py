@@ -23,6 +23,7 @@ import librosa
 import numpy as np
 import torch
 
+from ..errors import InputError
 from .audio import TempoJudge, prepare
 from .base import JudgeInputError, JudgeResult, decode_codes
 
@@ -108,7 +109,7 @@ class AudioTempoKept(KeptJudge):
 
     def __init__(self, tolerance: float = 0.15) -> None:
         if not 0 < tolerance < 1:
-            raise ValueError(f"tolerance must be in (0, 1), got {tolerance}")
+            raise InputError(f"tolerance must be in (0, 1), got {tolerance}")
         self.threshold = float(np.log2(1 + tolerance))
         self.rate = TempoJudge()
 

@@ -16,6 +16,7 @@ import torch
 
 from ..data.audio import resample
 from ..engine.tracing import trace_codes
+from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..probes import ProbeBank
 from .base import BaseJudge, JudgeInputError
@@ -29,12 +30,12 @@ class ProbeJudge(BaseJudge):
     def __init__(self, model: MusicGen, bank: ProbeBank, *, top_k: int = 1, text: str | None = None,
                  threshold: float | None = None, batch_size: int = 16) -> None:
         if bank.pooling not in ("mean", "last"):
-            raise ValueError(f"bank pooling must be 'mean' or 'last', got {bank.pooling!r}")
+            raise InputError(f"bank pooling must be 'mean' or 'last', got {bank.pooling!r}")
         if not 1 <= top_k <= bank.n_groups:
-            raise ValueError(f"top_k must be in 1..{bank.n_groups} (the bank's groups), got {top_k}")
+            raise InputError(f"top_k must be in 1..{bank.n_groups} (the bank's groups), got {top_k}")
         expected = bank.grid[0]
         if expected != model.n_layers:
-            raise ValueError(f"bank {bank.concept!r} was fitted on a {expected}-layer model; "
+            raise InputError(f"bank {bank.concept!r} was fitted on a {expected}-layer model; "
                              f"model {model.name!r} has {model.n_layers} layers")
         self.model, self.bank, self.top_k, self.text = model, bank, int(top_k), text
         self.batch_size = int(batch_size)
@@ -44,7 +45,7 @@ class ProbeJudge(BaseJudge):
         if threshold is None:
             labels = bank.val_labels
             if not self.logistic and labels is not None and not set(torch.unique(labels).tolist()) <= {0.0, 1.0}:
-                raise ValueError(f"bank {bank.concept!r} predicts a continuous value: pass threshold=...")
+                raise InputError(f"bank {bank.concept!r} predicts a continuous value: pass threshold=...")
             threshold = 0.5 if self.logistic else 0.0
         self.threshold = float(threshold)
         self.groups = torch.argsort(bank.val_acc, descending=True)[: self.top_k]

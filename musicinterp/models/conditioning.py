@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from ..errors import InputError
+
 
 @dataclass
 class Conditioning:
@@ -53,7 +55,7 @@ class ConditioningMixin:
         """Token ids and attention mask for ``texts`` with the model's own tokenizer."""
         if self.tokenizer is None:
             why = f": {self.tokenizer_problem}" if self.tokenizer_problem else ""
-            raise ValueError(
+            raise InputError(
                 f"model {self.name!r} has no tokenizer{why}; pass token ids (input_ids=...) instead of text"
             )
         enc = self.tokenizer(list(texts), return_tensors="pt", padding=True)
@@ -79,12 +81,12 @@ class ConditioningMixin:
         if input_ids is not None:
             input_ids = torch.as_tensor(input_ids, dtype=torch.long)
             if input_ids.dim() != 2:
-                raise ValueError(f"input_ids must be (B, L), got shape {tuple(input_ids.shape)}")
+                raise InputError(f"input_ids must be (B, L), got shape {tuple(input_ids.shape)}")
             if attention_mask is None:
                 attention_mask = torch.ones_like(input_ids)
         else:
             if batch is None:
-                raise ValueError("unconditional conditioning needs a batch size")
+                raise InputError("unconditional conditioning needs a batch size")
             input_ids = torch.zeros(batch, 1, dtype=torch.long)
             attention_mask = torch.zeros(batch, 1, dtype=torch.long)
         return Conditioning(input_ids.to(self.device), attention_mask.to(self.device))

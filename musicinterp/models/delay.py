@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import InputError
+
 
 def apply_delay(codes: torch.Tensor, pad_id: int) -> torch.Tensor:
     """``(B, K, T)`` codes -> ``(B, K, T + K)`` delayed decoder input (BOS column included)."""
     if codes.dim() != 3:
-        raise ValueError(f"codes must be (B, K, T), got shape {tuple(codes.shape)}")
+        raise InputError(f"codes must be (B, K, T), got shape {tuple(codes.shape)}")
     b, k, t = codes.shape
     out = torch.full((b, k, t + k), pad_id, dtype=torch.long, device=codes.device)
     for cb in range(k):
@@ -25,13 +27,13 @@ def apply_delay(codes: torch.Tensor, pad_id: int) -> torch.Tensor:
 def undo_delay(delayed: torch.Tensor, n_codebooks: int | None = None) -> torch.Tensor:
     """``(B, K, S)`` delayed sequence (BOS column first) -> ``(B, K, S - K)`` codes."""
     if delayed.dim() != 3:
-        raise ValueError(f"delayed codes must be (B, K, S), got shape {tuple(delayed.shape)}")
+        raise InputError(f"delayed codes must be (B, K, S), got shape {tuple(delayed.shape)}")
     b, k, s = delayed.shape
     if n_codebooks is not None and k != n_codebooks:
-        raise ValueError(f"expected {n_codebooks} codebooks, got {k}")
+        raise InputError(f"expected {n_codebooks} codebooks, got {k}")
     t = s - k
     if t < 0:
-        raise ValueError(f"delayed sequence of length {s} is shorter than the {k}-step delay")
+        raise InputError(f"delayed sequence of length {s} is shorter than the {k}-step delay")
     return torch.stack([delayed[:, cb, cb + 1 : cb + 1 + t] for cb in range(k)], dim=1)
 
 

@@ -14,6 +14,7 @@ import torch
 from safetensors import SafetensorError
 from transformers import MusicgenForConditionalGeneration
 
+from ..errors import InputError
 from .hub import (
     CheckpointFileError,
     fetch_command,
@@ -38,7 +39,7 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     try:
         return _DTYPES[dtype]
     except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(_DTYPES)}") from None
+        raise InputError(f"unknown dtype {dtype!r}; choose one of {', '.join(_DTYPES)}") from None
 
 
 def load_model(spec: str, *, dtype: str | torch.dtype = "float32", device: str | torch.device = "cpu",

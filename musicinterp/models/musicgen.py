@@ -20,6 +20,7 @@ import torch
 from nnsight import NNsight
 from transformers import MusicgenForConditionalGeneration
 
+from ..errors import InputError
 from .conditioning import Conditioning, ConditioningMixin
 from .sequences import CodesMixin, Renderer
 from .sites import SITES, Site, get_site
@@ -142,13 +143,13 @@ class MusicGen(ConditioningMixin, CodesMixin):
     def _site_location(self, site: str, layer: int) -> tuple[Any, str]:
         """(envoy, 'input'|'output') for a site at a layer. Only used inside traces."""
         if not 0 <= layer < self.n_layers:
-            raise ValueError(f"layer {layer} out of range for a {self.n_layers}-layer model")
+            raise InputError(f"layer {layer} out of range for a {self.n_layers}-layer model")
         lyr = self._envoy_layers()[layer]
         if site == "attn_z":
             return lyr.self_attn.out_proj, "input"
         if site == "cross_z":
             if not self.has_cross_attention:
-                raise ValueError("this model has no cross-attention (melody variant): no cross_z site")
+                raise InputError("this model has no cross-attention (melody variant): no cross_z site")
             return lyr.encoder_attn.out_proj, "input"
         if site == "mlp_out":
             return lyr.fc2, "output"
@@ -178,13 +179,13 @@ class MusicGen(ConditioningMixin, CodesMixin):
     def read_layer_input(self, layer: int) -> torch.Tensor:
         """Inside a trace: a decoder layer's input hidden states ``(rows, T, d)`` (read before its sites)."""
         if not 0 <= layer < self.n_layers:
-            raise ValueError(f"layer {layer} out of range for a {self.n_layers}-layer model")
+            raise InputError(f"layer {layer} out of range for a {self.n_layers}-layer model")
         return self._envoy_layers()[layer].input
 
     def skip_layer(self, layer: int, output: torch.Tensor) -> None:
         """Inside a trace: do not run decoder layer ``layer``; ``output`` ``(rows, T, d)`` stands for its output."""
         if not 0 <= layer < self.n_layers:
-            raise ValueError(f"layer {layer} out of range for a {self.n_layers}-layer model")
+            raise InputError(f"layer {layer} out of range for a {self.n_layers}-layer model")
         self._envoy_layers()[layer].skip(output)
 
     def read_logits(self) -> torch.Tensor:

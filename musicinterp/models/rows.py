@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ..errors import InputError
+
 Rows = Literal["cond", "uncond", "both"]
 ROWS: tuple[str, ...] = ("cond", "uncond", "both")
 
@@ -15,7 +17,7 @@ ROWS: tuple[str, ...] = ("cond", "uncond", "both")
 def row_slice(rows: str, batch: int, cfg: bool) -> slice:
     """Slice of the decoder batch addressed by ``rows`` for a prompt batch of ``batch``."""
     if rows not in ROWS:
-        raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
+        raise InputError(f"rows must be one of {ROWS}, got {rows!r}")
     if not cfg:
         if rows == "uncond":
             return slice(0, 0)  # no unconditional rows without guidance

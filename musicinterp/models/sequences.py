@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import InputError
 from .conditioning import Conditioning
 from .delay import apply_delay, delayed_length, undo_delay, valid_positions
 from .rows import row_slice
@@ -36,9 +37,9 @@ class CodesMixin:
 
     def check_codes(self, codes: torch.Tensor, what: str = "codes") -> torch.Tensor:
         if codes.dim() != 3 or codes.shape[1] != self.n_codebooks:
-            raise ValueError(f"{what} must be (B, {self.n_codebooks}, T), got shape {tuple(codes.shape)}")
+            raise InputError(f"{what} must be (B, {self.n_codebooks}, T), got shape {tuple(codes.shape)}")
         if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= self.codebook_size):
-            raise ValueError(f"{what} hold ids outside [0, {self.codebook_size})")
+            raise InputError(f"{what} hold ids outside [0, {self.codebook_size})")
         return codes.long()
 
     def decoder_inputs(self, codes: torch.Tensor) -> torch.Tensor:
@@ -56,7 +57,7 @@ class CodesMixin:
         """
         cond = cond or self.conditioning(batch=codes.shape[0])
         if cond.batch != codes.shape[0]:
-            raise ValueError(f"conditioning has {cond.batch} rows but codes have {codes.shape[0]}")
+            raise InputError(f"conditioning has {cond.batch} rows but codes have {codes.shape[0]}")
         dec_in = self.decoder_inputs(codes)
         if cfg_rows:
             dec_in = torch.cat([dec_in, dec_in])  # rows (B*K) cond, then (B*K) uncond, as HF does
@@ -77,7 +78,7 @@ class CodesMixin:
         conditional rows first, then unconditional ones.
         """
         if value.shape[0] != 2 * batch:
-            raise ValueError(f"a guided decoder batch for {batch} prompts has {2 * batch} rows, got "
+            raise InputError(f"a guided decoder batch for {batch} prompts has {2 * batch} rows, got "
                              f"{value.shape[0]}")
         return value[row_slice(branch, batch, cfg=True)]
 
@@ -128,7 +129,7 @@ class CodesMixin:
     def audio_to_codes(self, audio: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Mono ``(samples,)`` or ``(B, samples)`` audio at :attr:`sample_rate` -> ``(B, K, T)`` codes."""
         if self.renderer is not None:
-            raise ValueError(f"model {self.name!r} works on native codes; it has no audio encoder")
+            raise InputError(f"model {self.name!r} works on native codes; it has no audio encoder")
         wav = torch.as_tensor(np.asarray(audio), dtype=torch.float32)
         if wav.dim() == 1:
             wav = wav[None]

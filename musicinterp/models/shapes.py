@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, T5Config
 
+from ..errors import InputError
+
 
 @dataclass(frozen=True)
 class DecoderShape:
@@ -84,7 +86,7 @@ def random_config(name: str) -> MusicgenConfig:
     if name == "tiny":
         return musicgen_config(tiny_text_config(), tiny_codec_config(), decoder_config(TINY_SHAPE))
     if name not in REAL_SHAPES:
-        raise ValueError(f"unknown shape {name!r}; choose tiny, {', '.join(REAL_SHAPES)}")
+        raise InputError(f"unknown shape {name!r}; choose tiny, {', '.join(REAL_SHAPES)}")
     return musicgen_config(t5_base_config(), encodec_32khz_config(), decoder_config(REAL_SHAPES[name]))
 
 
@@ -96,10 +98,10 @@ def scaled_config(name: str, width: int = 16, text_vocab: int = 32128) -> Musicg
     test can pay. ``text_vocab`` sizes the T5 embedding (t5-base has 32128).
     """
     if name not in REAL_SHAPES:
-        raise ValueError(f"unknown shape {name!r}; choose {', '.join(REAL_SHAPES)}")
+        raise InputError(f"unknown shape {name!r}; choose {', '.join(REAL_SHAPES)}")
     real = REAL_SHAPES[name]
     if real.d_model % (width * real.heads) or width < 1:
-        raise ValueError(f"width {width} does not divide {name}'s d_model {real.d_model} into {real.heads} heads")
+        raise InputError(f"width {width} does not divide {name}'s d_model {real.d_model} into {real.heads} heads")
     shape = DecoderShape(layers=real.layers, heads=real.heads, d_model=real.d_model // width,
                          ffn=real.ffn // width, max_positions=real.max_positions)
     t5 = t5_base_config()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InputError
+
 
 @dataclass(frozen=True)
 class Site:
@@ -37,7 +39,7 @@ def get_site(name: str) -> Site:
     try:
         return SITES[name]
     except KeyError:
-        raise ValueError(f"unknown site {name!r}; known sites: {', '.join(SITES)}") from None
+        raise InputError(f"unknown site {name!r}; known sites: {', '.join(SITES)}") from None
 
 
 def execution_key(layer: int, site: str) -> tuple[int, int]:
