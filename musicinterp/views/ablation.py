@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 
 from ..ablation.result import SweepResult
 from ..probes import ProbeBank
+from ..report.numbers import heat_text
 from .probes import head_heatmap_trace
 
 DIVERGING = "RdBu"
@@ -92,7 +93,7 @@ def codebook_breakdown(result: SweepResult) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=z, x=result.codebooks, y=[str(v) for v in result.labels[ax]], colorscale=DIVERGING, zmid=0.0,
         zmin=-bound, zmax=bound, reversescale=True, colorbar={"title": f"change in {result.metric}"},
-        text=np.round(z, 3), texttemplate="%{text}",
+        text=heat_text(z), texttemplate="%{text}",
         hovertemplate=f"{ax} %{{y}}, codebook %{{x}}<br>change %{{z:.4f}}<extra></extra>"))
     fig.update_layout(title=f"{_title(result)} — per codebook", xaxis_title="codebook", yaxis_title=ax,
                       template="plotly_white", height=max(300, 30 * len(result.labels[ax]) + 140))

@@ -77,16 +77,27 @@ def layer_accuracy_curve(banks: Sequence[ProbeBank]) -> go.Figure:
 
 
 def concept_grid(banks: Sequence[ProbeBank], *, sort: bool = True, cols: int = 2) -> go.Figure:
-    """Several concepts' head heatmaps side by side on one shared colour range."""
+    """Several concepts' head heatmaps side by side on one shared colour range.
+
+    Axis titles go on the outer panels only (x on the bottom row, y on the left column) and the rows
+    are spaced in pixels, so no subplot title sits on an axis title."""
     rows = (len(banks) + cols - 1) // cols
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{b.concept} ({b.pooling})" for b in banks],
-                        horizontal_spacing=0.08, vertical_spacing=0.12)
+    panel = 18 * banks[0].grid[0] + 60  # px per heatmap
+    gap = 90  # px between rows: tick labels of one row, the title of the next
+    height = rows * panel + (rows - 1) * gap + 140
+    plot = height - 140  # the plot area (margins t=80, b=60)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{b.concept} ({b.pooling} frames)" for b in banks],
+                        horizontal_spacing=0.1, vertical_spacing=gap / plot if rows > 1 else 0.0)
     zr = _shared_range(banks)
     for i, bank in enumerate(banks):
         fig.add_trace(head_heatmap_trace(bank, sort=sort, zrange=zr, showscale=i == 0), row=i // cols + 1,
                       col=i % cols + 1)
-    fig.update_yaxes(autorange="reversed", title_text="layer")
-    fig.update_xaxes(title_text="head (sorted)" if sort else "head")
+    fig.update_yaxes(autorange="reversed")
+    for r in range(1, rows + 1):
+        fig.update_yaxes(title_text="layer", row=r, col=1)
+    for c in range(1, cols + 1):
+        last = max(r for r in range(1, rows + 1) if (r - 1) * cols + c <= len(banks))
+        fig.update_xaxes(title_text="head (sorted per layer)" if sort else "head", row=last, col=c)
     fig.update_layout(title="probe accuracy per head, shared colour range", template="plotly_white",
-                      height=max(350, rows * (18 * banks[0].grid[0] + 160)))
+                      height=height, margin={"t": 80, "b": 60})
     return fig

@@ -6,6 +6,7 @@ Pure functions: each takes tensors, result tables or the SAE results themselves
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,8 +75,12 @@ def feature_page(page: Any, feature: int | None = None, n_clips: int = 3) -> go.
         "activation histogram (frames where it fires)", "selectivity: AUC of the clip-pooled activation",
         "activation over time, top clips", "cosine of the decoder direction with concept directions"),
         vertical_spacing=0.16, horizontal_spacing=0.1)
-    fig.add_trace(go.Bar(x=page["hist_edges"][:-1], y=page["hist_counts"], name="frames", showlegend=False),
-                  row=1, col=1)
+    x, y, ticks = _log_histogram(page["hist_edges"], page["hist_counts"])
+    fig.add_trace(go.Bar(x=x, y=y, name="frames", showlegend=False, marker_color="#4c78a8",
+                         hovertemplate="activation about %{customdata:.3g}<br>%{y} frames<extra></extra>",
+                         customdata=[10 ** v for v in x]), row=1, col=1)
+    fig.update_xaxes(tickvals=[math.log10(t) for t in ticks], ticktext=[f"{t:g}" for t in ticks],
+                     title_text="activation (log scale)", row=1, col=1)
     concepts = list(page["auc"])
     fig.add_trace(go.Bar(x=concepts, y=[page["auc"][c] for c in concepts], name="AUC", showlegend=False),
                   row=1, col=2)
@@ -88,10 +93,24 @@ def feature_page(page: Any, feature: int | None = None, n_clips: int = 3) -> go.
     fig.update_yaxes(range=[0, 1], row=1, col=2)
     fig.update_yaxes(range=[-1, 1], row=2, col=2)
     fig.update_xaxes(title_text="frame", row=2, col=1)
+    fig.update_yaxes(title_text="frames", row=1, col=1)
     fig.update_layout(title=f"Feature {page['feature']}: density {page['density']:.4f}, best concept "
                             f"{page['best_concept']} (AUC {page['best_auc']:.3f})",
                       template="plotly_white", height=700, barmode="group")
     return fig
+
+
+def _log_histogram(edges: Sequence[float], counts: Sequence[float]) -> tuple[list[float], list[float], list[float]]:
+    """Bins on log-spaced ``edges`` as bars at log10 of each bin's geometric centre, trimmed to the
+    non-empty range, and the powers of ten to label the axis with."""
+    nonzero = [i for i, c in enumerate(counts) if c > 0]
+    if not nonzero:
+        return [0.0], [0.0], [1.0]
+    lo, hi = nonzero[0], nonzero[-1] + 1
+    x = [(math.log10(edges[i]) + math.log10(edges[i + 1])) / 2 for i in range(lo, hi)]
+    y = [float(c) for c in counts[lo:hi]]
+    ticks = [10.0 ** p for p in range(math.floor(math.log10(edges[lo])), math.ceil(math.log10(edges[hi])) + 1)]
+    return x, y, ticks
 
 
 def frame_raster(acts: torch.Tensor, features: Sequence[int], clip_id: str, labels: Sequence[str] | None = None

@@ -45,6 +45,8 @@ def test_codebook_breakdown_shows_change_per_codebook():
     heat = codebook_breakdown(res).data[0]
     assert list(heat.x) == ["lead", "drums", "brightness", "bass"]
     assert heat.z[2][1] == pytest.approx(float(res.per_codebook[2, 1] - 1.0))
+    texts = [t for row in heat.text for t in row]  # one number of decimals, never float noise
+    assert all(len(t.split(".")[-1]) == len(texts[0].split(".")[-1]) <= 4 for t in texts)
     with pytest.raises(ValueError, match="needs a one-axis sweep"):
         codebook_breakdown(_result(("layer", "head"), (4, 8)))
 

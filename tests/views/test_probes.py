@@ -82,6 +82,9 @@ def test_concept_grid_shares_one_colour_range():
     assert [(t.zmin, t.zmax) for t in fig.data] == [pytest.approx((0.4, 0.95))] * 3
     assert [t.showscale for t in fig.data] == [True, False, False]
     assert [(t.xaxis, t.yaxis) for t in fig.data] == [("x", "y"), ("x2", "y2"), ("x3", "y3")]
-    assert [a.text for a in fig.layout.annotations] == ["drums (mean)", "bass (last)", "key (mean)"]
+    assert [a.text for a in fig.layout.annotations] == ["drums (mean frames)", "bass (last frames)", "key (mean frames)"]
     np.testing.assert_allclose(np.asarray(fig.data[1].z), [[0.95, 0.6, 0.55], [0.6, 0.6, 0.6]], rtol=1e-6)
-    assert fig.layout.xaxis.title.text == "head (sorted)"
+    # axis titles on the outer panels only: x under the lowest panel of each column, y left of each row
+    assert fig.layout.xaxis.title.text is None and fig.layout.xaxis3.title.text == "head (sorted per layer)"
+    assert fig.layout.xaxis2.title.text == "head (sorted per layer)" and fig.layout.yaxis2.title.text is None
+    assert fig.layout.yaxis.title.text == fig.layout.yaxis3.title.text == "layer"

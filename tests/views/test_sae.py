@@ -48,18 +48,22 @@ def test_feature_map_one_trace_per_concept_sized_by_density():
 
 def test_feature_page_panels():
     page = {"feature": 7, "density": 0.05, "best_concept": "drums", "best_auc": 0.93,
-            "hist_edges": [0.0, 1.0, 2.0, 3.0], "hist_counts": [5, 2, 1],
+            "hist_edges": [0.01, 0.1, 1.0, 10.0, 100.0], "hist_counts": [0, 5, 2, 0],
             "auc": {"drums": 0.93, "bass": 0.4},
             "top_clips": [{"clip_id": "c1", "pooled": 1.5, "activation": [0.0, 2.0, 1.0]}],
             "cosines": {"diffmeans": {"drums": 0.6}, "probe": {"drums": 0.4, "bass": -0.1}}}
     fig = feature_page(page)
     hist, auc, clip, diffmeans, probe = fig.data
-    assert list(hist.x) == [0.0, 1.0, 2.0] and list(hist.y) == [5, 2, 1]
+    # log-spaced bins drawn at log10 of their centres, trimmed to the bins that hold frames
+    assert list(hist.x) == pytest.approx([-0.5, 0.5]) and list(hist.y) == [5, 2]
+    assert list(fig.layout.xaxis.ticktext) == ["0.1", "1", "10"] and list(fig.layout.xaxis.tickvals) == [-1, 0, 1]
     assert list(auc.x) == ["drums", "bass"] and list(auc.y) == [0.93, 0.4]
     assert list(clip.y) == [0.0, 2.0, 1.0] and clip.name == "c1 (mean 1.50)"
     assert list(probe.x) == ["drums", "bass"] and list(probe.y) == [0.4, -0.1]
     assert list(diffmeans.y) == [0.6]
     assert fig.layout.title.text == "Feature 7: density 0.0500, best concept drums (AUC 0.930)"
+    empty = feature_page({**page, "hist_counts": [0, 0, 0, 0]}).data[0]
+    assert list(empty.y) == [0.0]
 
 
 def test_frame_raster_features_by_frames():
