@@ -35,6 +35,15 @@ def test_success_vs_fidelity_one_line_per_method_in_strength_order():
     assert fig.layout.yaxis.title.text == "success (detector positive)"
 
 
+def test_success_vs_fidelity_error_bars_and_controls():
+    rows = [{**_row("continuation", "iti", 1.0, 0.5, 0.1), "success_lo": 0.25, "success_hi": 0.75},
+            {**_row("continuation", "iti~random0", 1.0, 0.125, 0.05), "success_lo": 0.0, "success_hi": 0.5}]
+    iti, control = success_vs_fidelity(rows, "continuation").data
+    assert list(iti.error_y.array) == [0.25] and list(iti.error_y.arrayminus) == [0.25]
+    assert control.line.dash == "dot" and list(control.error_y.array) == [0.375]
+    assert success_vs_fidelity(ROWS).data[0].error_y.array is None  # rows without intervals: no bars
+
+
 def test_success_vs_fidelity_without_a_task_takes_every_row():
     fig = success_vs_fidelity(ROWS)
     assert list(fig.data[0].x) == [0.1, 0.2, 0.3]  # iti: strengths 1 (continuation), 1 (text), 4
@@ -58,8 +67,14 @@ def test_monitor_trace_readings_edited_steps_and_threshold():
     warm = [s for s in fig.layout.shapes if s.type == "rect"]
     assert [(s.x0, s.x1) for s in warm] == [(0, 1)]
     assert fig.layout.xaxis.title.text == "generation step" and fig.layout.yaxis.title.text == "monitor reading"
+    stops = [s for s in fig.layout.shapes if s.type == "line" and s.x0 == s.x1]
+    assert [s.x0 for s in stops] == [3]  # the first step after warm-up at or above tau
+    assert any(a.text == "stops at step 3" for a in fig.layout.annotations)
     second = monitor_trace_figure(trace, prompt=1)
     assert list(second.data[1].x) == [2] and list(second.data[1].y) == pytest.approx([0.7])
+    never = MonitorTrace(steps=[0, 1], readings=[torch.tensor([0.1]), torch.tensor([0.2])],
+                         strengths=[torch.tensor([1.0]), torch.tensor([1.0])], tau=0.6)
+    assert not [s for s in monitor_trace_figure(never).layout.shapes if s.type == "line" and s.x0 == s.x1]
 
 
 def test_comparison_table_columns_present_in_the_rows_and_formatted_cells():
