@@ -176,14 +176,10 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     (``Comparison.floor``; ``collateral_floor`` in ``to_pandas()``): its collateral is what
     sampling alone moves the judges by at this ``n``, the floor under any setting's
     collateral once steering has changed a token and the continuation diverges.
-    Every row carries 95% intervals (``success_lo``/``_hi`` and ``validity_lo``/``_hi``, Wilson;
-    ``collateral_lo``/``_hi`` and ``success_gain``, paired bootstrap over prompts) and a ``verdict``:
-    pass, fail or undecided against ``min_success``, ``min_validity`` and ``max_collateral``
-    (:mod:`musicinterp.compare.intervals`); the floor row adds ``n_for_halfwidth_5pt``.
-    ``controls`` random-direction draws of every direction method run beside it (their own rows,
-    ``<name>~random<i>``; see :mod:`musicinterp.compare.controls`). ``measures`` (embedders from
-    ``mi.measures``; default: the world's, CLAP where a checkpoint is at hand) add FAD and KAD against
-    the unsteered run and the preservation distance (:mod:`musicinterp.compare.preservation`).
+    Every row carries 95% intervals and a ``verdict`` (pass, fail, undecided against the limits;
+    :mod:`~musicinterp.compare.intervals`); ``controls`` random-direction draws per direction method
+    run beside it (:mod:`~musicinterp.compare.controls`); ``measures`` (``mi.measures`` embedders; default
+    the world's) add FAD, KAD and preservation (:mod:`~musicinterp.compare.preservation`).
     """
     tasks, judges, target, target_judge = _check_inputs(model, steerers, tasks, judges, target)
     if controls:  # random-direction controls, run in the same batches as their methods
