@@ -7,8 +7,7 @@ the strength knob) and the package version, and saves as safetensors + JSON. A
 subclass says what its strength means (``strength_name``), which
 :class:`ApplySpec` fields it honours (``spec_fields``), and builds its edits in
 :meth:`build`; everything else (model check, spec merge, strength, sign,
-schedule, monitor, log, the ``apply`` context manager, save/load) lives here.
-"""
+schedule, monitor, log, the ``apply`` context manager, save/load) lives here."""
 
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from ..models.musicgen import MusicGen
 from ..store.errors import StoreModelMismatchError
 from .artifact import SteererFileError, load_artifact, save_artifact
 from .configs import SteererConfig, SteererConfigError, check_strength
+from .keep import keep_report
 from .monitor import Monitor
 from .spec import ApplySpec, Constant, Schedule, SpecError, StrengthLog
 
@@ -152,8 +152,16 @@ class Steerer:
 
     @property
     def strength(self) -> float:
-        """The configured strength (``config.strength``; ``strength_name`` says what it means)."""
-        return float(self.config.strength)
+        """The default strength: the one :meth:`calibrate` found (``meta``), else ``config.strength``."""
+        found = self.meta.get("calibrated_strength")
+        return float(self.config.strength if found is None else found)
+
+    keep_report = keep_report  # cosines of the steering direction with each kept direction, before and after
+
+    def calibrate(self, model: MusicGen, task: Any, judge: Any, **kwargs: Any) -> Any:
+        """The weakest strength reaching the target success within limits; becomes the default strength."""
+        from .strength_finder import calibrate
+        return calibrate(self, model, task, judge, **kwargs)
 
     def config_dict(self) -> dict[str, Any]:
         """The config as stored in ``steerer.json``."""

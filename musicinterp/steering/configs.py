@@ -25,6 +25,7 @@ from ..errors import MusicInterpError
 
 __all__ = ["SteererConfigError", "SteererConfig", "config_from_overrides", "check_strength", "deprecated_alias"]
 
+EDITS = ("add", "bounded")  # add a fixed multiple, or move the projection toward a class level
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -84,7 +85,18 @@ class SteererConfig:
         for f in dataclasses.fields(self):
             setattr(self, f.name, _coerce(type(self).__name__, f.name, getattr(self, f.name), hints[f.name]))
         check_strength(self.strength, f"{type(self).__name__}.strength")
+        self._check_precision()
         self.validate()
+
+    def _check_precision(self) -> None:
+        """The precision fields every direction method shares: ``keep`` (concept names) and ``edit``."""
+        names = [f.name for f in dataclasses.fields(self)]
+        if "keep" in names:
+            keep = self.keep
+            if any(not k.strip() for k in keep) or len(set(keep)) != len(keep):
+                self.fail("keep", "must hold distinct, non-empty concept names")
+        if "edit" in names:
+            self.one_of("edit", EDITS)
 
     def validate(self) -> None:
         """Method-specific ranges (raise :class:`SteererConfigError` naming the field)."""
@@ -197,11 +209,18 @@ def _is_int_seq(hint: Any) -> bool:
     return typing.get_origin(hint) in (Sequence, list, tuple, typing.get_origin(Sequence[int]))
 
 
+def _is_str_seq(hint: Any) -> bool:
+    return typing.get_origin(hint) in (tuple, Sequence, typing.get_origin(Sequence[str])) and \
+        typing.get_args(hint)[:1] == (str,)
+
+
 def _coerce(owner: str, name: str, value: Any, hint: Any) -> Any:
-    """``value`` checked against ``hint`` (ints widen to float; sequences of ints become lists)."""
+    """``value`` checked against ``hint`` (ints widen to float; sequences of ints become lists, of names tuples)."""
     for option in _options(hint):
         if option is Any:
             return value
+        if _is_str_seq(option) and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
         if option is type(None) and value is None:
             return None
         if option is bool and isinstance(value, bool):
@@ -223,6 +242,8 @@ def _parse(owner: str, name: str, text: str, hint: Any) -> Any:
     for option in _options(hint):
         if option is type(None) and text.lower() in ("none", "null"):
             return None
+        if _is_str_seq(option):
+            return tuple(v.strip() for v in text.strip("[]()").split(",") if v.strip())
         if option in (Any, str):
             return text
         try:
@@ -242,7 +263,8 @@ def _parse(owner: str, name: str, text: str, hint: Any) -> Any:
 
 def _describe(hint: Any) -> str:
     names = {type(None): "None", bool: "true/false", int: "an integer", float: "a number", str: "a string"}
-    return " or ".join(names.get(o, "a list of integers" if _is_int_seq(o) else str(o)) for o in _options(hint))
+    return " or ".join(names.get(o, "a list of integers" if _is_int_seq(o) else "a list of names" if _is_str_seq(o)
+                                 else str(o)) for o in _options(hint))
 
 
 def _plain(value: Any) -> Any:

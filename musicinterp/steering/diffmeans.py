@@ -15,7 +15,10 @@ import torch
 from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from .base import Steerer, SteerRun
+from .bounded import levels_from_means, target_of, target_tensors, unit
 from .configs import SteererConfig, steerer_config
+from .iti import bounded_fn
+from .keep import resid_keep
 from .spec import ApplySpec
 
 
@@ -31,6 +34,8 @@ class DiffMeansConfig(SteererConfig):
     strength: float = 2.0
     layers: Sequence[int] | str = "all"  # "all", or a list of layers (one layer, a block)
     remove: bool = False
+    keep: tuple[str, ...] = ()  # concepts whose readouts steering must leave alone (see steering.keep)
+    edit: str = "add"  # or "bounded": move the projection on unit v toward the class level (strength = beta)
 
     legacy_names = {"lam": "strength"}
 
@@ -51,19 +56,30 @@ class DiffMeansSteerer(Steerer):
 
     @classmethod
     def fit(cls, store, concept: str, config: DiffMeansConfig | None = None,
-            spec: ApplySpec | None = None) -> DiffMeansSteerer:
+            spec: ApplySpec | None = None, *, keep_store=None) -> DiffMeansSteerer:
+        """Fit from ``store``'s class statistics; kept concepts' directions come from ``keep_store`` when given."""
         config = config or DiffMeansConfig()
         stats = store.stats("resid")
-        v = (stats.class_mean(concept, 1) - stats.class_mean(concept, 0)).float()  # (L, d)
-        return cls(concept=concept, site="resid", tensors={"v": v}, config=config,
+        pos, neg = stats.class_mean(concept, 1).float(), stats.class_mean(concept, 0).float()
+        v = pos - neg  # (L, d)
+        tensors, meta = {}, {}
+        if config.keep:
+            v, tensors, meta = resid_keep(store, concept, config, v, keep_store, unit=False)
+        tensors.update(target_tensors(*levels_from_means(pos, neg, unit(v))))
+        return cls(concept=concept, site="resid", tensors={"v": v, **tensors}, config=config,
                    model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
                    spec=cls.fit_spec(ApplySpec(rows="both"), spec),
-                   meta={"store": str(store.root), "stats_rows": store.meta.get("stats_rows")})
+                   meta={"store": str(store.root), "stats_rows": store.meta.get("stats_rows"), **meta})
 
     def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
         chosen = self.config.layers
         layers = list(run.spec.layers) if run.spec.layers is not None else (
             list(range(self.tensors["v"].shape[0])) if chosen == "all" else list(chosen))
+
+        if self.config.edit == "bounded":
+            v, target = unit(self.tensors["v"]), target_of(self.tensors, self.remove, self.method)
+            return [Intervention("resid", layer, bounded_fn(run, v[layer], target[layer], f"L{layer}"), rows=run.rows,
+                                 steps=run.window, name=f"diffmeans@L{layer}") for layer in layers]
 
         def edit_for(layer: int):
             v = run.sign * self.tensors["v"][layer]

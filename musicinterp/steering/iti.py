@@ -21,8 +21,9 @@ from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
 from .base import Steerer, SteerRun, clamp_with_warning
+from .bounded import bounded_edit, target_of
 from .configs import SteererConfig, steerer_config
-from .directions import DIRECTIONS, POOLINGS, head_directions
+from .directions import DIRECTIONS, POOLINGS, precise_head_directions
 from .spec import ApplySpec
 
 
@@ -42,6 +43,8 @@ class ITIConfig(SteererConfig):
     pooling: str = "mean"  # probe frame policy: "mean" over valid frames or "last"
     C: float = 1.0  # probes' inverse L2 regularisation (scikit-learn's C)
     remove: bool = False  # subtract the direction (remove the trait)
+    keep: tuple[str, ...] = ()  # concepts whose readouts steering must leave alone (see steering.keep)
+    edit: str = "add"  # or "bounded": move each head's projection toward the class level (strength = beta)
 
     def validate(self) -> None:
         self.at_least("k", 1, optional=True)
@@ -61,7 +64,9 @@ class ITISteerer(Steerer):
     required_tensors = ("heads", "directions", "sigma", "val_acc")
 
     @classmethod
-    def fit(cls, store, concept: str, config: ITIConfig | None = None, spec: ApplySpec | None = None) -> ITISteerer:
+    def fit(cls, store, concept: str, config: ITIConfig | None = None, spec: ApplySpec | None = None, *,
+            keep_store=None) -> ITISteerer:
+        """Fit from ``store``; kept concepts' directions come from ``keep_store`` when given."""
         config = config or ITIConfig()
         view = store.probe_view("attn_z", config.pooling)
         bank = fit_probe_bank(view, concept, "attn_z", config=ProbeConfig(C=config.C))
@@ -69,13 +74,16 @@ class ITISteerer(Steerer):
         k = config.k if config.k is not None else max(1, math.ceil(bank.n_groups / 8))
         k = clamp_with_warning(cls.method, "k", k, bank.n_groups)
         top = torch.argsort(bank.val_acc, descending=True)[:k]
-        dirs, sigma = head_directions(view, bank, concept, config.direction)
+        dirs, sigma, extra, meta = precise_head_directions(view, bank, concept, config, keep_store, store)
         heads = torch.stack([top // n_heads, top % n_heads], dim=1)
+        if "keep_groups" in meta:
+            meta["keep_groups"] = [meta["keep_groups"][i] for i in top.tolist()]
         return cls(concept=concept, site="attn_z",
-                   tensors={"heads": heads, "directions": dirs[top], "sigma": sigma[top], "val_acc": bank.val_acc[top]},
+                   tensors={"heads": heads, "directions": dirs[top], "sigma": sigma[top], "val_acc": bank.val_acc[top],
+                            **{name: t[top] for name, t in extra.items()}},
                    config=dataclasses.replace(config, k=k), model_fingerprint=store.meta["model_fingerprint"],
                    model_id=store.meta["model_id"], spec=cls.fit_spec(ApplySpec(rows="both"), spec),
-                   meta={"store": str(store.root), "n_heads": n_heads})
+                   meta={"store": str(store.root), "n_heads": n_heads, **meta})
 
     def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
         heads = [tuple(h) for h in self.tensors["heads"].tolist()]
@@ -89,12 +97,26 @@ class ITISteerer(Steerer):
         for i in keep:
             by_layer.setdefault(heads[i][0], []).append(i)
         ivs = []
+        bounded = self.config.edit == "bounded"
+        target = target_of(self.tensors, self.remove, self.method) if bounded else None
         for layer, idx in sorted(by_layer.items()):
-            delta = self.tensors["sigma"][idx, None] * self.tensors["directions"][idx] * run.sign  # (h, hd)
-            ivs.append(Intervention("attn_z", layer, _add_scaled(run, delta, f"L{layer}"),
+            if bounded:
+                fn = bounded_fn(run, self.tensors["directions"][idx], target[idx], f"L{layer}")
+            else:
+                delta = self.tensors["sigma"][idx, None] * self.tensors["directions"][idx] * run.sign  # (h, hd)
+                fn = _add_scaled(run, delta, f"L{layer}")
+            ivs.append(Intervention("attn_z", layer, fn,
                                     heads=[heads[i][1] for i in idx], rows=run.rows, steps=run.window,
                                     name=f"iti@L{layer}"))
         return ivs
+
+
+def bounded_fn(run: SteerRun, v: torch.Tensor, target: torch.Tensor, key: str, weight: torch.Tensor | None = None):
+    """An edit moving each row's projection on unit ``v`` toward ``target`` by the row's strength (beta)."""
+    def edit(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+        w = None if weight is None else run.cached(key + "w", weight, x)
+        return bounded_edit(x, run.cached(key + "v", v, x), run.cached(key + "t", target, x), run.scale(x, ctx), w)
+    return edit
 
 
 def _add_scaled(run: SteerRun, delta: torch.Tensor, key: str):

@@ -16,8 +16,11 @@ from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
 from .base import Steerer, SteerRun
+from .bounded import class_levels, target_of, target_tensors
 from .configs import SteererConfig, steerer_config
 from .directions import POOLINGS
+from .iti import bounded_fn
+from .keep import resid_keep
 from .spec import ApplySpec
 
 
@@ -37,6 +40,8 @@ class RegressionConfig(SteererConfig):
     period: int = 1  # act every `period` generation steps (the paper's p)
     pooling: str = "mean"
     remove: bool = False
+    keep: tuple[str, ...] = ()  # concepts whose readouts steering must leave alone (see steering.keep)
+    edit: str = "add"  # or "bounded": move the projection on w toward the class level (strength = beta)
 
     def validate(self) -> None:
         self.at_least("strength", 0)
@@ -57,21 +62,32 @@ class RegressionSteerer(Steerer):
 
     @classmethod
     def fit(cls, store, concept: str, config: RegressionConfig | None = None,
-            spec: ApplySpec | None = None) -> RegressionSteerer:
+            spec: ApplySpec | None = None, *, keep_store=None) -> RegressionSteerer:
+        """Fit the probes on ``store``; kept concepts' directions come from ``keep_store`` when given."""
         config = config or RegressionConfig()
         bank = fit_probe_bank(store, concept, "resid", pooling=config.pooling, config=ProbeConfig(kind="linear"))
         target = 2 * bank.val_labels - 1
         val_mse = (bank.val_logits - target).pow(2).mean(1)  # finer than accuracy, which often ties at 1.0
         layers = list(config.layers) if config.layers is not None else sorted(
             torch.argsort(val_mse)[: config.top_layers].tolist())
-        return cls(concept=concept, site="resid", tensors={"w": bank.unit_directions(), "val_acc": bank.val_acc,
-                                                          "val_mse": val_mse},
+        w, tensors, meta = bank.unit_directions(), {}, {}
+        if config.keep:
+            w, tensors, meta = resid_keep(store, concept, config, w, keep_store, unit=True)
+        view = store.probe_view("resid", config.pooling)
+        x = view.x.reshape(view.x.shape[0], view.x.shape[1], -1)
+        tensors.update(target_tensors(*class_levels(x, view.labels[concept], w)))
+        return cls(concept=concept, site="resid", tensors={"w": w, "val_acc": bank.val_acc, "val_mse": val_mse,
+                                                          **tensors},
                    config=dataclasses.replace(config, layers=layers), model_fingerprint=store.meta["model_fingerprint"],
                    model_id=store.meta["model_id"], spec=cls.fit_spec(ApplySpec(rows="cond", every=config.period), spec),
-                   meta={"store": str(store.root)})
+                   meta={"store": str(store.root), **meta})
 
     def build(self, model: MusicGen, run: SteerRun) -> list[Intervention]:
         layers = list(run.spec.layers) if run.spec.layers is not None else self.config.layers
+        if self.config.edit == "bounded":
+            w, target = self.tensors["w"], target_of(self.tensors, self.remove, self.method)
+            return [Intervention("resid", layer, bounded_fn(run, w[layer], target[layer], f"L{layer}"), rows=run.rows,
+                                 steps=run.window, name=f"regression@L{layer}") for layer in layers]
 
         def edit_for(layer: int):
             w = run.sign * self.tensors["w"][layer]

@@ -20,9 +20,11 @@ from ..engine.interventions import Intervention, StepContext
 from ..models.musicgen import MusicGen
 from ..probes import ProbeConfig, fit_probe_bank
 from .base import Steerer, SteerRun, clamp_with_warning
+from .bounded import target_of
 from .calibration import MonitorCalibration, calibrate_monitor
 from .configs import SteererConfig, steerer_config
-from .directions import DIRECTIONS, POOLINGS, head_directions
+from .directions import DIRECTIONS, POOLINGS, precise_head_directions
+from .iti import bounded_fn
 from .monitor import ProbeMonitor, derive_tau
 from .spec import ApplySpec, Schedule
 
@@ -50,6 +52,8 @@ class SMITINConfig(SteererConfig):
     baseline_steps: int = 0  # > 0: the reading is relative to each prompt's first steps (see Monitor)
     remove: bool = False
     C: float = 1.0  # probes' inverse L2 regularisation (scikit-learn's C)
+    keep: tuple[str, ...] = ()  # concepts whose readouts steering must leave alone (see steering.keep)
+    edit: str = "add"  # or "bounded": move each head's projection toward the class level (strength = beta)
 
     derived_keys = ("tau_derived", "tau_source")  # older artifacts kept these in the config (now in meta)
 
@@ -86,13 +90,14 @@ class SMITINSteerer(Steerer):
 
     @classmethod
     def fit(cls, store, concept: str, config: SMITINConfig | None = None,
-            spec: ApplySpec | None = None) -> SMITINSteerer:
+            spec: ApplySpec | None = None, *, keep_store=None) -> SMITINSteerer:
+        """Fit from ``store``; kept concepts' directions come from ``keep_store`` when given."""
         config = config or SMITINConfig()
         view = store.probe_view("attn_z", config.pooling)
         bank = fit_probe_bank(view, concept, "attn_z", config=ProbeConfig(C=config.C))
         acc = bank.val_acc
         soft = soft_head_weights(acc, config.power)
-        dirs, sigma = head_directions(view, bank, concept, config.direction)
+        dirs, sigma, extra, keep_meta = precise_head_directions(view, bank, concept, config, keep_store, store)
         n_monitor = clamp_with_warning(cls.method, "monitor_heads", config.monitor_heads, bank.n_groups)
         mon = torch.argsort(acc, descending=True)[:n_monitor]
         tau = config.tau if config.tau is not None else derive_tau(bank.val_logits[mon], bank.val_labels,
@@ -102,10 +107,10 @@ class SMITINSteerer(Steerer):
         return cls(concept=concept, site="attn_z", tensors={
             "soft_weights": soft, "directions": dirs, "sigma": sigma, "val_acc": acc,
             "monitor_heads": torch.stack([mon // n_heads, mon % n_heads], dim=1),
-            "monitor_weight": bank.weight[mon], "monitor_bias": bank.bias[mon]},
+            "monitor_weight": bank.weight[mon], "monitor_bias": bank.bias[mon], **extra},
             config=saved, model_fingerprint=store.meta["model_fingerprint"], model_id=store.meta["model_id"],
             spec=cls.fit_spec(ApplySpec(rows="both", every=config.interval), spec),
-            meta={"store": str(store.root), "grid": list(bank.grid), "tau_derived": config.tau is None})
+            meta={"store": str(store.root), "grid": list(bank.grid), "tau_derived": config.tau is None, **keep_meta})
 
     def monitor(self, **overrides) -> ProbeMonitor:
         """A fresh self-monitor from the fitted probes (``overrides``: tau, warmup, frames, latch, baseline_steps)."""
@@ -148,6 +153,13 @@ class SMITINSteerer(Steerer):
                  * run.sign).reshape(grid[0], grid[1], -1)
         layers = list(run.spec.layers) if run.spec.layers is not None else list(range(grid[0]))
         layers = [layer for layer in layers if delta[layer].abs().max() > 0]
+        if self.config.edit == "bounded":
+            shape = (grid[0], grid[1])
+            dirs = self.tensors["directions"].reshape(*shape, -1)
+            target = target_of(self.tensors, self.remove, self.method).reshape(shape)
+            return [Intervention("attn_z", layer, bounded_fn(run, dirs[layer], target[layer], f"L{layer}",
+                                                             weights.reshape(shape)[layer]),
+                                 rows=run.rows, steps=run.window, name=f"smitin@L{layer}") for layer in layers]
 
         def edit_for(layer: int):
             def edit(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
