@@ -4,10 +4,10 @@ Every file is written to a temporary name, fsync'd and renamed into place, so a
 crash never leaves a half-written file under a real name; it gets the usual
 permissions (``0o666`` less the umask, as ``open`` would give it, not the
 ``0o600`` of ``mkstemp``), so a shared store stays readable by the group. Its
-SHA-256 and CRC-32 are computed from the bytes as they are written (no re-read),
-and each write returns a :class:`FileRecord` that the store's metadata lists:
-reads check the CRC-32 (fast enough to check every shard as it streams), deep
-verification the SHA-256.
+SHA-256 and Fletcher-64 sum are computed from the bytes as they are written (no
+re-read), and each write returns a :class:`FileRecord` that the store's metadata
+lists: reads check the Fletcher-64 sum (fast enough to check every shard as it
+streams, :mod:`.checksum`), deep verification the SHA-256.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import json
 import os
 import re
 import tempfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from .checksum import Fletcher64
 
 METADATA = "metadata.json"
 PROGRESS = "progress.json"
@@ -86,14 +87,14 @@ def chunk_record_path(root: Path, chunk: str) -> Path:
 
 @dataclass(frozen=True)
 class FileRecord:
-    """Size, SHA-256 and CRC-32 (8 hex digits) of a written file, as listed in ``metadata.json``."""
+    """Size, SHA-256 and Fletcher-64 sum (32 hex digits) of a written file, as listed in ``metadata.json``."""
 
     bytes: int
     sha256: str
-    crc32: str
+    fletcher64: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"bytes": self.bytes, "sha256": self.sha256, "crc32": self.crc32}
+        return {"bytes": self.bytes, "sha256": self.sha256, "fletcher64": self.fletcher64}
 
 
 class _HashingFile:
@@ -102,7 +103,7 @@ class _HashingFile:
     def __init__(self, fh) -> None:
         self._fh = fh
         self._hash = hashlib.sha256()
-        self._crc = 0
+        self._sum = Fletcher64()
         self.n = 0
 
     closed = False  # with tell/flush/close: enough of a file for pyarrow's PythonFile
@@ -110,7 +111,7 @@ class _HashingFile:
     def write(self, data) -> int:
         view = memoryview(data).cast("B")
         self._hash.update(view)
-        self._crc = zlib.crc32(view, self._crc)
+        self._sum.update(view)
         self._fh.write(view)
         self.n += view.nbytes
         return view.nbytes
@@ -128,7 +129,7 @@ class _HashingFile:
         """The owner closes the real file (after fsync)."""
 
     def record(self) -> FileRecord:
-        return FileRecord(self.n, self._hash.hexdigest(), f"{self._crc:08x}")
+        return FileRecord(self.n, self._hash.hexdigest(), self._sum.hexdigest())
 
 
 def umask() -> int:

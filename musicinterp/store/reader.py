@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
@@ -53,7 +54,7 @@ class ActivationStore:
     """A complete, verified store. Open with :meth:`open`.
 
     Opening checks every file's presence and size and every table's and tensor header's
-    shape; each tensor file is also checked against the CRC-32 written with it the
+    shape; each file is also checked against the Fletcher-64 sum written with it the
     first time it is read after opening (shards as they stream, pooled views and
     statistics as they load), and floating tensors read for fitting must be finite.
     """
@@ -165,14 +166,28 @@ class ActivationStore:
     @cached_property
     def clips(self):
         """Per-clip table (pyarrow): id, group, split, labels, frames, rows."""
-        return pq.read_table(self.root / LY.CLIPS)
+        return self._read_table(self.root / LY.CLIPS)
 
     @cached_property
     def index(self):
         """Per-frame-row table (pyarrow): clip, position, split, branch, labels."""
         if not self.meta["frames_stored"]:
             raise StoreError(f"store {self.root} holds no frame rows (collected with frames='pooled')")
-        return pq.read_table(self.root / LY.INDEX)
+        return self._read_table(self.root / LY.INDEX)
+
+    def _read_table(self, path: Path):
+        """A Parquet table of the store, its bytes checked against their checksum (once per open)."""
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise StoreError(f"store {self.root} is damaged: cannot read {path.name} ({err})") from err
+        TF.verify_bytes(path, data, self.verified.expected(path), StoreChecksumError)
+        try:
+            table = pq.read_table(pa.BufferReader(data))
+        except Exception as err:  # pyarrow raises several types for damaged files
+            raise StoreFormatError(f"{path}: not a readable Parquet table ({err})") from err
+        self.verified.mark(path)
+        return table
 
     def _summary(self) -> dict[str, str]:
         sites = ", ".join(f"{s} {self.n_layers}x{tuple(self.site_shape(s))}" for s in self.sites)

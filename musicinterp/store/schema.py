@@ -19,6 +19,7 @@ DTYPES = ("float32", "float16", "bfloat16", "float64")
 _CHUNK = re.compile(r"^r\d{2,}-\d{5,}$")
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _CRC = re.compile(r"^[0-9a-f]{8}$")
+_SUM = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _is_int(v: Any) -> bool:
@@ -55,7 +56,7 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "n_rows": (_nonneg, "a non-negative integer"),
     "n_clips_kept": (_nonneg, "a non-negative integer"),
     "chunks": (lambda v: isinstance(v, list), "a list of chunk records"),
-    "files": (lambda v: isinstance(v, dict), "an object mapping file -> {bytes, sha256, crc32}"),
+    "files": (lambda v: isinstance(v, dict), "an object mapping file -> {bytes, sha256, fletcher64}"),
     "skipped": (lambda v: isinstance(v, list), "a list"),
 }
 
@@ -104,8 +105,9 @@ def check_metadata(meta: Any, path: Path) -> None:
         if not (isinstance(info, dict) and _nonneg(info.get("bytes")) and isinstance(info.get("sha256"), str)
                 and _HEX.match(info["sha256"])):
             raise _fail(path, field, f"must be {{bytes: int, sha256: 64 hex digits}}, got {_short(info)}")
-        if "crc32" in info and not (isinstance(info["crc32"], str) and _CRC.match(info["crc32"])):
-            raise _fail(path, f"{field}.crc32", f"must be 8 hex digits, got {_short(info['crc32'])}")
+        for key, pattern, what in (("fletcher64", _SUM, "32"), ("crc32", _CRC, "8")):
+            if key in info and not (isinstance(info[key], str) and pattern.match(info[key])):
+                raise _fail(path, f"{field}.{key}", f"must be {what} hex digits, got {_short(info[key])}")
     for rel in expected_files(meta):
         if rel not in meta["files"]:
             raise _fail(path, "files", f"does not list {rel}, which this store must hold")

@@ -6,23 +6,22 @@ the shuffle buffer, a random subset is gathered into batches in one
 ``index_select``, and the kept rows that sat behind the new end move into the
 holes the emitted rows left (at most one move per emitted row). Disk reads are
 strictly sequential. The first time a shard is read after the store was opened,
-its bytes are hashed block by block on a helper thread, one block behind the
-read, and compared with the CRC-32 written with it before any of its rows
-leave the pool.
+its bytes are hashed block by block as they arrive and compared with the
+Fletcher-64 sum written with it (:mod:`.checksum`) before any of its rows leave
+the pool.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import checksum as CK
 from . import tensorfile as TF
 from .errors import StoreChecksumError, StoreFormatError
 from .layout import ST_DTYPES
@@ -31,12 +30,11 @@ _NAMES = {v: k for k, v in ST_DTYPES.items()}
 
 
 def read_shard_into(path: Path, out: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype,
-                    checksum: TF.Checksum | None = None) -> None:
+                    checksum: CK.Checksum | None = None) -> None:
     """Read tensor ``x`` of the safetensors file ``path`` into ``out`` (contiguous), checking shape and dtype.
 
-    With ``checksum`` (algorithm, digest) the file's bytes are hashed as they arrive (on a helper
-    thread, one block behind the read) and compared with it before ``out`` is handed on: a mismatch
-    raises :class:`StoreChecksumError`.
+    With ``checksum`` (algorithm, digest) the file's bytes are hashed as they arrive and compared
+    with it before ``out`` is handed on: a mismatch raises :class:`StoreChecksumError`.
     """
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
@@ -55,40 +53,26 @@ def read_shard_into(path: Path, out: torch.Tensor, shape: tuple[int, ...], dtype
             raise StoreFormatError(f"{path}: holds tensors {sorted(header)}; a shard holds 'x' only")
         hasher = None
         if checksum is not None:
-            hasher = TF.hasher(checksum[0])
+            hasher = CK.hasher(checksum[0])
             hasher.update(head)
             hasher.update(blob)
         view = memoryview(out.reshape(-1).view(torch.uint8).numpy())
         _read_blocks(fh, view, hasher, path)
     if hasher is not None and hasher.hexdigest() != checksum[1]:
-        raise StoreChecksumError(TF.damaged(path, checksum[0]))
+        raise StoreChecksumError(CK.damaged(path, checksum[0]))
 
 
-BLOCK = 4 << 20  # bytes read (and hashed) at a time
-_HASHER: list[ThreadPoolExecutor] = []
-_HASHER_LOCK = threading.Lock()
-
-
-def _hasher() -> ThreadPoolExecutor:
-    """The one helper thread that hashes blocks (in the order they were read)."""
-    with _HASHER_LOCK:
-        if not _HASHER:
-            _HASHER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="musicinterp-verify"))
-        return _HASHER[0]
+BLOCK = 4 << 20  # bytes read (and hashed) at a time: a single read is capped near 2 GB on Linux
 
 
 def _read_blocks(fh, view: memoryview, hasher, path: Path) -> None:
-    """Fill ``view`` from ``fh`` block by block; each block is hashed on the helper thread while the next is read."""
-    executor = _hasher() if hasher is not None else None
-    pending = None
+    """Fill ``view`` from ``fh`` block by block, hashing each block while it is still in the cache."""
     for start in range(0, view.nbytes, BLOCK):
         block = view[start : start + BLOCK]
         if fh.readinto(block) != block.nbytes:
             raise StoreFormatError(f"{path}: field 'x' holds fewer bytes than its shape needs")
         if hasher is not None:
-            pending = executor.submit(hasher.update, block)
-    if pending is not None:
-        pending.result()  # one worker, in order: the last block done means every block is
+            hasher.update(block)
 
 
 def shuffled_batches(shards: Sequence[tuple[Path, int]], row_shape: tuple[int, ...], store_dtype: torch.dtype, *,

@@ -7,7 +7,7 @@ Before a file's bytes are trusted:
 * the header's JSON must list known dtypes, shapes of non-negative integers and
   data offsets that tile the data exactly (no gap, overlap or missing byte);
 * the bytes are compared with the checksum written with the file (when the
-  caller has one: a store's CRC-32, an artifact's SHA-256);
+  caller has one: a store's Fletcher-64, an artifact's SHA-256; :mod:`.checksum`);
 * floating tensors must hold no NaN or inf.
 
 Each failure is raised as the caller's error class (a ``MusicInterpError``)
@@ -16,49 +16,23 @@ with a message that names the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import zlib
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .checksum import Checksum, damaged, hasher, verify_bytes
+
+__all__ = ["Checksum", "Verified", "check_finite", "damaged", "hasher", "header_length", "parse_header",
+           "read_header", "read_tensors", "verify_bytes"]
+
 ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 MAX_HEADER = 100_000_000  # bytes of header JSON; the files this package writes hold a few KB
 MakeError = Callable[[str], Exception]
-Checksum = tuple[str, str]  # (algorithm: "crc32" or "sha256", hex digest)
-
-
-class Crc32:
-    """CRC-32 (zlib's) with hashlib's ``update``/``hexdigest``: 3-6x faster than SHA-256 here, and it catches
-    every flipped bit, every burst of up to 32 bits and all but 2**-32 of other damage (not tampering)."""
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def update(self, data) -> None:
-        self.value = zlib.crc32(data, self.value)
-
-    def hexdigest(self) -> str:
-        return f"{self.value:08x}"
-
-
-def hasher(algorithm: str):
-    """A fresh ``crc32`` or ``sha256`` hasher."""
-    if algorithm == "crc32":
-        return Crc32()
-    if algorithm == "sha256":
-        return hashlib.sha256()
-    raise ValueError(f"unknown checksum {algorithm!r}")
-
-
-def damaged(path: Path | str, algorithm: str) -> str:
-    return (f"{path}: fails its {algorithm.upper()} checksum: its bytes changed after they were written "
-            f"(a damaged disk or an edit)")
 
 
 def _count(v: Any) -> bool:
@@ -143,11 +117,7 @@ def read_tensors(path: Path, error: MakeError, *, checksum: Checksum | None = No
         data = Path(path).read_bytes()
     except OSError as err:
         raise error(f"{path}: cannot be read ({err})") from err
-    if checksum is not None:
-        h = hasher(checksum[0])
-        h.update(data)
-        if h.hexdigest() != checksum[1]:
-            raise (checksum_error or error)(damaged(path, checksum[0]))
+    verify_bytes(path, data, checksum, checksum_error or error)
     n = header_length(path, data[:8], len(data), error)
     header = parse_header(path, data[8 : 8 + n], len(data) - 8 - n, error)
     try:
@@ -174,8 +144,8 @@ class Verified:
     """Which files of a store were checked against their checksum since it was opened.
 
     Each file is hashed once, when first read; ``files`` is the store's
-    ``metadata.json`` listing ``{relative path: {bytes, sha256, crc32}}`` (stores
-    written before CRC-32s were recorded are checked against their SHA-256).
+    ``metadata.json`` listing ``{relative path: {bytes, sha256, fletcher64}}`` (stores
+    written before Fletcher-64 sums were recorded are checked against their SHA-256).
     """
 
     def __init__(self, root: Path, files: dict[str, dict[str, Any]]) -> None:
@@ -192,7 +162,10 @@ class Verified:
         if rel in self.done:
             return None
         info = self.files[rel]
-        return ("crc32", info["crc32"]) if "crc32" in info else ("sha256", info["sha256"])
+        for algorithm in ("fletcher64", "crc32", "sha256"):  # the fastest one the store recorded
+            if algorithm in info:
+                return algorithm, info[algorithm]
+        raise KeyError(f"no checksum recorded for {rel}")
 
     def mark(self, path: Path) -> None:
         self.done.add(self._rel(path))

@@ -85,7 +85,7 @@ def test_flipped_bit_missing_files_and_bad_fields_are_named(saved, tmp_path):
     raw = bytearray((folder / "probes.safetensors").read_bytes())
     raw[-5] ^= 0x10
     (folder / "probes.safetensors").write_bytes(bytes(raw))
-    with pytest.raises(ProbeBankError, match=r"a/probes.safetensors: fails its SHA256 checksum"):
+    with pytest.raises(ProbeBankError, match=r"a/probes.safetensors: fails its SHA-256 checksum"):
         ProbeBank.load(folder)
     with pytest.raises(FileNotFoundError, match="missing probes.json"):  # still a FileNotFoundError too
         ProbeBank.load(tmp_path / "nowhere")

@@ -70,7 +70,7 @@ def test_one_flipped_bit_and_a_huge_header_length_are_named(saved, tmp_path):
     data = bytearray((folder / "steerer.safetensors").read_bytes())
     data[-2] ^= 0x04
     (folder / "steerer.safetensors").write_bytes(bytes(data))
-    with pytest.raises(SteererFileError, match=r"a/steerer.safetensors: fails its SHA256 checksum"):
+    with pytest.raises(SteererFileError, match=r"a/steerer.safetensors: fails its SHA-256 checksum"):
         Steerer.load(folder)
     data[:8] = (2**60).to_bytes(8, "little")  # never a MemoryError or a raw safetensors error
     (folder / "steerer.safetensors").write_bytes(bytes(data))

@@ -55,7 +55,8 @@ def test_failed_write_leaves_nothing_behind(tmp_path):
 @pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
 def test_written_files_get_the_usual_permissions(tmp_path, mask):
     import os
-    import zlib
+
+    from musicinterp.store.checksum import Fletcher64
 
     old = os.umask(mask)
     try:
@@ -66,4 +67,6 @@ def test_written_files_get_the_usual_permissions(tmp_path, mask):
         os.umask(old)
     for name in ("t.safetensors", "a.json"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0o600
-    assert rec.crc32 == f"{zlib.crc32((tmp_path / 't.safetensors').read_bytes()):08x}"
+    h = Fletcher64()
+    h.update((tmp_path / "t.safetensors").read_bytes())
+    assert rec.fletcher64 == h.hexdigest()

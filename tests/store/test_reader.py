@@ -105,7 +105,7 @@ def test_one_flipped_bit_in_a_shard_is_named_when_streamed(store):
     path = LY.shard_path(store.root, "resid", 1, store.chunk_names[1])
     _flip(path, at=-3)  # one bit of one value: the data, not the header
     fresh = ActivationStore.open(store.root)  # sizes match: opening does not read the data
-    with pytest.raises(StoreChecksumError, match=f"{path}: fails its CRC32 checksum"):
+    with pytest.raises(StoreChecksumError, match=f"{path}: fails its Fletcher-64 checksum"):
         list(fresh.stream("resid", 1, batch_size=4))
     with pytest.raises(StoreChecksumError, match=str(path)):
         ActivationStore.open(store.root).read_frames("resid", 1)
@@ -113,18 +113,18 @@ def test_one_flipped_bit_in_a_shard_is_named_when_streamed(store):
 
 
 def test_each_file_is_verified_once_per_open(store, monkeypatch):
-    from musicinterp.store import tensorfile as TF
+    from musicinterp.store import checksum as CK
 
     fresh = ActivationStore.open(store.root)
     calls = []
-    original = TF.hasher
-    monkeypatch.setattr(TF, "hasher", lambda algo: calls.append(algo) or original(algo))
+    original = CK.hasher
+    monkeypatch.setattr(CK, "hasher", lambda algo: calls.append(algo) or original(algo))
     for _ in range(3):
         list(fresh.stream("resid", 0, batch_size=4))
         fresh.probe_view("resid")
-    assert calls == ["crc32"] * (len(store.chunk_names) * 2)  # every shard and pooled file, once
-    list(ActivationStore.open(store.root).stream("resid", 0, batch_size=4))
-    assert len(calls) == len(store.chunk_names) * 3  # a new open checks again
+    assert calls == ["fletcher64"] * (len(store.chunk_names) * 2 + 1)  # every shard, pooled file and the clip
+    list(ActivationStore.open(store.root).stream("resid", 0, batch_size=4))  # table, once
+    assert len(calls) == len(store.chunk_names) * 3 + 1  # a new open checks again
 
 
 def test_flipped_pooled_and_statistics_bytes_are_named_on_read(store):
@@ -170,3 +170,14 @@ def test_non_finite_pooled_features_and_statistics_are_refused_for_fitting(store
     _rewrite(store, stats_path, stats)
     with pytest.raises(StoreNonFiniteError, match=f"{stats_path}: tensor 'm2'"):
         ActivationStore.open(store.root).stats("attn_z")
+
+
+def test_tables_are_checked_against_their_checksum_when_read(store):
+    from musicinterp.store import layout as LY
+    from musicinterp.store.errors import StoreChecksumError
+
+    fresh = ActivationStore.open(store.root)
+    assert fresh.clips.num_rows == 12 and fresh.index.num_rows == 132
+    _flip(store.root / LY.CLIPS, at=200)  # inside the data pages: the footer (checked on open) still reads
+    with pytest.raises(StoreChecksumError, match="clips.parquet: fails its Fletcher-64 checksum"):
+        ActivationStore.open(store.root).clips.num_rows  # noqa: B018 (reading is the test)

@@ -31,7 +31,7 @@ def test_a_good_file_reads_back_with_its_checksums(good):
     for check in (("sha256", hashlib.sha256(data).hexdigest()), ("crc32", f"{zlib.crc32(data):08x}"), None):
         t = TF.read_tensors(good, StoreFormatError, checksum=check)
         assert torch.equal(t["a"], torch.arange(6.0).reshape(2, 3)) and t["b"].tolist() == [1, 2]
-    with pytest.raises(StoreFormatError, match="t.safetensors: fails its CRC32 checksum"):
+    with pytest.raises(StoreFormatError, match="t.safetensors: fails its CRC-32 checksum"):
         TF.read_tensors(good, StoreFormatError, checksum=("crc32", "00000000"))
 
 
