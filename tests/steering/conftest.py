@@ -42,3 +42,13 @@ def fit_all(store):
     }
 
 
+
+
+@pytest.fixture(scope="module")
+def organism_drums(organism, tmp_path_factory):
+    """The organism and a small pooled store of balanced drums clips (every concept labelled)."""
+    from musicinterp.organism.concept_sets import balanced_set
+
+    store = collect(organism, balanced_set("drums", 96, seed=7), ["attn_z", "resid"],
+                    out=tmp_path_factory.mktemp("orgdrums") / "s", frames="pooled", batch_size=32, progress=False)
+    return organism, store
