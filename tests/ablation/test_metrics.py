@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from musicinterp import trace_codes
-from musicinterp.ablation.inputs import AblationInputError, frame_logprobs, teacher_forced
+from musicinterp.ablation.inputs import AblationInputError
 from musicinterp.ablation.metrics import (
     CrossEntropy,
     KLToClean,
@@ -13,7 +13,6 @@ from musicinterp.ablation.metrics import (
     ProbeScore,
     resolve_metric,
 )
-from musicinterp.ablation.result import normalise
 from musicinterp.ablation.sweep import record
 from musicinterp.engine.likelihood import nll_under
 from musicinterp.organism.pairs import organism_concept_codes
@@ -45,14 +44,6 @@ def test_logit_diff_by_hand():
     torch.testing.assert_close(got, oracle)
 
 
-def test_guided_branch_scores_guided_logits(tiny, tiny_guided):
-    logits = tiny.forward_logits(tiny_guided.codes, tiny_guided.cond, cfg_rows=True)
-    got = frame_logprobs(tiny, tiny_guided, logits)[0]
-    c, u = logits[:2], logits[2:]
-    oracle = torch.log_softmax(tiny.logits_to_frames(u + 3.0 * (c - u), 10).float(), -1)
-    torch.testing.assert_close(got, oracle)
-
-
 def test_probe_score_reads_the_bank_site(tiny, tiny_inputs, tiny_store):
     from musicinterp.probes import fit_probe_bank
 
@@ -76,18 +67,3 @@ def test_metric_names_and_errors(tiny):
         resolve_metric(tiny, "accuracy")
     cb, pos, neg = organism_concept_codes("drums")
     assert cb == 1 and neg == [0] and len(pos) == 48
-
-
-def test_normalised_score():
-    v = torch.tensor([0.0, 1.0, 2.0])
-    torch.testing.assert_close(normalise(v, clean=2.0, corrupt=0.0), torch.tensor([0.0, 0.5, 1.0]))
-    assert torch.isnan(normalise(v, clean=1.0, corrupt=1.0)).all()
-
-
-def test_teacher_forced_inputs_check_their_arguments(tiny):
-    codes = torch.randint(0, 2048, (2, 4, 8))
-    with pytest.raises(AblationInputError, match="codes: codes must be"):
-        teacher_forced(tiny, codes[:, :3])
-    with pytest.raises(AblationInputError, match="branch must be"):
-        teacher_forced(tiny, codes, branch="both")
-    assert teacher_forced(tiny, codes).branch == "uncond"

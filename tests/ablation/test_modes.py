@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from musicinterp import replace, trace_codes
-from musicinterp.ablation.ablate import ablate, ablate_sets
+from musicinterp.ablation.ablate import ablate
 from musicinterp.ablation.cells import LAYER, Cell, Target
-from musicinterp.ablation.inputs import AblationInputError, teacher_forced
+from musicinterp.ablation.inputs import AblationInputError
 from musicinterp.ablation.metrics import CrossEntropy
 from musicinterp.ablation.modes import skip_setter, store_means
 from musicinterp.ablation.sweep import run_cells
@@ -55,21 +55,6 @@ def test_resample_takes_the_next_clips_activation(tiny, tiny_inputs):
     torch.testing.assert_close(res.per_codebook[1], oracle, atol=1e-5, rtol=0)
 
 
-def test_sets_ablate_together(tiny, tiny_inputs):
-    res = ablate_sets(tiny, tiny_inputs, [[(0, 1), (1, 3)], [(1, 0)]], site="attn_z", mode="zero")
-    oracle = _ce(tiny, tiny_inputs, [replace("attn_z", 0, torch.zeros(16), heads=[1]),
-                                     replace("attn_z", 1, torch.zeros(16), heads=[3])])
-    torch.testing.assert_close(res.per_codebook[0], oracle, atol=1e-5, rtol=0)
-    assert res.labels["set"] == ["L0H1 L1H3", "L1H0"]
-
-
-def test_fully_ablated_reference_and_clean(tiny, tiny_inputs):
-    res = ablate(tiny, tiny_inputs, mode="zero", site="attn_z", over=("layer",), progress=False)
-    assert res.clean == pytest.approx(float(_ce(tiny, tiny_inputs).mean()), abs=1e-5)
-    both = [replace("attn_z", i, torch.zeros(1)) for i in range(tiny.n_layers)]
-    assert res.corrupt == pytest.approx(float(_ce(tiny, tiny_inputs, both).mean()), abs=1e-5)
-
-
 def test_mean_without_statistics_is_refused(tiny, tiny_inputs, tiny_store, tmp_path):
     with pytest.raises(AblationInputError, match="store"):
         ablate(tiny, tiny_inputs, mode="mean", site="attn_z", store=None, progress=False)
@@ -81,17 +66,3 @@ def test_mean_without_statistics_is_refused(tiny, tiny_inputs, tiny_store, tmp_p
     resid_only = collect(tiny, cs, ["resid"], out=tmp_path / "s", progress=False)
     with pytest.raises(AblationInputError, match="store.*no statistics for site 'attn_z'"):
         ablate(tiny, tiny_inputs, mode="mean", site="attn_z", store=resid_only, progress=False)
-
-
-def test_bad_arguments_name_themselves(tiny, tiny_inputs):
-    with pytest.raises(AblationInputError, match="sets: head index 9"):
-        ablate_sets(tiny, tiny_inputs, [[(0, 9)]], mode="zero")
-    with pytest.raises(AblationInputError, match="over: a 'head' axis"):
-        ablate(tiny, tiny_inputs, mode="zero", site="resid", over=("layer", "head"), progress=False)
-    with pytest.raises(AblationInputError, match="site: mode='skip'"):
-        ablate(tiny, tiny_inputs, mode="skip", site="attn_z", progress=False)
-    with pytest.raises(AblationInputError, match="mode must be"):
-        ablate(tiny, tiny_inputs, mode="gaussian", progress=False)
-    one = teacher_forced(tiny, tiny_inputs.codes[:1], input_ids=tiny_inputs.cond.input_ids[:1])
-    with pytest.raises(AblationInputError, match="data: mode='resample'"):
-        ablate(tiny, one, mode="resample", site="attn_z", progress=False)
