@@ -28,8 +28,10 @@ import torch
 from ..engine.interventions import Intervention, StepContext, StepWindow
 from ..models.musicgen import MusicGen
 from .base import Steerer, SteerRun
+from .bounded import joint_edit, joint_map, target_of, unit
 from .configs import SteererConfig, SteererConfigError, deprecated_alias, steerer_config
 from .monitor import Monitor
+from .sae_sets import add_tensors, select_features
 from .spec import ApplySpec
 
 MODES = ("add", "clamp", "scale", "ablate")
@@ -54,11 +56,19 @@ class SAESteererConfig(SteererConfig):
     strength: float = 4.0
     keep_error: bool = True
     remove: bool = False  # add: subtract the directions (clamp/scale/ablate say their own direction)
+    min_auc: float | None = None  # steer every feature whose AUC for the concept reaches this (a feature set)
+    keep: tuple[str, ...] = ()  # mode add: decoder rows projected off these concepts' directions
+    edit: str = "add"  # mode add: "bounded" moves the activation toward the class level on the rows (beta)
 
     def validate(self) -> None:
         self.one_of("mode", MODES)
         self.one_of("when", WHEN)
         self.at_least("n_features", 1)
+        if self.min_auc is not None and not 0 <= self.min_auc <= 1:
+            self.fail("min_auc", "must be None or an AUC in [0, 1]")
+        for name, unset in (("keep", ()), ("edit", "add")):
+            if getattr(self, name) != unset and (self.mode, self.when) != ("add", "always"):
+                self.fail(name, "works with mode='add', when='always' only (edits along decoder rows)")
         if self.features is not None and (not self.features or min(self.features) < 0):
             self.fail("features", "must be None or a non-empty list of feature indices >= 0")
         if self.remove and self.mode != "add":
@@ -77,10 +87,11 @@ class SAESteerer(Steerer):
 
     @classmethod
     def fit(cls, store: Any, concept: str, config: SAESteererConfig | None = None, spec: ApplySpec | None = None, *,
-            analysis: Any = None) -> SAESteerer:
+            analysis: Any = None, keep_store: Any = None) -> SAESteerer:
         """Choose features (by hand, or by selectivity for ``concept``) and record their typical activations.
 
-        ``analysis`` reuses a :func:`musicinterp.sae.analyze` result of the same SAE and store.
+        ``analysis`` reuses a :func:`musicinterp.sae.analyze` result of the same SAE and store; kept
+        concepts' directions come from ``keep_store`` when given.
         """
         from ..sae import SAE, load
         from ..sae.features import analyze
@@ -97,7 +108,7 @@ class SAESteerer(Steerer):
             for f in feats:
                 sae._check_feature(f)
         else:
-            feats = analysis.best(concept, config.n_features)
+            feats = select_features(analysis, concept, config.n_features, config.min_auc)
         if not feats:
             raise SteererConfigError("SAESteererConfig.features is empty: choose at least one feature")
         idx = torch.tensor(feats)
@@ -108,13 +119,15 @@ class SAESteerer(Steerer):
             tensors["neg_mean"] = analysis.pooled[y == 0][:, idx].mean(0)
             tensors["auc"] = analysis.auc[concept][idx].clone() if concept in analysis.auc else torch.zeros(len(feats))
         tensors.update({f"sae.{k}": v.detach().cpu().clone() for k, v in sae.ae.state_dict().items()})
+        extra, keep_meta = add_tensors(store, concept, config, sae, feats, keep_store) if config.mode == "add" else ({}, {})
+        tensors.update(extra)
         where = str(config.sae) if isinstance(config.sae, (str, Path)) else sae.meta.get("saved_to", "in memory")
         saved = dataclasses.replace(config, sae=where, features=feats)
         return cls(concept=concept, site=sae.site, tensors=tensors, config=saved, model_fingerprint=sae.model_fingerprint,
                    model_id=sae.model_id, spec=cls.fit_spec(ApplySpec(rows="both"), spec),
                    meta={"sae": {"arch": sae.arch, "norm_factor": sae.norm_factor, "layer": sae.layer,
                                  "head": sae.head, "d_in": sae.d_in, "dict_size": sae.dict_size, "k": sae.k,
-                                 "store_digest": sae.store_digest}, "store": str(store.root)})
+                                 "store_digest": sae.store_digest}, "store": str(store.root), **keep_meta})
 
     # ------------------------------------------------------------------ the SAE inside
     def sae(self):
@@ -151,8 +164,11 @@ class SAESteerer(Steerer):
         sae = self.sae()
         feats = self.tensors["features"]
         dirs = sae.directions[:, feats].T * sae.norm_factor  # (n, d_in) decoder columns in model units
+        dirs = self.tensors.get("steer_dirs", dirs)  # projected off a keep-set
         typical = self.tensors["typical"]
         mode, when, keep_error = self.config.mode, self.config.when, self.config.keep_error
+        if self.config.edit == "bounded":
+            return [self._bounded(run, unit(dirs.float()))]
 
         def edit(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
             gate = run.scale(x, ctx)  # (rows, 1, ...) strength per row, 0 where this steerer does not act
@@ -185,6 +201,24 @@ class SAESteerer(Steerer):
 
         return [Intervention(sae.site, sae.layer, edit, rows=run.rows, steps=run.window,
                              name=f"sae-{mode}@{sae.site}{sae.layer}", **site_kwargs(sae))]
+
+
+    def _bounded(self, run: SteerRun, u: torch.Tensor) -> Intervention:
+        """The joint affine edit toward the class level on every chosen decoder row."""
+        from ..sae.splice import from_sae, site_kwargs, to_sae
+
+        sae, target, mapped = self.sae(), target_of(self.tensors, self.remove, self.method), joint_map(u)
+
+        def edit(x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+            beta = run.scale(x, ctx)
+            flat = to_sae(x, sae).float()
+            beta = beta.reshape(-1, *([1] * (flat.dim() - 1))).float()
+            new = joint_edit(flat, run.cached("u", u, flat), run.cached("t", target, flat),
+                             run.cached("map", mapped, flat), beta)
+            return torch.where(beta.reshape(-1, *([1] * (x.dim() - 1))) != 0, from_sae(new, x, sae), x)
+
+        return Intervention(sae.site, sae.layer, edit, rows=run.rows, steps=run.window,
+                            name=f"sae-bounded@{sae.site}{sae.layer}", **site_kwargs(sae))
 
 
 class SAEFeatureMonitor(Monitor):

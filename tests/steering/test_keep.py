@@ -20,28 +20,6 @@ from musicinterp.steering import (
 from musicinterp.steering.keep import apply_keep, cosines, kept_directions, orthonormal_basis, project_off
 
 
-@pytest.fixture(scope="module")
-def two_concepts(tmp_path_factory):
-    """The tiny model and a store with two planted concepts: drums (codebook 1) and bass (codebook 3)."""
-    from musicinterp import load_model
-    from musicinterp.collect import collect
-    from musicinterp.data.concept_set import ConceptSet
-
-    model = load_model("tiny")
-    n = 48
-    g = torch.Generator().manual_seed(1)
-    codes = torch.randint(0, 2048, (n, 4, 16), generator=g)
-    drums = torch.tensor([i % 2 for i in range(n)])
-    bass = torch.tensor([(i // 2) % 2 for i in range(n)])
-    codes[drums == 1, 1, :] = 7
-    codes[bass == 1, 3, :] = 9
-    codes[bass == 1, 1, :4] = 7  # bass clips carry a little of the drums pattern: the directions overlap
-    cs = ConceptSet("two", {"drums": drums, "bass": bass}, [f"c{i}" for i in range(n)], [f"c{i}" for i in range(n)],
-                    codes=codes)
-    out = tmp_path_factory.mktemp("keep") / "store"
-    return model, collect(model, cs, ["attn_z", "resid"], out=out, progress=False)
-
-
 def test_projection_removes_the_span_and_keeps_the_rest():
     g = torch.Generator().manual_seed(0)
     kept = torch.randn(3, 2, 8, generator=g)
