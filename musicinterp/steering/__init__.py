@@ -12,7 +12,8 @@ from .regression import RegressionConfig, RegressionSteerer
 from .run import SteeredResult, steer
 from .sae import SAEFeatureMonitor, SAESteerer, SAESteererConfig
 from .smitin import SMITINConfig, SMITINSteerer, derive_tau, soft_head_weights
-from .spec import ApplySpec, Constant, Decay, Schedule, SpecError, StrengthLog
+from .spec import ApplySpec, Constant, Decay, Ramp, Schedule, SpecError, StrengthLog
+from .strength_finder import StrengthCalibration, calibration_task, search_strength
 
 METHODS = {"iti": (ITISteerer, ITIConfig), "smitin": (SMITINSteerer, SMITINConfig),
            "diffmeans": (DiffMeansSteerer, DiffMeansConfig), "regression": (RegressionSteerer, RegressionConfig),
@@ -23,7 +24,7 @@ __all__ = ["random_control", "controls", "has_control", "control_of", "Steerer",
            "SMITINSteerer", "SMITINConfig", "derive_tau", "soft_head_weights", "DiffMeansSteerer",
            "DiffMeansConfig", "RegressionSteerer", "RegressionConfig", "METHODS", "steer", "SteeredResult",
            "SteererFileError", "MonitorCalibration", "calibrate_monitor", "SAESteerer", "SAESteererConfig", "SAEFeatureMonitor", "SteererConfig", "SteererConfigError",
-           "config_from_overrides"]
+           "config_from_overrides", "Ramp", "StrengthCalibration", "calibration_task", "search_strength"]
 
 # SAEConfig was renamed SAESteererConfig (the SAE's own training settings are musicinterp.sae.TrainConfig)
 __getattr__ = deprecated_alias(__name__, {"SAEConfig": ("SAESteererConfig", SAESteererConfig)})

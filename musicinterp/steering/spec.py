@@ -151,6 +151,24 @@ class Decay(Schedule):
 
 
 @dataclass
+class Ramp(Schedule):
+    """Strength rising linearly from ``low`` (times the configured strength) to ``value`` over the first
+    ``steps`` generation steps, then held: edits that start gently break fewer notes already sounding."""
+
+    steps: int = 20
+    value: float = 1.0
+    low: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise SpecError(f"Ramp.steps must be an int >= 1, got {self.steps!r}")
+
+    def __call__(self, step: int) -> float:
+        frac = min(1.0, max(0.0, step / self.steps))
+        return self.low + (self.value - self.low) * frac
+
+
+@dataclass
 class StrengthLog:
     """What a steerer did: the steps it edited and the mean strength it used at each."""
 

@@ -32,3 +32,23 @@ def test_a_decayed_generation_logs_the_decayed_strengths(tiny_store):
     assert log.strengths == pytest.approx([0.5 ** (s / 2) for s in range(6)])
     assert torch.equal(res.codes, steer(model, st, schedule=Decay(value=1.0, half_life=2.0), batch=1, n_frames=3,
                                         seed=0, decode_audio=False).codes)
+
+
+def test_ramp_rises_linearly_then_holds():
+    from musicinterp.steering import Ramp, SpecError
+
+    r = Ramp(steps=4, value=2.0)
+    assert [r(s) for s in (0, 1, 2, 4, 9)] == pytest.approx([0.0, 0.5, 1.0, 2.0, 2.0])
+    assert Ramp(steps=2, low=0.5)(1) == pytest.approx(0.75)
+    with pytest.raises(SpecError):
+        Ramp(steps=0)
+
+
+def test_a_ramped_generation_logs_rising_strengths(tiny_store):
+    from musicinterp.steering import Ramp
+
+    model, store = tiny_store
+    st = fit_all(store)["diffmeans"]
+    res = steer(model, st, schedule=Ramp(steps=2), batch=1, n_frames=4, seed=0, decode_audio=False)
+    log = next(iter(res.logs.values()))
+    assert log.strengths[: 3] == pytest.approx([0.0, 0.5, 1.0])
