@@ -24,7 +24,30 @@ _AUDIO_READY = """() => Array.from(document.querySelectorAll('audio'))
 _AUDIO_STATE = """() => Array.from(document.querySelectorAll('audio'))
     .map(a => ({duration: a.duration, error: a.error ? a.error.code : null, src: a.src.slice(0, 40)}))"""
 _FIGURE_STATE = """() => Array.from(document.querySelectorAll('.plotly-graph-div'))
-    .map(d => ({id: d.id, drawn: d.querySelector('svg.main-svg, canvas') !== null}))"""
+    .map(d => ({id: d.id, drawn: d.querySelector('svg.main-svg, canvas') !== null,
+                traces_with_data: (d.data || []).filter(t => ['x', 'y', 'z', 'values', 'cells']
+                    .some(k => t[k] && (t[k].length > 0 || (t[k].bdata && t[k].bdata.length > 0)
+                                        || (t[k].values && t[k].values.length > 0)))).length}))"""
+# Text boxes of a figure that must not overlap: the title, annotations (subplot titles among them), axis titles,
+# colour-bar titles, the legend and dropdown headers; tick labels are left out.
+_TEXT_BOXES = "text.gtitle, g.annotation-text-g, g[class^='g-x'][class$='title'] text, " \
+    "g[class^='g-y'][class$='title'] text, .cbtitle text, g.legend, g.updatemenu-header-group"
+_OVERLAPS = """(sel) => {
+  const out = [];
+  document.querySelectorAll('.plotly-graph-div').forEach(d => {
+    const boxes = Array.from(d.querySelectorAll(sel)).map(e => {
+      const r = e.getBoundingClientRect();
+      return {text: (e.textContent || e.getAttribute('class')).slice(0, 60), l: r.left, t: r.top, r: r.right, b: r.bottom};
+    }).filter(b => b.r - b.l > 0 && b.b - b.t > 0 && b.text.trim() !== '');
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i], c = boxes[j];
+      if (Math.min(a.r, c.r) - Math.max(a.l, c.l) > 1 && Math.min(a.b, c.b) - Math.max(a.t, c.t) > 1)
+        out.push({figure: d.id, a: a.text, b: c.text});
+    }
+  });
+  return out;
+}"""
+_SCROLL = "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
 
 
 def find_chromium() -> str | None:
@@ -52,12 +75,25 @@ class PageCheck:
     blocked: list[str] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
     audio: list[dict] = field(default_factory=list)
+    overlaps: list[dict] = field(default_factory=list)  # {figure, a, b}: two text boxes of a figure that overlap
+    scroll_width: int = 0  # the page's scroll width against the viewport's client width
+    client_width: int = 0
     screenshot: Path | None = None
+
+    @property
+    def empty_figures(self) -> list[str]:
+        """Ids of figures with no trace holding data."""
+        return [f["id"] for f in self.figures if not f.get("traces_with_data")]
+
+    @property
+    def horizontal_scroll(self) -> bool:
+        return self.scroll_width > self.client_width
 
     @property
     def ok(self) -> bool:
         return (not self.console_errors and not self.blocked and all(f["drawn"] for f in self.figures)
-                and all(a["error"] is None and a["duration"] > 0 for a in self.audio))
+                and all(a["error"] is None and a["duration"] > 0 for a in self.audio)
+                and not self.empty_figures and not self.overlaps and not self.horizontal_scroll)
 
 
 def launch(playwright: Any, executable: str | None = None) -> Any:
@@ -100,6 +136,8 @@ def _visit(browser: Any, page_url: str, check: PageCheck, allowed: Any, route: A
         check.cpu_s = _browser_cpu_s() - cpu0
         check.figures = page.evaluate(_FIGURE_STATE)
         check.audio = page.evaluate(_AUDIO_STATE)
+        check.overlaps = page.evaluate(_OVERLAPS, _TEXT_BOXES)
+        check.scroll_width, check.client_width = page.evaluate(_SCROLL)
         check.blocked += [u for u in check.requests if not allowed(u) and u not in check.blocked]
         if screenshot is not None:
             check.screenshot = Path(screenshot)

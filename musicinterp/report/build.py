@@ -5,7 +5,7 @@ The on-disk layout of a results folder (every part optional, at least one item):
     OUT/
       provenance.json        {"model", "fingerprint", "store_digest", "seeds", "command", "versions", ...};
                              other keys are shown as extra header rows
-      sections.json          {"title": str, "order": [section, ...],
+      sections.json          {"title": str, "order": [section, ...], "titles": {section: title shown},
                               "items": {"<path relative to OUT>": {"section", "title", "caption"}}}
       text/**/*.md           markdown notes                        (section "Notes")
       figures/**/*.json      plotly figures, ``fig.write_json``    (section "Figures")
@@ -125,6 +125,8 @@ def _read_sections(folder: Path) -> dict[str, Any]:
         raise ReportError(f"{path} must be a JSON object with 'title', 'order' and 'items'")
     if not isinstance(spec.get("order", []), list) or not isinstance(spec.get("items", {}), dict):
         raise ReportError(f"{path}: 'order' must be a list of section names and 'items' an object keyed by path")
+    if not isinstance(spec.get("titles", {}), dict):
+        raise ReportError(f"{path}: 'titles' must be an object from section name to the title shown")
     return spec
 
 
@@ -164,8 +166,9 @@ def build_report(folder: str | Path, *, title: str | None = None, audio_budget_m
     entries.sort(key=lambda e: (order.index(e[0]), e[1]))
     report = Report(title or str(spec.get("title") or f"musicinterp report: {folder.resolve().name}"),
                     provenance, audio_budget_mb=audio_budget_mb)
+    titles = {str(k): str(v) for k, v in spec.get("titles", {}).items()}
     for section, _, payload, item_title, caption, key, kind in entries:
         if item_title is None and (kind == "tables" or (kind == "audio" and "/" in key)):
             item_title = Path(key).stem.replace("_", " ")
-        report.add(payload, section=section, title=item_title, caption=caption)
+        report.add(payload, section=titles.get(section, section), title=item_title, caption=caption)
     return report

@@ -60,6 +60,15 @@ def test_sections_json_orders_and_captions(results):
                                                                     ("figure", "sweep", "*sweep*")]
 
 
+def test_sections_json_titles_name_sections_in_words(results):
+    (results / "sections.json").write_text(json.dumps({
+        "order": ["probes", "Notes"], "titles": {"probes": "Where the concept is read", "Notes": "Summary"}}))
+    assert build_report(results).sections[:3] == ["Where the concept is read", "Summary", "Figures"]
+    (results / "sections.json").write_text(json.dumps({"titles": ["probes"]}))
+    with pytest.raises(ReportError, match="'titles' must be an object"):
+        build_report(results)
+
+
 def test_report_from_folder_is_deterministic(results, tmp_path):
     a = build_report(results).save(tmp_path / "a.html").read_bytes()
     assert build_report(results).save(tmp_path / "b.html").read_bytes() == a
