@@ -34,8 +34,8 @@ def select_positions(spec: FrameSpec, n_frames: int, n_codebooks: int) -> torch.
         return torch.tensor([valid.stop - 1])
     if isinstance(spec, (tuple, list)) and len(spec) == 2:
         a, b = int(spec[0]), int(spec[1])
-        idx = torch.arange(valid.start + a, valid.start + b)
-        if a < 0 or b <= a or idx[-1] >= valid.stop:
-            raise InputError(f"frame window {spec} outside the {len(valid)} valid positions")
-        return idx
+        if a < 0 or b <= a or valid.start + b > valid.stop:
+            raise InputError(f"frame window {spec} outside the {len(valid)} valid positions (start < stop, "
+                             f"both within 0..{len(valid)})")
+        return torch.arange(valid.start + a, valid.start + b)
     raise InputError(f"unknown frame spec {spec!r}: use 'all', 'valid', 'last' or (start, stop)")

@@ -16,6 +16,7 @@ from musicinterp.ablation.metrics import (
 from musicinterp.ablation.sweep import record
 from musicinterp.engine.likelihood import nll_under
 from musicinterp.organism.pairs import organism_concept_codes
+from musicinterp.world import WorldError
 
 
 def test_cross_entropy_matches_project_nll(tiny, tiny_inputs):
@@ -61,8 +62,8 @@ def test_probe_score_reads_the_bank_site(tiny, tiny_inputs, tiny_store):
 
 def test_metric_names_and_errors(tiny):
     assert resolve_metric(tiny, "ce").name == "ce"
-    with pytest.raises(AblationInputError, match="metric: 'logit_diff:drums' names an organism concept"):
-        resolve_metric(tiny, "logit_diff:drums")
+    with pytest.raises(WorldError, match="metric: the audio world names no codes for 'drums'"):
+        resolve_metric(tiny, "logit_diff:drums")  # the tiny model's world (audio) has no concept codes
     with pytest.raises(AblationInputError, match="metric must be"):
         resolve_metric(tiny, "accuracy")
     cb, pos, neg = organism_concept_codes("drums")
