@@ -125,6 +125,9 @@ def test_each_file_is_verified_once_per_open(store, monkeypatch):
     assert calls == ["fletcher64"] * (len(store.chunk_names) * 2 + 1)  # every shard, pooled file and the clip
     list(ActivationStore.open(store.root).stream("resid", 0, batch_size=4))  # table, once
     assert len(calls) == len(store.chunk_names) * 3 + 1  # a new open checks again
+    deep = ActivationStore.open(store.root, deep_verify=True)  # SHA-256 of every file on open
+    list(deep.stream("resid", 0, batch_size=4))
+    assert len(calls) == len(store.chunk_names) * 3 + 1  # so the first reads hash nothing again
 
 
 def test_flipped_pooled_and_statistics_bytes_are_named_on_read(store):
