@@ -68,3 +68,11 @@ def test_a_failure_names_the_page_line_and_stops_the_page(tmp_path: Path):
     res = run_page(p, tmp_path / "run")
     assert [r["status"] for r in res.records] == ["passed", "failed", "not run"]
     assert f'{p}", line 7' in res.failures[0]["detail"] and "NameError" in res.failures[0]["detail"]
+
+
+def test_the_index_names_every_page():
+    from .harness import ROOT
+
+    index = (ROOT / "docs" / "index.md").read_text()
+    missing = [p.name for p in sorted((ROOT / "docs").glob("*.md")) if p.name != "index.md" and f"docs/{p.name}" not in index]
+    assert not missing, f"docs/index.md does not say what these pages answer: {missing}"
