@@ -76,3 +76,12 @@ def test_the_index_names_every_page():
     index = (ROOT / "docs" / "index.md").read_text()
     missing = [p.name for p in sorted((ROOT / "docs").glob("*.md")) if p.name != "index.md" and f"docs/{p.name}" not in index]
     assert not missing, f"docs/index.md does not say what these pages answer: {missing}"
+
+
+def test_pages_named_by_the_docs_exist():
+    import re
+
+    from .harness import ROOT, doc_pages
+
+    named = {m for p in doc_pages() for m in re.findall(r"docs/[\w/-]+\.md", p.read_text())}
+    assert [n for n in sorted(named) if not (ROOT / n).exists()] == []
