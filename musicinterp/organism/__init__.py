@@ -7,6 +7,7 @@ variation, so every concept is known exactly and readable from codes.
 the exact detectors, its validity the world's grammar.
 """
 
+from ..judges.clap import CLAP_CHECKPOINTS
 from . import source  # noqa: F401  (registers load_model("organism"))
 from .concept_sets import balanced_set, paired_set, prompt_codes
 from .continuity import OrganismKeyKept, OrganismTempoKept
@@ -17,6 +18,15 @@ from .pairs import concept_logit_diff, organism_clip_pair, organism_prompt_pair
 from .tasks import organism_tasks
 from .validate import AgreementReport, ConceptAgreement, validate_audio_judges
 from .world import CONCEPTS, Clip, Latents, Nuisance, OrganismWorld
+
+
+def _shipped_clap():
+    from .clap_training import SHIPPED_CLAP
+
+    return SHIPPED_CLAP
+
+
+CLAP_CHECKPOINTS["organism"] = _shipped_clap  # load_clap("organism"): the organism CLAP shipped in the package
 
 __all__ = ["CONCEPTS", "Clip", "Latents", "Nuisance", "OrganismWorld", "CONCEPT_DETECTORS", "detect",
            "detect_all", "grammar_report", "world_validity", "balanced_set", "paired_set", "prompt_codes",

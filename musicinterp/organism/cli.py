@@ -48,6 +48,26 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train_clap(args: argparse.Namespace) -> int:
+    import torch
+
+    from .clap_config import OrganismClapConfig
+    from .clap_training import clap_out, save_organism_clap, train_organism_clap
+
+    torch.set_num_threads(args.threads)
+    out = clap_out(args.out)  # refused before any training: inside the package, or a folder not ours
+    given = {"steps": args.steps, "n_train_clips": args.clips}
+    cfg = OrganismClapConfig(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+    model, log = train_organism_clap(cfg, progress=not args.quiet)
+    extra = {"training": {"steps": log.steps[-1] + 1 if log.steps else 0, "loss": log.loss,
+                          "seconds": round(log.seconds, 1), "data_seconds": round(log.data_seconds, 1),
+                          "threads": args.threads, "torch": torch.__version__}}
+    save_organism_clap(model, cfg, out, extra)
+    print(f"trained the organism CLAP ({cfg.n_train_clips} clips, {cfg.steps} steps) in {log.seconds / 60:.1f} min "
+          f"on {args.threads} threads; final loss {log.loss[-1]:.3f}; saved to {out}")
+    return 0
+
+
 def add_organism_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("organism", help="the model organism: train it, sample its world")
     osub = p.add_subparsers(dest="organism_command", required=True)
@@ -58,6 +78,14 @@ def add_organism_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)
     t.set_defaults(func=_cmd_train)
+    c = osub.add_parser("train-clap", help="train the organism CLAP on CPU (seeded; never into the package)")
+    c.add_argument("--out", default=None, help="checkpoint folder (default: musicinterp_out/organism_clap here)")
+    c.add_argument("--steps", type=int, default=None, help="training steps (default 300)")
+    c.add_argument("--clips", type=int, default=None, help="rendered training clips (default 1024)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=_cmd_train_clap)
     s = osub.add_parser("sample", help="render world clips to WAV with their latents")
     s.add_argument("--out", default="musicinterp_out/world")
     s.add_argument("--n", type=int, default=4)

@@ -8,6 +8,7 @@ continuations of world clips and text prompts in its vocabulary.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -15,6 +16,16 @@ import torch
 from ..world.base import World
 
 CODEBOOK_NAMES = ("lead", "drums", "brightness", "bass")
+# CLAP words of the nuisance a listener hears: (present, absent) as the exact nuisance judges read them
+CLAP_NUISANCE_WORDS = {"dynamics": ("loud", "quiet"), "mode": ("minor", "major")}
+
+
+@lru_cache(maxsize=1)
+def organism_clap() -> Any:
+    """The shipped organism CLAP, loaded once per process (``load_clap("organism")``)."""
+    from ..judges.clap import load_clap
+
+    return load_clap("organism")
 
 
 class OrganismSeam(World):
@@ -85,6 +96,23 @@ class OrganismSeam(World):
         from .pairs import concept_logit_diff
 
         return concept_logit_diff(concept, frames)
+
+    def clap_judges(self, clap: Any = None, *, nuisance: bool = False) -> list:
+        """CLAP zero-shot judges of the planted concepts (``nuisance``: also loud/quiet and minor/major), from the
+        organism CLAP (``load_clap("organism")``) or the given handle; use beside the exact :meth:`judges`."""
+        from ..judges.clap import clap_judges
+
+        words: dict[str, tuple[str, str]] = {c: self.words(c) for c in self.concepts}
+        if nuisance:
+            words.update(CLAP_NUISANCE_WORDS)
+        return clap_judges(clap if clap is not None else organism_clap(), words)
+
+    def clap_measures(self, model: Any, clap: Any = None) -> list:
+        """FAD/KAD embedders from the organism CLAP: ``[ClapEmbedder]`` reading ``model``'s rendered audio."""
+        from ..measures import ClapEmbedder
+
+        handle = clap if clap is not None else organism_clap()
+        return [ClapEmbedder(handle.model, handle.feature_extractor, model=model)]
 
     def store_codes(self, store: Any, clip_ids: Any) -> torch.Tensor:
         from .store_codes import organism_store_codes

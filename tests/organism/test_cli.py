@@ -13,3 +13,22 @@ def test_sample_writes_clips_whose_detections_match_their_latents(tmp_path, caps
         assert line["detected"] == line["latents"]  # the detectors are exact on world clips
         audio, rate = sf.read(tmp_path / f"clip_{line['seed']}.wav")
         assert rate == 32000 and audio.shape[0] == 25 * 640
+
+
+def test_train_clap_refuses_the_package_before_training(capsys):
+    from musicinterp.organism.clap_training import SHIPPED_CLAP
+
+    assert main(["organism", "train-clap", "--out", str(SHIPPED_CLAP / "retrained"), "--quiet"]) == 2
+    assert "inside the installed musicinterp package" in capsys.readouterr().err
+
+
+def test_train_clap_writes_a_loadable_checkpoint(tmp_path, capsys):
+    from musicinterp.judges import load_clap
+
+    out = tmp_path / "clap"
+    assert main(["organism", "train-clap", "--out", str(out), "--clips", "4", "--steps", "1", "--threads", "1",
+                 "--quiet"]) == 0
+    assert "trained the organism CLAP (4 clips, 1 steps)" in capsys.readouterr().out
+    meta = json.loads((out / "organism_clap.json").read_text())
+    assert meta["training"]["threads"] == 1 and meta["config"]["n_train_clips"] == 4
+    assert load_clap(out, allow_degenerate_text=True).sample_rate == 16000  # one step: untrained text side

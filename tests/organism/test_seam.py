@@ -33,3 +33,25 @@ def test_clips_are_seeded_world_clips():
     a, b, c = world.clips(3, n_frames=60, seed=1), world.clips(3, n_frames=60, seed=1), world.clips(3, n_frames=60)
     assert a.shape == (3, 4, 60) and torch.equal(a, b) and not torch.equal(a, c)
     assert world_validity(a).all()
+
+
+def test_clap_judges_and_measures_come_from_the_shipped_clap(organism):
+    from musicinterp.judges import ClapConceptJudge, load_clap
+    from musicinterp.judges.clap import locate_clap
+    from musicinterp.measures import ClapEmbedder
+    from musicinterp.organism.clap_training import SHIPPED_CLAP
+
+    assert locate_clap("organism") == SHIPPED_CLAP
+    assert sum(f.stat().st_size for f in SHIPPED_CLAP.iterdir()) < 10_000_000
+    world = organism.world
+    judges = world.clap_judges()
+    assert [j.name for j in judges] == [f"clap:{c}" for c in CONCEPTS]
+    assert all(isinstance(j, ClapConceptJudge) for j in judges)
+    assert judges[0].positive_prompts[0] == "drums" and judges[0].negative_prompts[0] == "no drums"
+    assert [j.concept for j in world.clap_judges(nuisance=True)][4:] == ["dynamics", "mode"]
+    (embedder,) = world.clap_measures(organism)
+    assert isinstance(embedder, ClapEmbedder) and embedder.sample_rate == 32000 and embedder.target_rate == 16000
+    codes = world.clips(4, n_frames=200, seed=3)
+    emb = embedder(codes)
+    assert emb.shape == (4, 64) and abs(float((emb ** 2).sum(1).mean()) - 1) < 1e-6
+    assert load_clap("organism").text_spread < 0.99
