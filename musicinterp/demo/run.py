@@ -20,6 +20,8 @@ from ..data.audio import write_wav
 from ..models import load_model
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
+from .listen import calibrate_monitors, listen
+from .narrative import ORDER, TITLES, captions, intros, summary
 from .sections import ablation_section, sae_section
 from .summary import summarise_activations
 
@@ -80,48 +82,57 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     """The organism pipeline for one target concept; writes results and ``report.html`` under ``out``.
 
     Results are written in the layout :func:`musicinterp.report.build_report` reads (figures as
-    plotly JSON, tables, audio per section, provenance), so ``musicinterp report OUT`` rebuilds the page.
+    plotly JSON, tables, audio per section, the narrative as markdown, captions and provenance), so
+    ``musicinterp report OUT`` rebuilds the page.
     """
     import musicinterp as mi
 
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for old in ("figures", "tables", "audio"):  # results of an earlier run are replaced, not mixed in
+    for old in ("figures", "tables", "audio", "text"):  # results of an earlier run are replaced, not mixed in
         if (out / old).is_dir():
             shutil.rmtree(out / old)
     model = model or mi.load_model("organism")
     n = 16 if quick else n
     n_clips = 96 if quick else 256
+    facts: dict[str, Any] = {"target": target, "direction": "remove" if remove else "add"}
     print(f"[1/5] collecting activations of {n_clips} organism clips (attn_z, resid)")
     store = mi.collect(model, mi.organism.balanced_set(target, n_clips, seed=7), ["attn_z", "resid"],
                        out=out / f"store_{target}", frames="pooled", batch_size=32)
 
     print("[2/5] fitting probe banks for every planted concept")
-    figures, banks, best_heads = _probe_section(model, store, target)
+    figures, banks, facts["probes"] = _probe_section(model, store, target)
 
     print(f"[3/5] SAE features, patching and ablation; fitting ITI, SMITIN, difference-in-means, regression "
           f"and SAE steering for {target!r}")
-    figures.update(ablation_section(model, target, banks[target], quick=quick))
-    sae_figures, sae_steerer, sae_audio = sae_section(model, target, out, quick=quick)
+    ablation_figures, facts["ablation"] = ablation_section(model, target, banks[target], quick=quick)
+    figures.update(ablation_figures)
+    sae_figures, sae_steerer, sae_audio, facts["sae"] = sae_section(model, target, out, quick=quick)
     figures.update(sae_figures)
     for name, wave in sae_audio.items():
         write_wav(out / "audio" / "sae_features" / f"{name}.wav", wave, model.sample_rate)
     steerers = build_steerers(store, target, remove=remove, last_frame=False)
     steerers["sae"] = sae_steerer
+    calibration = calibrate_monitors(model, steerers, target, remove, DEMO_FRAMES, n=8 if quick else 12)
     for name, st in steerers.items():
         st.save(out / "steerers" / name)
 
-    print(f"[4/5] comparing methods on {n} generations per task and strength (2 s prompts, 2 s generated)")
-    comp, best = _comparison_section(model, steerers, target, remove, n, quick, out, figures)
+    print(f"[4/5] comparing methods on {n} generations per task and strength (2 s prompts, 2 s generated), "
+          f"with a random-direction control per method")
+    comp, best, facts["comparison"] = _comparison_section(model, steerers, target, remove, n, quick, out, figures)
 
     print("[5/5] rendering audio (unsteered and steered, side by side) and the monitor traces")
-    figures.update(_listen(model, steerers, best["continuation"], target, remove, out / "audio"))
-    report = _write_report(out, model, store, figures, target, remove)
+    listen_figures, listen_facts = listen(model, steerers, best["continuation"], target, remove,
+                                          out / "audio" / "listen", DEMO_FRAMES, calibration)
+    figures.update(listen_figures)
+    facts.update(listen_facts)
+    report = _write_report(out, model, store, figures, facts)
     minutes = (time.perf_counter() - t0) / 60
     print(f"done in {minutes:.1f} min; open {report}")
     return {"best": best, "unsteered": comp.unsteered, "minutes": minutes, "report": str(report),
-            "best_heads": {c: [list(i), a] for c, (i, a) in best_heads.items()}}
+            "best_heads": {c: [list(i), a] for c, (i, a) in facts["probes"]["best"].items()},
+            "summary": summary(facts)}
 
 
 def _probe_section(model: MusicGen, store: Any, target: str) -> tuple[dict[str, Any], dict[str, Any], dict]:
@@ -136,15 +147,17 @@ def _probe_section(model: MusicGen, store: Any, target: str) -> tuple[dict[str, 
         f"probes/probe_heatmap_{target}_sorted": mi.head_heatmap(banks[target], sort=True),
         "probes/probe_layers": mi.views.layer_accuracy_curve(resid_banks),
     }
-    best_heads = {c: b.best(1)[0] for c, b in banks.items()}
+    best_heads = {c: (tuple(int(v) for v in b.best(1)[0][0]), float(b.best(1)[0][1])) for c, b in banks.items()}
     for c, (idx, acc) in best_heads.items():
         print(f"      {c:7s} best head L{idx[0]}H{idx[1]} accuracy {acc:.3f}")
-    return figures, banks, best_heads
+    resid = resid_banks[list(concepts).index(target)].val_acc
+    return figures, banks, {"best": best_heads, "resid_best": (int(resid.argmax()), float(resid.max()))}
 
 
 def _comparison_section(model: MusicGen, steerers: dict[str, Any], target: str, remove: bool, n: int, quick: bool,
-                        out: Path, figures: dict[str, Any]) -> tuple[Any, dict[str, list]]:
-    """Every method on the world's tasks; the best settings as a table, success against fidelity per task."""
+                        out: Path, figures: dict[str, Any]) -> tuple[Any, dict[str, list], dict]:
+    """Every method (and a random-direction control of each) on the world's tasks; the best settings as a
+    table, success against fidelity per task, the steering matrix; the facts the captions quote."""
     import musicinterp as mi
 
     from ..views.steering import markdown_table
@@ -152,69 +165,66 @@ def _comparison_section(model: MusicGen, steerers: dict[str, Any], target: str, 
     world = world_of(model)
     sweeps = {k: v[1:3] for k, v in world.sweeps.items()} if quick else None  # quick: two strengths each
     tasks = world.tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
-    comp = mi.run_comparison(model, steerers, target, add=not remove, tasks=tasks, sweeps=sweeps)
+    comp = mi.run_comparison(model, steerers, target, add=not remove, tasks=tasks, sweeps=sweeps, controls=1)
     best = {task: comp.best(task) for task in comp.unsteered}
     table_rows = []
     for task in comp.unsteered:
-        table_rows.append({**_plain(comp.unsteered[task]), "within_limits": True})
-        table_rows.extend(_plain(r) for r in best[task])
+        table_rows.append(_key_first({**_plain(comp.unsteered[task]), "within_limits": True}))
+        table_rows.extend(_key_first(_plain(r)) for r in best[task])
     md = markdown_table(table_rows)
     print(md)
     (out / "comparison.md").write_text(md + "\n")
     _write_table(out / "tables" / "comparison" / "best_settings.json", table_rows)
-    _write_table(out / "tables" / "comparison" / "all_settings.json", comp.to_pandas().to_dict("records"))
+    _write_table(out / "tables" / "comparison" / "all_settings.json",
+                 [_key_first(r) for r in comp.to_pandas().to_dict("records")])
     rows = [_plain(r) for r in comp.rows]
     for task in comp.unsteered:
         figures[f"comparison/success_vs_fidelity_{task}"] = mi.views.success_vs_fidelity(rows, task)
-    return comp, best
+    matrix = mi.SteeringMatrix(comparisons={(target, "remove" if remove else "add"): comp})
+    figures["comparison/matrix"] = mi.matrix_heatmap(matrix, task=None, title=f"steering {target}: success at the limits")
+    controls = {task: {r["method"]: {"success": r["control_success"], "beaten": bool(r["beats_control"])}
+                       for r in best[task] if "control_success" in r} for task in comp.unsteered}
+    facts = {"n": n, "best": {t: [_plain(r) for r in rs] for t, rs in best.items()},
+             "unsteered": {t: _plain(r) for t, r in comp.unsteered.items()}, "controls": controls,
+             "verdicts": comp.verdicts()}
+    return comp, best, facts
 
 
-def _write_report(out: Path, model: MusicGen, store: Any, figures: dict[str, Any], target: str, remove: bool) -> Path:
-    """Figures as plotly JSON, the section order and provenance, then ``report.html`` built from them."""
+KEY_COLUMNS = ("task", "method", "strength", "success", "success_lo", "success_hi", "collateral", "verdict",
+               "within_limits")
+
+
+def _key_first(row: dict[str, Any]) -> dict[str, Any]:
+    """The columns a reader compares first, then the rest (which the report folds)."""
+    return {**{k: row[k] for k in KEY_COLUMNS if k in row}, **{k: v for k, v in row.items() if k not in KEY_COLUMNS}}
+
+
+def _write_report(out: Path, model: MusicGen, store: Any, figures: dict[str, Any], facts: dict[str, Any]) -> Path:
+    """Figures as plotly JSON, the narrative as markdown, titles, captions and provenance, then ``report.html``."""
     from ..report import Provenance, build_report
 
     for key, fig in figures.items():
         path = out / "figures" / f"{key}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.write_json(str(path))
+    texts = {"summary": summary(facts), **intros(facts)}
+    for section, text in texts.items():
+        (out / "text" / section).mkdir(parents=True, exist_ok=True)
+        (out / "text" / section / "intro.md").write_text(text + "\n")
+    items = {f"text/{s}/intro.md": {} for s in texts}  # listed first: each section opens with its question
+    items.update({k: v for k, v in captions(facts).items() if (out / k).exists()})
+    verb = "away from" if facts["direction"] == "remove" else "toward"
     (out / "sections.json").write_text(json.dumps({
-        "title": f"musicinterp demo: steering {'away' if remove else 'toward'} {target!r} on the organism",
-        "order": ["probes", "ablation", "sae", "sae_features", "comparison", "monitors"]
-                 + [f"continuation_{i}" for i in range(4)]}, indent=1))
+        "title": f"musicinterp demo: steering {verb} {facts['target']} on the model organism",
+        "order": ORDER, "titles": TITLES, "items": items}, indent=1))
+    (out / "facts.json").write_text(json.dumps(facts, indent=1, default=str))
     prov = Provenance.collect(model=model, store=store, seeds={"clips": 7, "generation": 0, "audio": 99})
     (out / "provenance.json").write_text(json.dumps(prov.to_dict(), indent=1))
     return build_report(out).save(out / "report.html")
 
 
-def _listen(model: MusicGen, steerers: dict[str, Any], picks: list[dict[str, Any]], target: str, remove: bool,
-            audio: Path) -> dict[str, Any]:
-    """Four continuations unsteered and under every method's best setting, as rows of one generation
-    (each steerer at its strength in its own block of rows, 0 elsewhere); WAVs and monitor traces."""
-    import musicinterp as mi
-
-    cont = model.world.tasks(target, n=4, seed=99, add=not remove, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES)[0]
-    n, blocks = cont.n, 1 + len(picks)
-    strengths = [torch.zeros(blocks * n) for _ in picks]
-    for i, pick in enumerate(picks):
-        strengths[i][(i + 1) * n:(i + 2) * n] = pick["strength"]
-    res = mi.steer(model, [steerers[p["method"]] for p in picks], strength=strengths, seed=0,
-                   prompt_codes=cont.kwargs["prompt_codes"].repeat(blocks, 1, 1), batch=blocks * n,
-                   n_frames=cont.kwargs["n_frames"])
-    figures: dict[str, Any] = {}
-    for i in range(n):
-        write_wav(audio / f"continuation_{i}" / "0_unsteered.wav", res.audio[i], model.sample_rate)
-    for b, (pick, log_name) in enumerate(zip(picks, res.logs, strict=True), start=1):
-        method = pick["method"]
-        for i in range(n):
-            write_wav(audio / f"continuation_{i}" / f"{method}.wav", res.audio[b * n + i], model.sample_rate)
-        if log_name in res.monitors:
-            figures[f"monitors/monitor_{method}"] = mi.monitor_trace_figure(
-                res.monitors[log_name], prompt=b * n, title=f"{method} monitor ({log_name})")
-    return figures
-
-
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in ("collateral_by_judge", "result")}
+    return {k: v for k, v in row.items() if k not in ("collateral_by_judge", "collateral_by_concept", "result")}
 
 
 def _write_table(path: Path, rows: list[dict[str, Any]]) -> None:

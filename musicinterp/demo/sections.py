@@ -19,8 +19,8 @@ from ..views import ablation as ablation_views
 from ..views import sae as sae_views
 
 
-def sae_section(model: MusicGen, target: str, out: Path, *, quick: bool) -> tuple[dict[str, Any], Any, dict]:
-    """Train, evaluate and explore an SAE; return (figures, SAE steerer for ``target``, audio by name)."""
+def sae_section(model: MusicGen, target: str, out: Path, *, quick: bool) -> tuple[dict[str, Any], Any, dict, dict]:
+    """Train, evaluate and explore an SAE; return (figures, SAE steerer for ``target``, audio by name, facts)."""
     import musicinterp as mi
 
     n_clips, steps = (64, 400) if quick else (128, 1200)
@@ -44,11 +44,15 @@ def sae_section(model: MusicGen, target: str, out: Path, *, quick: bool) -> tupl
     audio = {f"feature_{best}_top_{i}_{clip}": wave for i, (clip, wave) in
              enumerate(analysis.top_clip_audio(best, model, n=3))}
     steerer = mi.SAESteerer.fit(store, target, mi.SAESteererConfig(sae=sae, features=[best]), analysis=analysis)
-    return figures, steerer, audio
+    facts = {"fve": float(evaluation.fve), "l0": float(evaluation.l0), "ce": float(evaluation.ce_loss_score),
+             "feature": int(best), "auc": float(analysis.auc[target][best]), "dict_size": 256,
+             "dead": int((evaluation.density == 0).sum())}
+    return figures, steerer, audio, facts
 
 
-def ablation_section(model: MusicGen, target: str, bank: Any, *, quick: bool) -> dict[str, Any]:
-    """Patching the target word into its opposite over layer x head, and skip-layer ablation per codebook."""
+def ablation_section(model: MusicGen, target: str, bank: Any, *, quick: bool) -> tuple[dict[str, Any], dict]:
+    """Patching the target word into its opposite over layer x head, and skip-layer ablation per codebook;
+    the figures and the facts the captions quote (the head that restores most, the costliest skip)."""
     import musicinterp as mi
 
     n = 4 if quick else 8
@@ -58,8 +62,13 @@ def ablation_section(model: MusicGen, target: str, bank: Any, *, quick: bool) ->
     patched = mi.patch(model, pair.clean, pair.corrupt, site="attn_z", over=("layer", "head"), metric=metric,
                        progress=False)
     skipped = mi.ablate(model, pair.clean, mode="skip", over=("layer",), metric="ce", progress=False)
+    cost = skipped.per_codebook - skipped.clean_per_codebook  # (layers, codebooks)
+    layer, cb = divmod(int(cost.argmax()), cost.shape[1])
+    (top, score), = patched.top(1)
+    facts = {"patch_top": (tuple(int(v) for v in top), float(score)), "n": n,
+             "skip_worst": (skipped.labels["layer"][layer], skipped.codebooks[cb], float(cost.max()))}
     return {
         f"ablation/patch_{target}_layer_head": ablation_views.sweep_heatmap(patched),
         f"ablation/read_vs_used_{target}": ablation_views.read_vs_used(patched, bank),
         "ablation/skip_layer_per_codebook": ablation_views.codebook_breakdown(skipped),
-    }
+    }, facts
