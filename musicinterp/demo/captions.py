@@ -34,12 +34,13 @@ def _ablation(f: dict[str, Any]) -> dict[str, dict[str, str]]:
         f"figures/ablation/patch_{t}_layer_head.json": {"title": f"Patching {t} into its opposite, per head",
             "caption": (
                 f"Each cell patches one head's output from the clip with {t} into the clip without it ({a['n']} "
-                f"pairs); colour is the share of the {t} logit difference restored (1 = all of it, 0 = none, "
-                f"blue above 0). Head L{pl}H{ph} restores the most: {score:.0%}.")},
+                f"pairs); colour is the share of the {t} logit difference it restores (1 = all of it, 0 = none; "
+                f"red above 0, blue below: patching that head pushes away from {t}). The head that moves it most "
+                f"is L{pl}H{ph}: {score:+.0%}.")},
         f"figures/ablation/read_vs_used_{t}.json": {"title": f"Where {t} is read vs where it is used", "caption": (
             f"Left: probe accuracy per head (where {t} can be read). Right: the patching map (where the model "
-            f"uses it). Read at L{f['probes']['best'][t][0][0]}H{f['probes']['best'][t][0][1]}, used most at "
-            f"L{pl}H{ph}: a readable head need not be a used one.")},
+            f"uses it). Read best at L{f['probes']['best'][t][0][0]}H{f['probes']['best'][t][0][1]}, patching "
+            f"moves it most at L{pl}H{ph}: a readable head need not be a used one.")},
         "figures/ablation/skip_layer_per_codebook.json": {"title": "Skipping a layer: cost per codebook", "caption": (
             "Rows are the skipped layer, columns the codebooks; each cell is the change in cross-entropy "
             "(nats/token) of that codebook when the layer is skipped (red: worse). The largest cost: layer "

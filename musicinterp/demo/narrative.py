@@ -38,7 +38,9 @@ def describe_row(r: dict[str, Any]) -> str:
 def _read_used(facts: dict[str, Any]) -> tuple[str, str]:
     (layer, head), acc = facts["probes"]["best"][facts["target"]]
     (pl, ph), score = facts["ablation"]["patch_top"]
-    return f"head L{layer}H{head} (probe accuracy {acc:.2f})", f"head L{pl}H{ph} (patching recovers {score:.0%})"
+    return (f"head L{layer}H{head} (probe accuracy {acc:.2f})",
+            f"head L{pl}H{ph} (patching it moves the {facts['target']} logit difference by {score:+.0%} of the "
+            f"clean - corrupt gap)")
 
 
 def summary(facts: dict[str, Any]) -> str:

@@ -64,8 +64,9 @@ def ablation_section(model: MusicGen, target: str, bank: Any, *, quick: bool) ->
     skipped = mi.ablate(model, pair.clean, mode="skip", over=("layer",), metric="ce", progress=False)
     cost = skipped.per_codebook - skipped.clean_per_codebook  # (layers, codebooks)
     layer, cb = divmod(int(cost.argmax()), cost.shape[1])
-    (top, score), = patched.top(1)
-    facts = {"patch_top": (tuple(int(v) for v in top), float(score)), "n": n,
+    norm = patched.normalized  # (layers, heads): share of the clean - corrupt difference restored
+    top = divmod(int(norm.abs().argmax()), norm.shape[1])  # the head that moves the metric most, either way
+    facts = {"patch_top": (top, float(norm[top])), "n": n,
              "skip_worst": (skipped.labels["layer"][layer], skipped.codebooks[cb], float(cost.max()))}
     return {
         f"ablation/patch_{target}_layer_head": ablation_views.sweep_heatmap(patched),

@@ -25,7 +25,7 @@ def test_summary_names_concept_best_method_with_interval_and_read_vs_used():
     text = summary(FACTS)
     assert "**adding drums**" in text and "6% of continuations" in text
     assert "**smitin** at strength 25: success 94% [0.72, 0.99], collateral 0.06 [0.01, 0.28]" in text
-    assert "head L2H5 (probe accuracy 0.97)" in text and "head L1H7 (patching recovers 42%)" in text
+    assert "head L2H5 (probe accuracy 0.97)" in text and "head L1H7 (patching it moves the drums logit difference by +42%" in text
     assert "tau 0.12" in text and "3 of 4" in text
 
 
