@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -130,7 +131,8 @@ def render_page() -> str:
     archive = sorted((RESULTS / "archive").glob("*.md"))
     if archive:
         parts.append("## Earlier measurements\n")
-        parts += [p.read_text() for p in archive]
+        # archived code blocks belong to the code of their time: shown as text, never run as they stand
+        parts += [re.sub(r"^```(python|bash)$", "```text", p.read_text(), flags=re.M) for p in archive]
     return "\n".join(parts).rstrip() + "\n"
 
 

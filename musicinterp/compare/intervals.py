@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
+
+from ..judges.base import Limits  # noqa: F401  (the limits a verdict reads)
 
 Z95 = 1.959963984540054
 N_BOOT = 2000
@@ -74,15 +75,6 @@ def paired_difference(steered: np.ndarray, base: np.ndarray, idx: np.ndarray) ->
                   - _rates(base[None], np.arange(base.size)[None])[0, 0])
     lo, hi = percentile_interval((_rates(steered[None], idx) - _rates(base[None], idx))[0])
     return point, lo, hi
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The bars a setting must clear: success at least, validity at least, collateral at most."""
-
-    min_success: float = 0.9
-    min_validity: float = 0.95
-    max_collateral: float = 0.10
 
 
 def verdict(row: dict, limits: Limits) -> str:

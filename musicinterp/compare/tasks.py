@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..engine.generation import generate
+from ..engine.settings import task_batch, tile  # noqa: F401  (re-exported: task helpers)
 from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..steering import ApplySpec, Steerer, steer
@@ -77,29 +78,6 @@ def continuation_task(name: str, prompt_codes: torch.Tensor, *, n_frames: int, t
     else:
         kwargs["batch"] = int(codes.shape[0])
     return Task(name, kwargs, int(codes.shape[-1]), seed=seed)
-
-
-def tile(kwargs: dict[str, Any], times: int) -> dict[str, Any]:
-    """Task kwargs with every prompt repeated ``times`` times (settings stacked along the batch)."""
-    out = dict(kwargs)
-    for key in ("prompt_codes", "input_ids", "attention_mask"):
-        if out.get(key) is not None:
-            out[key] = torch.cat([torch.as_tensor(out[key])] * times)
-    if out.get("text") is not None:
-        out["text"] = list(out["text"]) * times
-    if out.get("batch") is not None:
-        out["batch"] = out["batch"] * times
-    return out
-
-
-def task_batch(kwargs: dict[str, Any]) -> int:
-    """How many generations a task's kwargs ask for."""
-    for key in ("prompt_codes", "input_ids"):
-        if kwargs.get(key) is not None:
-            return int(torch.as_tensor(kwargs[key]).shape[0])
-    if kwargs.get("text") is not None:
-        return len(kwargs["text"])
-    return int(kwargs.get("batch") or 1)
 
 
 @dataclass

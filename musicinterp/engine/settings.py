@@ -89,3 +89,26 @@ def split_settings(prompt: PromptInput | None, sampling: Sampling | None, loose:
         groups[owner][key] = value
     return (dataclasses.replace(prompt or PromptInput(), **groups[PromptInput]),
             dataclasses.replace(sampling or Sampling(), **groups[Sampling]))
+
+
+def tile(kwargs: dict[str, Any], times: int) -> dict[str, Any]:
+    """Task kwargs with every prompt repeated ``times`` times (settings stacked along the batch)."""
+    out = dict(kwargs)
+    for key in ("prompt_codes", "input_ids", "attention_mask"):
+        if out.get(key) is not None:
+            out[key] = torch.cat([torch.as_tensor(out[key])] * times)
+    if out.get("text") is not None:
+        out["text"] = list(out["text"]) * times
+    if out.get("batch") is not None:
+        out["batch"] = out["batch"] * times
+    return out
+
+
+def task_batch(kwargs: dict[str, Any]) -> int:
+    """How many generations a task's kwargs ask for."""
+    for key in ("prompt_codes", "input_ids"):
+        if kwargs.get(key) is not None:
+            return int(torch.as_tensor(kwargs[key]).shape[0])
+    if kwargs.get("text") is not None:
+        return len(kwargs["text"])
+    return int(kwargs.get("batch") or 1)

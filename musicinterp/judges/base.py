@@ -224,3 +224,13 @@ def results_frame(results: dict[str, JudgeResult]):
     import pandas as pd
 
     return pd.concat([r.to_pandas() for r in results.values()], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bars a steered setting must clear, as judged: success at least, validity at least, collateral at most
+    (the comparison's verdicts and the strength finder read the same limits)."""
+
+    min_success: float = 0.9
+    min_validity: float = 0.95
+    max_collateral: float = 0.10

@@ -165,3 +165,20 @@ def analyze(sae: SAE, store: Any, *, probes: bool = True, progress: bool = True)
     return FeatureAnalysis(sae=sae, store=store, clip_ids=table["clip_id"], labels=labels, pooled=pooled, peak=peak,
                            density=(fires / total).float(), mean_active=(act_sum / fires.clamp_min(1)).float(),
                            hist=hist.float(), auc=auc, cos=cos)
+
+
+MAX_SET = 256  # the most features a set may hold
+
+
+def select_features(analysis: Any, concept: str, n_features: int = 1, min_auc: float | None = None) -> list[int]:
+    """The concept's features in ranking order (``analysis.best``): the top ``n_features``, or, with
+    ``min_auc``, every feature whose AUC reaches it (at most :data:`MAX_SET`)."""
+    if min_auc is None:
+        return analysis.best(concept, n_features)
+    auc = analysis.auc[concept].nan_to_num(0.0)
+    ranked = analysis.best(concept, min(int(auc.numel()), MAX_SET))
+    chosen = [f for f in ranked if float(auc[f]) >= min_auc]
+    if not chosen:
+        raise SAEConfigError(f"min_auc: no feature reaches AUC {min_auc} for {concept!r} "
+                                 f"(the best has {float(auc.max()):.3f})")
+    return chosen

@@ -82,7 +82,7 @@ def stability(saes: Sequence[Any] | None, concept: str, *, store: Any = None, n_
     as for :func:`musicinterp.sae.train`). The set: features whose AUC reaches ``min_auc``, else the top
     ``n_features``.
     """
-    from ..steering.sae_sets import select_features
+    from .features import select_features
 
     if saes is None:
         if store is None or seeds is None:

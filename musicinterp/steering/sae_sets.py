@@ -16,25 +16,10 @@ from typing import Any
 
 import torch
 
+from ..sae.features import MAX_SET, select_features  # noqa: F401  (re-exported)
 from .bounded import class_levels, target_tensors, unit
 from .configs import SteererConfigError
 from .keep import apply_keep, check_keep, keep_store_for, mass_mean_directions
-
-MAX_SET = 256  # the most features a set may hold
-
-
-def select_features(analysis: Any, concept: str, n_features: int = 1, min_auc: float | None = None) -> list[int]:
-    """The concept's features in ranking order (``analysis.best``): the top ``n_features``, or, with
-    ``min_auc``, every feature whose AUC reaches it (at most :data:`MAX_SET`)."""
-    if min_auc is None:
-        return analysis.best(concept, n_features)
-    auc = analysis.auc[concept].nan_to_num(0.0)
-    ranked = analysis.best(concept, min(int(auc.numel()), MAX_SET))
-    chosen = [f for f in ranked if float(auc[f]) >= min_auc]
-    if not chosen:
-        raise SteererConfigError(f"SAESteererConfig.min_auc: no feature reaches AUC {min_auc} for {concept!r} "
-                                 f"(the best has {float(auc.max()):.3f})")
-    return chosen
 
 
 def site_matrix(store: Any, sae: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -130,7 +130,7 @@ def _default_high(steerer: Any, model: Any) -> float:
 def round_evaluator(steerer: Any, model: Any, task: Any, judge: Any, others: Sequence[Any], add: bool,
                     seed: int) -> Evaluate:
     """``evaluate(strengths)``: one generation of the task at every strength (and, the first time, unsteered)."""
-    from ..compare.tasks import tile
+    from ..engine.settings import tile
     from ..judges import judge_all
     from .run import steer
 
@@ -174,7 +174,7 @@ def calibrate(steerer: Any, model: Any, task: Any, judge: Any, *, target: float 
     world's other judges); ``high``: top of the search (default: the world's sweep maximum, 1 for bounded
     edits). With ``keep`` the found strength becomes the steerer's default (``meta["calibrated_strength"]``).
     """
-    from ..compare.intervals import Limits
+    from ..judges.base import Limits
 
     limits = Limits(**limits) if isinstance(limits, dict) else limits or Limits()
     if not 0 < target <= 1:

@@ -18,13 +18,7 @@ SLOW = {"docs/howto.md", "docs/howto-distributed.md", "docs/sae.md", "docs/ablat
 PAGES = [str(p.relative_to(ROOT)) for p in doc_pages()]
 # Pages whose owners have been told what fails and what marker or fix it needs; remove the entry once fixed.
 # run=False where running it would cost minutes before failing.
-KNOWN_FAILURES = {
-    "README.md": ("the `make demo` / `make test` block needs `<!-- test: skip ... -->` and the Models block "
-                  "`<!-- test: needs-weights CheckpointNotFoundError -->`", True),
-    "docs/judging.md": ("the MusicGen + CLAP block needs `<!-- test: needs-weights CheckpointNotFoundError -->`", True),
-    "docs/results.md": ("the archived README blocks (organism train for 16 min; undefined `torch`, `vec`, `ids`, `v`; "
-                        "layer 10 of 4) should be generated as text, not runnable blocks", False),
-}
+KNOWN_FAILURES: dict[str, tuple[str, bool]] = {}
 
 
 def _param(page: str):
