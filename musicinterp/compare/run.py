@@ -203,7 +203,7 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
         bar.update(1 + noise_floor)
         _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, keep_results, bar)
     bar.close()
-    if controls:
+    if any(control_of(name) is not None for name in steerers):  # controls made here or passed in by name
         attach_controls(comp)
     return comp
 

@@ -22,11 +22,10 @@ CALIBRATE_AT = {"smitin": 25.0, "smitin-s5": 60.0}  # the strengths the sweeps r
 ROLES = ("lead", "drums", "brightness", "bass")
 
 
-def _judge(target: str):
-    from ..organism import CONCEPT_DETECTORS
-
-    det = CONCEPT_DETECTORS[target]
-    return lambda codes: det.score(codes) > det.threshold
+def _judge(model: MusicGen, target: str):
+    """The world's judge of ``target`` as codes -> presence per clip (the organism's: its exact detector)."""
+    judge = next(j for j in model.world.judges() if j.concept == target)
+    return lambda codes: torch.as_tensor(judge(codes).present)
 
 
 def calibrate_monitors(model: MusicGen, steerers: dict[str, Any], target: str, remove: bool, frames: int,
@@ -39,7 +38,7 @@ def calibrate_monitors(model: MusicGen, steerers: dict[str, Any], target: str, r
         if name not in steerers:
             continue
         try:
-            cal = steerers[name].calibrate_monitor(model, judge=_judge(target), strength=strength,
+            cal = steerers[name].calibrate_monitor(model, judge=_judge(model, target), strength=strength,
                                                    decode_audio=False, **held_out.kwargs)
             out[name] = {"tau": float(cal.tau), "calibrated": True, "note": "",
                          "balanced_accuracy": float(cal.balanced_accuracy)}
@@ -82,7 +81,7 @@ def listen(model: MusicGen, steerers: dict[str, Any], picks: list[dict[str, Any]
                    n_frames=cont.kwargs["n_frames"])
     figures: dict[str, Any] = {}
     facts: dict[str, Any] = {"monitors": {}, "listen": {"present": [{} for _ in range(n)]}}
-    judge = _judge(target)
+    judge = _judge(model, target)
     present = judge(res.codes[..., res.prompt_frames:])
     methods = [p["method"] for p in picks]
     for i in range(n):

@@ -20,6 +20,7 @@ from ..data.audio import write_wav
 from ..models import load_model
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
+from ..steering.control import CONTROL_MARK, random_control
 from .listen import calibrate_monitors, listen
 from .narrative import ORDER, TITLES, captions, intros, summary
 from .sections import ablation_section, sae_section
@@ -156,8 +157,9 @@ def _probe_section(model: MusicGen, store: Any, target: str) -> tuple[dict[str, 
 
 def _comparison_section(model: MusicGen, steerers: dict[str, Any], target: str, remove: bool, n: int, quick: bool,
                         out: Path, figures: dict[str, Any]) -> tuple[Any, dict[str, list], dict]:
-    """Every method (and a random-direction control of each) on the world's tasks; the best settings as a
-    table, success against fidelity per task, the steering matrix; the facts the captions quote."""
+    """Every method (and a random-direction control of difference-in-means, the cheapest direction method:
+    controls of every method double the demo's time) on the world's tasks; the best settings as a table,
+    success against fidelity per task, the steering matrix; the facts the captions quote."""
     import musicinterp as mi
 
     from ..views.steering import markdown_table
@@ -165,7 +167,8 @@ def _comparison_section(model: MusicGen, steerers: dict[str, Any], target: str, 
     world = world_of(model)
     sweeps = {k: v[1:3] for k, v in world.sweeps.items()} if quick else None  # quick: two strengths each
     tasks = world.tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
-    comp = mi.run_comparison(model, steerers, target, add=not remove, tasks=tasks, sweeps=sweeps, controls=1)
+    control = {f"diffmeans{CONTROL_MARK}0": random_control(steerers["diffmeans"])} if "diffmeans" in steerers else {}
+    comp = mi.run_comparison(model, {**steerers, **control}, target, add=not remove, tasks=tasks, sweeps=sweeps)
     best = {task: comp.best(task) for task in comp.unsteered}
     table_rows = []
     for task in comp.unsteered:
