@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..report.numbers import interval
+from ..views.numbers import interval
 
 
 def _probes(f: dict[str, Any]) -> dict[str, dict[str, str]]:

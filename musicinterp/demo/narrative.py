@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..report.numbers import interval
+from ..views.numbers import interval
 
 TITLES = {
     "summary": "Summary", "probes": "Where is the concept read? Probes",

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ..views.numbers import column_decimals, fmt
 from .errors import ReportError
 from .html import esc, json_script
-from .numbers import column_decimals, fmt
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 from ..ablation.result import SweepResult
 from ..probes import ProbeBank
-from ..report.numbers import heat_text
+from .numbers import heat_text
 from .probes import head_heatmap_trace
 
 DIVERGING = "RdBu"

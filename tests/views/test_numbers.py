@@ -2,7 +2,7 @@
 
 import math
 
-from musicinterp.report.numbers import column_decimals, decimals_for, fmt, heat_text, interval, percent
+from musicinterp.views.numbers import column_decimals, decimals_for, fmt, heat_text, interval, percent
 
 
 def test_decimals_give_the_largest_value_its_significant_digits():
