@@ -4,9 +4,9 @@ window cells, resampling a clip's own activations, and arguments refused by name
 import pytest
 import torch
 
-from musicinterp.engine import replace, trace_codes
 from musicinterp.ablation.ablate import ablate, ablate_sets
 from musicinterp.ablation.inputs import AblationInputError, teacher_forced
+from musicinterp.engine import replace, trace_codes
 
 
 def _ce(model, inputs, interventions=()):
