@@ -68,5 +68,8 @@ def world_of(model: MusicGen) -> World:
     world = getattr(model, "world", None)
     if world is None:
         world = world_for(getattr(model, "source", ""))
-        model.world = world
+        try:
+            model.world = world
+        except AttributeError:  # an object that takes no attributes: its world is made each time
+            pass
     return world

@@ -2,9 +2,11 @@ import pytest
 import torch
 
 from musicinterp.collect import collect
+from musicinterp.organism import OrganismWorld
 from musicinterp.organism.concept_sets import balanced_set, paired_set
 from musicinterp.sae import SAEConfigError
 from musicinterp.sae.clips import pick_clips, store_codes
+from musicinterp.world import WorldError
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def test_organism_codes_are_regenerated_from_clip_ids(organism, tmp_path, make):
     ids = pick_clips(store, 4, seed=1)
     assert len(ids) == 4 and len(set(ids)) == 4
     want = torch.stack([cs.codes[cs.ids.index(i)] for i in ids])
-    assert torch.equal(store_codes(store, ids), want)
+    assert torch.equal(store_codes(store, ids, world=organism.world), want)  # rewritten by the world
     assert torch.equal(store_codes(store, ids, cs), want)
     assert torch.equal(store_codes(store, ids, cs.codes), want)
 
@@ -30,7 +32,9 @@ def test_organism_codes_are_regenerated_from_clip_ids(organism, tmp_path, make):
 def test_unknown_clips_and_bad_sources_are_named(frames_store):
     with pytest.raises(SAEConfigError, match="no clips"):
         store_codes(frames_store, ["nope"])
-    with pytest.raises(SAEConfigError, match="not an organism concept set"):
+    with pytest.raises(SAEConfigError, match="holds no codes"):
         store_codes(frames_store, ["c1"])
+    with pytest.raises(WorldError, match="not an organism concept set"):
+        store_codes(frames_store, ["c1"], world=OrganismWorld())
     with pytest.raises(SAEConfigError, match=r"codes must be \(n_clips=24"):
         store_codes(frames_store, ["c1"], torch.zeros(3, 4, 5))

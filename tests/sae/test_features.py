@@ -6,6 +6,7 @@ from sklearn.metrics import roc_auc_score
 from musicinterp.sae import SAEConfigError, train
 from musicinterp.sae.features import FeatureAnalysis, analyze
 from musicinterp.sae.frames import row_clips
+from musicinterp.views.sae import decoder_map, feature_page, feature_raster
 
 from .conftest import planted_set
 
@@ -61,9 +62,9 @@ def test_auc_best_and_table(analysis):
 
 def test_views_and_audio(analysis, tiny_model):
     f = analysis.best("drums")[0]
-    page = analysis.feature_page(f, n_clips=2)
+    page = feature_page(analysis, f, n_clips=2)
     assert isinstance(page, go.Figure) and len(page.data) >= 4
-    raster = analysis.raster(analysis.clip_ids[0], n=5)
+    raster = feature_raster(analysis, analysis.clip_ids[0], n=5)
     assert len(raster.data[0].z) == 5
     audio = analysis.top_clip_audio(f, tiny_model, n=2, clips=planted_set())
     assert [cid for cid, _ in audio] == [cid for cid, _ in analysis.top_clips(f, 2)]
@@ -72,5 +73,5 @@ def test_views_and_audio(analysis, tiny_model):
 
 @pytest.mark.slow
 def test_umap_feature_map(analysis):
-    fig = analysis.feature_map(seed=0, n_neighbors=5)
+    fig = decoder_map(analysis, seed=0, n_neighbors=5)
     assert sum(len(t.x) for t in fig.data) == 32

@@ -5,6 +5,7 @@ import torch
 
 from musicinterp import trace_codes
 from musicinterp.sae import FeatureAnalysis, train
+from musicinterp.sae.errors import SAEConfigError
 from musicinterp.steering import SteererConfigError
 from musicinterp.steering.bounded import joint_edit, joint_map, unit
 from musicinterp.steering.keep import cosines
@@ -28,7 +29,7 @@ def test_the_set_is_every_feature_passing_the_auc_threshold_in_rank_order():
     assert select_features(a, "drums", min_auc=0.9) == [1, 4]
     assert select_features(a, "drums", min_auc=0.8) == [1, 4, 2]
     assert select_features(a, "drums", n_features=2) == [1, 4]
-    with pytest.raises(SteererConfigError, match="no feature reaches"):
+    with pytest.raises(SAEConfigError, match="no feature reaches"):
         select_features(a, "drums", min_auc=0.99)
 
 
