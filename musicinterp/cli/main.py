@@ -7,6 +7,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from ..data.names import safe_name
+
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from ..models import load_model
@@ -54,7 +56,8 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     store = ActivationStore.open(args.store)
     bank = fit_probe_bank(store, args.concept, args.site, pooling=args.pooling,
                           config=ProbeConfig(kind=args.kind, C=args.C, device=args.device))
-    out = Path(args.out) if args.out else store.root / "probes" / f"{args.concept}-{args.site}-{args.pooling}"
+    out = Path(args.out) if args.out else store.root / "probes" / (
+        f"{safe_name(args.concept, field='--concept')}-{safe_name(args.site, field='--site')}-{args.pooling}")
     bank.save(out)
     if len(bank.grid) == 2:
         save_figure_html(head_heatmap(bank), out / "heatmap.html")
@@ -122,10 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _project_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean bad input or a missing file: one stderr line and exit 2, never a traceback."""
-    from ..store.errors import StoreError
+    """User errors (bad input, a missing file, a refused setting): one stderr line and exit 2, never a traceback.
+    Anything else is a bug: its traceback is printed and the exit status is 1."""
+    from ..errors import MusicInterpError
 
-    return (ValueError, FileNotFoundError, StoreError)
+    return (MusicInterpError,)
 
 
 PROJECT_ERRORS = _project_errors()

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..data.names import safe_name
+
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from ..sae import train
@@ -67,7 +69,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
         an.table().to_csv(out / "features.csv")
         for c in concepts:
             f = an.best(c)[0]
-            save_figure_html(feature_page(an, f), out / f"feature_{f}_{c}.html")
+            save_figure_html(feature_page(an, f), out / f"feature_{f}_{safe_name(c, field='--concept')}.html")
         if args.map:
             save_figure_html(decoder_map(an), out / "feature_map.html")
         print(f"wrote features.csv and feature pages to {out}")

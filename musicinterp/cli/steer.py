@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..data.names import safe_name
 from ..errors import InputError
 from ..judges import judge_all
 from ..models.sources import world_of
@@ -54,7 +55,7 @@ def _cmd_steer(args: argparse.Namespace) -> int:
         from ..views.offline import save_figure_html
 
         save_figure_html(monitor_trace_figure(trace, title=f"{name} monitor"),
-                         out / f"monitor_{name.replace(':', '_')}.html")
+                         out / f"monitor_{safe_name(name.replace(':', '_'), field='monitor')}.html")
     logs = {name: {"steps": log.steps, "strengths": log.strengths} for name, log in res.logs.items()}
     (out / "steering_log.json").write_text(json.dumps(logs))
     world = world_of(model)

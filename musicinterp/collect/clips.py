@@ -19,6 +19,7 @@ import torch
 from ..data.audio import AudioError, load_audio
 from ..data.concept_set import ConceptSet
 from ..engine.frames import FrameSpec, select_positions
+from ..errors import InputError
 from ..models.loading import resolve_dtype
 from ..models.musicgen import Conditioning, MusicGen
 from ..models.sites import get_site
@@ -210,12 +211,12 @@ def collect(
     committed to disk (on the writer thread).
     """
     if concept_set.kind == "prompts":
-        raise ValueError("prompt sets are collected with collect_prompts (they are traced through generation)")
+        raise InputError("prompt sets are collected with collect_prompts (they are traced through generation)")
     sites = list(sites)
     for site in sites:
         get_site(site)
         if site == "cross_z" and not model.has_cross_attention:
-            raise ValueError(f"model {model.name!r} has no cross-attention: no cross_z site")
+            raise InputError(f"model {model.name!r} has no cross-attention: no cross_z site")
     if isinstance(frames, list):
         frames = tuple(frames)
     if not (frames == "pooled" or isinstance(frames, tuple)):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..data.concept_set import ConceptSet
+from ..errors import InputError
 from ..models.loading import resolve_dtype
 from ..models.musicgen import MusicGen
 from ..models.sites import get_site
@@ -123,13 +124,13 @@ def collect_prompts(
     Reuse, resume, ``distributed`` and ``on_chunk_written`` work as in ``collect``.
     """
     if concept_set.kind != "prompts":
-        raise ValueError(f"collect_prompts needs a prompt set; {concept_set.name!r} holds {concept_set.kind}")
+        raise InputError(f"collect_prompts needs a prompt set; {concept_set.name!r} holds {concept_set.kind}")
     if branch not in ("cond", "uncond", "both"):
-        raise ValueError(f"branch must be 'cond', 'uncond' or 'both', got {branch!r}")
+        raise InputError(f"branch must be 'cond', 'uncond' or 'both', got {branch!r}")
     if frames not in ("all", "pooled"):
-        raise ValueError(f"prompt sets keep frames='all' (every step) or 'pooled', got {frames!r}")
+        raise InputError(f"prompt sets keep frames='all' (every step) or 'pooled', got {frames!r}")
     if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        raise InputError(f"n_steps must be >= 1, got {n_steps}")
     sites = list(sites)
     for site in sites:
         get_site(site)

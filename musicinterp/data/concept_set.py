@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import InputError
+
 
 @dataclass(frozen=True)
 class AudioRef:
@@ -38,19 +40,19 @@ class ConceptSet:
         n = len(self.ids)
         if len(set(self.ids)) != n:
             dup = sorted({i for i in self.ids if self.ids.count(i) > 1})[:5]
-            raise ValueError(f"concept set {self.name!r} has duplicate ids: {dup}")
+            raise InputError(f"concept set {self.name!r} has duplicate ids: {dup}")
         if len(self.groups) != n:
-            raise ValueError(f"concept set {self.name!r}: {len(self.groups)} groups for {n} examples")
+            raise InputError(f"concept set {self.name!r}: {len(self.groups)} groups for {n} examples")
         sources = [s for s in (self.codes, self.audio, self.prompts) if s is not None]
         if len(sources) != 1:
-            raise ValueError(f"concept set {self.name!r} needs exactly one of codes, audio or prompts")
+            raise InputError(f"concept set {self.name!r} needs exactly one of codes, audio or prompts")
         if len(sources[0]) != n:
-            raise ValueError(f"concept set {self.name!r}: {len(sources[0])} examples for {n} ids")
+            raise InputError(f"concept set {self.name!r}: {len(sources[0])} examples for {n} ids")
         if self.splits is not None and len(self.splits) != n:
-            raise ValueError(f"concept set {self.name!r}: {len(self.splits)} splits for {n} ids")
+            raise InputError(f"concept set {self.name!r}: {len(self.splits)} splits for {n} ids")
         for concept, lab in self.labels.items():
             if lab.shape[0] != n:
-                raise ValueError(f"concept set {self.name!r}: labels[{concept!r}] has {lab.shape[0]} rows for {n}")
+                raise InputError(f"concept set {self.name!r}: labels[{concept!r}] has {lab.shape[0]} rows for {n}")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -64,5 +66,5 @@ class ConceptSet:
         for concept, lab in self.labels.items():
             values = torch.unique(lab[torch.isfinite(lab.float())])
             if values.numel() < 2:
-                raise ValueError(f"concept {concept!r} in set {self.name!r} has a single class "
+                raise InputError(f"concept {concept!r} in set {self.name!r} has a single class "
                                  f"({values.tolist()}); probes and steering need both")

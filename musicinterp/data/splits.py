@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import InputError
+
 
 def grouped_stratified_split(labels: Sequence[float], groups: Sequence[str], val_fraction: float = 0.2,
                              seed: int = 0) -> list[str]:
@@ -16,7 +18,7 @@ def grouped_stratified_split(labels: Sequence[float], groups: Sequence[str], val
     """
     labels = list(labels)
     if len(labels) != len(groups):
-        raise ValueError(f"{len(labels)} labels for {len(groups)} groups")
+        raise InputError(f"{len(labels)} labels for {len(groups)} groups")
     members: dict[str, list[int]] = {}
     for i, g in enumerate(groups):
         members.setdefault(g, []).append(i)

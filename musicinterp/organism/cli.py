@@ -12,21 +12,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from ..views.offline import save_figure_html
     from ..views.training import loss_curve_figure
-    from .checkpoint import SHIPPED, save_organism
+    from .checkpoint import organism_out, save_organism
     from .config import OrganismConfig
     from .prompts import build_tokenizer
     from .training import heldout_nll, train_organism
 
     torch.set_num_threads(args.threads)
+    out = organism_out(args.out)  # refused before training: inside the package, or a folder this did not write
     cfg = OrganismConfig(steps=args.steps, seed=args.seed, lr=args.lr)
     model, log = train_organism(cfg)
     nll = heldout_nll(model)
-    out = Path(args.out) if args.out else SHIPPED
     extra = {"training": {"steps": log.steps, "loss": log.loss, "seconds": round(log.seconds, 1),
                           "threads": args.threads, "heldout_nll": round(nll, 4)}}
     save_organism(model, build_tokenizer(), cfg, out, extra)
-    if out != SHIPPED:  # the shipped checkpoint keeps its curve in metadata only (no 3.5 MB page in the package)
-        save_figure_html(loss_curve_figure(log.steps, log.loss), out / "loss_curve.html")
+    save_figure_html(loss_curve_figure(log.steps, log.loss), out / "loss_curve.html")
     print(f"trained {cfg.steps} steps in {log.seconds / 60:.1f} min; final loss {log.loss[-1]:.3f}, "
           f"held-out NLL {nll:.3f}; saved to {out}")
     return 0
@@ -72,7 +71,8 @@ def add_organism_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("organism", help="the model organism: train it, sample its world")
     osub = p.add_subparsers(dest="organism_command", required=True)
     t = osub.add_parser("train", help="train the organism on CPU (writes safetensors + JSON)")
-    t.add_argument("--out", default=None, help="checkpoint folder (default: the shipped checkpoint)")
+    t.add_argument("--out", default=None, help="checkpoint folder (default: musicinterp_out/organism here; the shipped checkpoint "
+                                                    "is read-only)")
     t.add_argument("--steps", type=int, default=2000)
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--seed", type=int, default=0)

@@ -8,7 +8,7 @@ import torch
 
 from ..data.concept_set import ConceptSet
 from ..data.manifest import MAX_ORGANISM_CLIPS, MAX_ORGANISM_FRAMES, MAX_ORGANISM_TOTAL, register_world_sets
-from ..errors import MusicInterpError
+from ..errors import InputError, MusicInterpError
 from .world import CONCEPTS, OrganismWorld
 
 
@@ -34,7 +34,7 @@ def _labels(clips) -> dict[str, torch.Tensor]:
 def balanced_set(concept: str, n: int, seed: int = 0, n_frames: int = 200) -> ConceptSet:
     """``n`` clips, half with ``concept`` on and half off; other concepts drawn at random."""
     if concept not in CONCEPTS:
-        raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+        raise InputError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
     _check_size(n, n_frames)
     world = OrganismWorld(n_frames)
     clips = []
@@ -50,7 +50,7 @@ def balanced_set(concept: str, n: int, seed: int = 0, n_frames: int = 200) -> Co
 def paired_set(concept: str, n_pairs: int, seed: int = 0, n_frames: int = 200) -> ConceptSet:
     """The same clip with and without ``concept`` (as SMITIN built drum/bass sets from stems)."""
     if concept not in CONCEPTS:
-        raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+        raise InputError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
     _check_size(2 * n_pairs, n_frames)
     world = OrganismWorld(n_frames)
     clips, ids, groups = [], [], []
@@ -69,10 +69,10 @@ def prompt_codes(n: int, *, without: str | None = None, with_: str | None = None
                  n_frames: int = 200) -> torch.Tensor:
     """``n`` world clips ``(n, 4, n_frames)`` to continue, with one concept forced off (``without``) or on."""
     if (without is None) == (with_ is None):
-        raise ValueError("give exactly one of without= or with_= (a concept name)")
+        raise InputError("give exactly one of without= or with_= (a concept name)")
     concept = without or with_
     if concept not in CONCEPTS:
-        raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+        raise InputError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
     world = OrganismWorld(n_frames)
     value = 0 if without else 1
     return torch.stack([world.with_concept(world.sample(90_000 + seed * 1000 + i), concept, value).codes

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import InputError
 from . import vocab as V
 
 
@@ -28,7 +29,7 @@ def _as_batch(codes: torch.Tensor) -> torch.Tensor:
     if codes.dim() == 2:
         codes = codes[None]
     if codes.dim() != 3 or codes.shape[1] != V.N_CODEBOOKS:
-        raise ValueError(f"organism codes must be (B, {V.N_CODEBOOKS}, T) or ({V.N_CODEBOOKS}, T), "
+        raise InputError(f"organism codes must be (B, {V.N_CODEBOOKS}, T) or ({V.N_CODEBOOKS}, T), "
                          f"got shape {tuple(codes.shape)}")
     return codes.long()
 
@@ -71,7 +72,7 @@ def detect(codes: torch.Tensor, concept: str) -> tuple[torch.Tensor, torch.Tenso
     try:
         det = CONCEPT_DETECTORS[concept]
     except KeyError:
-        raise ValueError(f"unknown concept {concept!r}; known: {', '.join(CONCEPT_DETECTORS)}") from None
+        raise InputError(f"unknown concept {concept!r}; known: {', '.join(CONCEPT_DETECTORS)}") from None
     scores = det.score(_as_batch(codes))
     return scores, (scores > det.threshold).long()
 

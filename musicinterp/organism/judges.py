@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..judges.base import BaseJudge, JudgeInputError
 from . import vocab as V
 from .detectors import CONCEPT_DETECTORS, _as_batch
@@ -39,7 +40,7 @@ class OrganismJudge(BaseJudge):
 
     def __init__(self, concept: str) -> None:
         if concept not in CONCEPT_DETECTORS:
-            raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPT_DETECTORS)}")
+            raise InputError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPT_DETECTORS)}")
         self.concept = concept
         self.name = f"organism:{concept}"
         self.detector = CONCEPT_DETECTORS[concept]
@@ -130,7 +131,7 @@ class KeyJudge(BaseJudge):
     def __init__(self, tonic: int | Sequence[int], minor: bool = False, threshold: float = 0.9) -> None:
         self.tonic = torch.as_tensor(tonic, dtype=torch.long).reshape(-1)
         if ((self.tonic < 0) | (self.tonic > 11)).any():
-            raise ValueError(f"tonic must be pitch classes 0..11, got {self.tonic.tolist()}")
+            raise InputError(f"tonic must be pitch classes 0..11, got {self.tonic.tolist()}")
         self.minor = bool(minor)
         self.threshold = float(threshold)
         self.name = f"organism:key{'-minor' if minor else ''}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ..engine.likelihood import nll_under
+from ..errors import InputError
 from ..models.musicgen import Conditioning, MusicGen
 from .continuity import OrganismKeyKept, OrganismTempoKept
 
@@ -28,7 +29,7 @@ def organism_metrics(reference: MusicGen, codes: torch.Tensor, prompt_frames: in
     from .detectors import detect_all, world_validity
 
     if list(reference.steering):
-        raise ValueError("reference has active steerers: organism_metrics measures NLL under the unsteered model")
+        raise InputError("reference has active steerers: organism_metrics measures NLL under the unsteered model")
     gen = codes[..., prompt_frames:]
     rates = {c: float(v.float().mean()) for c, v in detect_all(gen).items()}
     metrics = OrganismMetrics(rates=rates, validity=float(world_validity(gen).float().mean()),

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..errors import InputError
 from ..judges.audio import AudioJudge, audio_judges, balanced_accuracy, calibrate_threshold
 from .judges import OrganismJudge
 from .renderer import render
@@ -67,7 +68,7 @@ def paired_clips(concept: str, n_pairs: int, *, seed: int = 0, start: int = 0,
                  n_frames: int = 200) -> torch.Tensor:
     """``(2 * n_pairs, 4, n_frames)`` codes: world clips with ``concept`` on then off, pair by pair."""
     if concept not in CONCEPTS:
-        raise ValueError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
+        raise InputError(f"unknown organism concept {concept!r}; known: {', '.join(CONCEPTS)}")
     world = OrganismWorld(n_frames)
     out = []
     for i in range(start, start + n_pairs):
@@ -87,16 +88,16 @@ def validate_audio_judges(judges: list[AudioJudge] | None = None, *, n_per_conce
     """
     judges = judges if judges is not None else audio_judges()
     if n_per_concept < 8 or n_per_concept % 2:
-        raise ValueError(f"n_per_concept must be an even number >= 8, got {n_per_concept}")
+        raise InputError(f"n_per_concept must be an even number >= 8, got {n_per_concept}")
     if not 0 < calibration_fraction < 1:
-        raise ValueError(f"calibration_fraction must be in (0, 1), got {calibration_fraction}")
+        raise InputError(f"calibration_fraction must be in (0, 1), got {calibration_fraction}")
     n_pairs = n_per_concept // 2
     n_cal = max(1, min(n_pairs - 1, round(n_pairs * calibration_fraction)))
     results: dict[str, ConceptAgreement] = {}
     render_time, rendered = 0.0, 0
     for judge in tqdm(judges, desc="judges", disable=not progress):
         if judge.concept not in CONCEPTS:
-            raise ValueError(f"judge {judge.name!r} reads {judge.concept!r}, not an organism concept")
+            raise InputError(f"judge {judge.name!r} reads {judge.concept!r}, not an organism concept")
         codes = paired_clips(judge.concept, n_pairs, seed=seed, n_frames=n_frames)
         truth = OrganismJudge(judge.concept)(codes).present
         t0 = time.perf_counter()

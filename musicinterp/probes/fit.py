@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..data.splits import grouped_stratified_split
+from ..errors import InputError
 from ..store.reader import ActivationStore, ProbeView
 from .bank import ProbeBank, ProbeConfig
 from .linear import fit_linear
@@ -54,14 +55,14 @@ def fit_probe_bank(source: ActivationStore | ProbeView, concept: str, site: str 
     """Fit one probe per head/layer of ``site`` for ``concept`` from a store's probe view."""
     cfg = config or ProbeConfig()
     if cfg.kind not in ("logistic", "linear"):
-        raise ValueError(f"unknown probe kind {cfg.kind!r}; use 'logistic' or 'linear'")
+        raise InputError(f"unknown probe kind {cfg.kind!r}; use 'logistic' or 'linear'")
     view = source.probe_view(site, pooling) if isinstance(source, ActivationStore) else source
     if concept not in view.labels:
-        raise ValueError(f"concept {concept!r} is not in this store; it has {', '.join(view.labels)}")
+        raise InputError(f"concept {concept!r} is not in this store; it has {', '.join(view.labels)}")
     labels = view.labels[concept]
     binary = set(torch.unique(labels[torch.isfinite(labels)]).tolist()) <= {0.0, 1.0}
     if cfg.kind == "logistic" and not binary:
-        raise ValueError(f"concept {concept!r} is continuous; use kind='linear'")
+        raise InputError(f"concept {concept!r} is continuous; use kind='linear'")
     grid = tuple(view.x.shape[1:-1])
     flat = view.x.reshape(view.x.shape[0], -1, view.x.shape[-1])  # (N, G, d), no copy
     tr, va = split_indices(view, concept, cfg)

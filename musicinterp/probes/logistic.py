@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import InputError
+
 REFRESH_BELOW = 0.5  # refresh a group's Hessian when curvature along its step is below this fraction of it
 REFRESH_AFTER = 10  # ... and at least every this many iterations
 _STATE = ("ids", "z", "reg", "theta", "logits", "soft", "chol", "direction", "pg", "g_dot_pg", "fresh", "matched", "age")
@@ -61,9 +63,9 @@ def solve_logistic(x: torch.Tensor, y: torch.Tensor, C: float = 1.0, max_iter: i
     precision). With ``overwrite_x`` a contiguous ``x`` is standardised in place.
     """
     if x.ndim != 3 or y.shape != (x.shape[1],):
-        raise ValueError(f"x must be (G, N, d) and y (N,), got x {tuple(x.shape)} and y {tuple(y.shape)}")
+        raise InputError(f"x must be (G, N, d) and y (N,), got x {tuple(x.shape)} and y {tuple(y.shape)}")
     if not C > 0:
-        raise ValueError(f"C must be positive, got {C}")
+        raise InputError(f"C must be positive, got {C}")
     g, n, d = x.shape
     z = x.contiguous()
     if z.data_ptr() == x.data_ptr() and not overwrite_x:

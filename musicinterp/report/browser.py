@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import MissingFileError
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "install one with `apt-get install chromium` (Debian/Ubuntu) and make sure it is on PATH"
 
@@ -100,7 +102,7 @@ def launch(playwright: Any, executable: str | None = None) -> Any:
     """A headless system Chromium under a started ``sync_playwright()``."""
     executable = executable or find_chromium()
     if executable is None:
-        raise FileNotFoundError(f"no Chromium or Chrome found; {INSTALL_HINT}")
+        raise MissingFileError(f"no Chromium or Chrome found; {INSTALL_HINT}")
     return playwright.chromium.launch(executable_path=executable, headless=True)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import InputError
 from .config import TrainConfig
 
 
@@ -24,7 +25,7 @@ def classes(arch: str) -> tuple[type[nn.Module], type]:
         from dictionary_learning.trainers.batch_top_k import BatchTopKSAE, BatchTopKTrainer
 
         return BatchTopKSAE, BatchTopKTrainer
-    raise ValueError(f"unknown SAE architecture {arch!r}")
+    raise InputError(f"unknown SAE architecture {arch!r}")
 
 
 def empty_dictionary(arch: str, d_in: int, dict_size: int, k: int) -> nn.Module:

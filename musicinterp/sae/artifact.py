@@ -25,6 +25,7 @@ from torch import nn
 
 from .._version import __version__
 from ..data.names import UnsafeNameError, safe_name
+from ..errors import InputError
 from ..store import tensorfile as TF
 from ..store.errors import StoreModelMismatchError
 from ..store.layout import atomic_save_tensors, atomic_write_json
@@ -102,7 +103,7 @@ class SAE:
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Feature activations ``(..., dict_size)`` for activations ``(..., d_in)`` in model units."""
         if x.shape[-1] != self.d_in:
-            raise ValueError(f"activations have last dimension {x.shape[-1]}, this SAE expects {self.d_in}")
+            raise InputError(f"activations have last dimension {x.shape[-1]}, this SAE expects {self.d_in}")
         xn = x.to(self.device, torch.float32) / self.norm_factor
         if self.arch == "batch_topk":
             return self.ae.encode(xn, use_threshold=True)

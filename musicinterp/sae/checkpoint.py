@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
+from ..errors import InputTypeError
 from ..store.layout import atomic_save_tensors
 from .errors import SAEArtifactError
 
@@ -68,4 +69,4 @@ def _jsonable(obj: Any) -> Any:
         return obj.tolist()
     if isinstance(obj, tuple):
         return list(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
+    raise InputTypeError(f"cannot store {type(obj).__name__} in a checkpoint")

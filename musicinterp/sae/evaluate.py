@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from ..data.concept_set import ConceptSet
 from ..engine.frames import select_positions
 from ..engine.tracing import trace_codes
+from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
 from .artifact import SAE
@@ -123,7 +124,7 @@ def reconstruction_metrics(sae: SAE, store: Any, *, n_frames: int | None = 65536
         l2 += float((x_hat.norm(dim=-1) / x.norm(dim=-1).clamp_min(1e-12)).double().sum())
         n += x.shape[0]
     if n == 0:
-        raise ValueError(f"store {store.root} holds no frames at {sae.site} layer {sae.layer}")
+        raise InputError(f"store {store.root} holds no frames at {sae.site} layer {sae.layer}")
     sst = s2 - float(sum_x.pow(2).sum()) / n
     density = (fires / n).float()
     return {"n_frames": n, "fve": 1 - sse / sst, "l0": l0 / n, "dead_fraction": float((density == 0).float().mean()),

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..engine.interventions import Intervention, StepContext
+from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..store.errors import StoreModelMismatchError
 from .artifact import SteererFileError, load_artifact, save_artifact
@@ -62,7 +63,7 @@ class SteerRun:
         base = self.strength
         if isinstance(base, torch.Tensor):
             if base.shape != (batch,):
-                raise ValueError(f"a per-prompt strength needs shape ({batch},), got {tuple(base.shape)}")
+                raise InputError(f"a per-prompt strength needs shape ({batch},), got {tuple(base.shape)}")
             base = base.to(device)
         if step < 0:
             return torch.ones(batch, device=device) * base

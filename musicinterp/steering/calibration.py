@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from ..errors import InputError
 from ..models.musicgen import MusicGen
 from .monitor import Monitor, best_threshold
 
@@ -57,7 +58,7 @@ def judge_present(judge: Callable[[torch.Tensor], Any], codes: torch.Tensor) -> 
         out = out[1]
     present = torch.as_tensor(out).bool().flatten()
     if present.shape[0] != codes.shape[0]:
-        raise ValueError(f"judge gave {present.shape[0]} answers for {codes.shape[0]} generations")
+        raise InputError(f"judge gave {present.shape[0]} answers for {codes.shape[0]} generations")
     return present
 
 
@@ -73,7 +74,7 @@ def calibrate_monitor(steerer: Any, model: MusicGen, monitor: Monitor, *, judge:
     from ..engine.generation import generate
 
     if not float(strength) > 0:
-        raise ValueError(f"strength must be positive to calibrate against (got {strength!r})")
+        raise InputError(f"strength must be positive to calibrate against (got {strength!r})")
     window = getattr(monitor, "frames", None)
     readings, reached = [], []
     keep_tau = monitor.tau
@@ -91,7 +92,7 @@ def calibrate_monitor(steerer: Any, model: MusicGen, monitor: Monitor, *, judge:
         monitor.tau = keep_tau
     all_readings, all_reached = torch.cat(readings), torch.cat(reached)
     if bool(all_reached.all()) or not bool(all_reached.any()):
-        raise ValueError(f"the judge found the goal reached in {int(all_reached.sum())} of {len(all_reached)} "
+        raise InputError(f"the judge found the goal reached in {int(all_reached.sum())} of {len(all_reached)} "
                          f"generations: nothing to separate (pick a strength that reaches it in some, not all)")
     monitor.tau = best_threshold(all_readings, all_reached)
     return MonitorCalibration(tau=monitor.tau, readings=all_readings, reached=all_reached, strength=float(strength),

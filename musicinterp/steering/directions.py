@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ..errors import InputError
 from ..probes import ProbeBank, split_indices
 from ..store.reader import ProbeView
 from .bounded import class_levels, target_tensors
@@ -30,7 +31,7 @@ def head_directions(view: ProbeView, bank: ProbeBank, concept: str, kind: str) -
     elif kind == "probe":
         d = bank.weight.float()
     else:
-        raise ValueError(f"direction must be 'mass_mean' or 'probe', got {kind!r}")
+        raise InputError(f"direction must be 'mass_mean' or 'probe', got {kind!r}")
     d = d / d.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     sigma = torch.einsum("ngd,gd->ng", xt, d).std(0)
     return d, sigma

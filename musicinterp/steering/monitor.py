@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..engine.interventions import Intervention, StepContext, StepWindow
+from ..errors import InputError
 from .spec import Schedule
 
 
@@ -84,7 +85,7 @@ def best_threshold(readings: torch.Tensor, reached: torch.Tensor) -> float:
     """The threshold t maximising balanced accuracy of ``readings >= t`` against ``reached`` (midpoints)."""
     readings, reached = readings.flatten().float().cpu(), reached.flatten().bool().cpu()
     if readings.shape != reached.shape or readings.numel() == 0:
-        raise ValueError(f"readings {tuple(readings.shape)} and reached {tuple(reached.shape)} must be equal, "
+        raise InputError(f"readings {tuple(readings.shape)} and reached {tuple(reached.shape)} must be equal, "
                          f"non-empty shapes")
     values = torch.sort(torch.unique(readings)).values
     cands = torch.cat([values[:1] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1:] + 1e-6])
@@ -105,7 +106,7 @@ class Monitor(Schedule):
     def __init__(self, *, tau: float, warmup: int = 25, flip: bool = False, latch: bool = False,
                  baseline_steps: int = 0) -> None:
         if not 0 <= int(baseline_steps) <= int(warmup):
-            raise ValueError(f"baseline_steps={baseline_steps} must lie in 0..warmup ({warmup}): the baseline is "
+            raise InputError(f"baseline_steps={baseline_steps} must lie in 0..warmup ({warmup}): the baseline is "
                              f"taken while the monitor cannot stop steering yet")
         self.tau = float(tau)
         self.warmup = int(warmup)

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ..engine.generation import GenerationResult, generate
+from ..errors import InputError
 from ..models.musicgen import MusicGen
 from .base import Steerer, Strength
 from .spec import ApplySpec, Schedule
@@ -40,7 +41,7 @@ def steer(model: MusicGen, steerers: Steerer | Sequence[Steerer], *,
 def _per_steerer(value: Any, n: int, what: str) -> list[Any]:
     if isinstance(value, (list, tuple)) and not (what == "strength" and n == 1 and len(value) != 1):
         if len(value) != n:
-            raise ValueError(f"{len(value)} {what} values for {n} steerers")
+            raise InputError(f"{len(value)} {what} values for {n} steerers")
         return list(value)
     if isinstance(value, torch.Tensor) or not isinstance(value, (list, tuple)):
         return [value] * n

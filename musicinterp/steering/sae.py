@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from ..engine.interventions import Intervention, StepContext, StepWindow
+from ..errors import InputError
 from ..models.musicgen import MusicGen
 from .base import Steerer, SteerRun
 from .bounded import joint_edit, joint_map, target_of, unit
@@ -101,7 +102,7 @@ class SAESteerer(Steerer):
             raise SteererConfigError("SAESteererConfig.sae is required: an SAE or the folder of a saved one")
         sae = config.sae if isinstance(config.sae, SAE) else load(config.sae)
         if sae.model_fingerprint != store.meta["model_fingerprint"]:
-            raise ValueError(f"SAE was trained on model {sae.model_id!r}, the store holds {store.meta['model_id']!r}")
+            raise InputError(f"SAE was trained on model {sae.model_id!r}, the store holds {store.meta['model_id']!r}")
         analysis = analysis if analysis is not None else analyze(sae, store, probes=False, progress=False)
         if config.features is not None:
             feats = [int(f) for f in config.features]
@@ -152,7 +153,7 @@ class SAESteerer(Steerer):
                 latch: bool = False) -> SAEFeatureMonitor:
         """A schedule whose reading is the chosen features' activation (running mean over ``frames``)."""
         if "pos_mean" not in self.tensors:
-            raise ValueError(f"the store has no labels for {self.concept!r}: a feature monitor needs its class means")
+            raise InputError(f"the store has no labels for {self.concept!r}: a feature monitor needs its class means")
         return SAEFeatureMonitor(self.sae(), self.features, self.tensors["pos_mean"], self.tensors["neg_mean"],
                                  tau=tau, warmup=warmup, frames=frames, flip=self.remove or self.config.mode ==
                                  "ablate" or (self.config.mode == "scale" and self.strength < 1), latch=latch)

@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from ..errors import InputError
+
 T = TypeVar("T")
 _STOP = object()
 
@@ -85,7 +87,7 @@ class BackgroundWriter(Generic[T]):
     def __init__(self, write: Callable[[T], object], in_flight: int = 2,
                  release: Callable[[], object] | None = None) -> None:
         if in_flight < 1:
-            raise ValueError(f"in_flight must be >= 1, got {in_flight}")
+            raise InputError(f"in_flight must be >= 1, got {in_flight}")
         self._release = release or release_freed_memory
         self._write = write
         self._slots = threading.Semaphore(in_flight)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+
 Checksum = tuple[str, str]  # (algorithm, hex digest)
 MASK = (1 << 64) - 1
 _WORDS = 64  # 64-bit words in a line (512 bytes)
@@ -91,7 +93,7 @@ def hasher(algorithm: str):
         return Crc32()
     if algorithm == "sha256":
         return hashlib.sha256()
-    raise ValueError(f"unknown checksum {algorithm!r}")
+    raise InputError(f"unknown checksum {algorithm!r}")
 
 
 NAMES = {"fletcher64": "Fletcher-64", "crc32": "CRC-32", "sha256": "SHA-256"}

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from ..errors import InputTypeError
 from .checksum import Fletcher64
 
 METADATA = "metadata.json"
@@ -184,7 +185,7 @@ def write_safetensors(out: _HashingFile, tensors: dict[str, torch.Tensor], metad
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
         if t.dtype not in ST_DTYPES:
-            raise TypeError(f"tensor {name!r} has dtype {t.dtype}, which safetensors cannot store")
+            raise InputTypeError(f"tensor {name!r} has dtype {t.dtype}, which safetensors cannot store")
         n = t.numel() * t.element_size()
         header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + n]}
         parts.append(t)

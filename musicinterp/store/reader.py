@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from ..errors import InputError
 from . import layout as LY
 from . import schema as SC
 from . import tensorfile as TF
@@ -221,14 +222,14 @@ class ActivationStore:
 
     def _check_site(self, site: str) -> None:
         if site not in self.sites:
-            raise ValueError(f"store {self.root} has no site {site!r}; it holds {', '.join(self.sites)}")
+            raise InputError(f"store {self.root} has no site {site!r}; it holds {', '.join(self.sites)}")
 
     # ------------------------------------------------------------- probe view
     def probe_view(self, site: str, pooling: str = "mean") -> ProbeView:
         """Pooled per-clip features of every layer: ``pooling`` is ``"mean"`` (over valid frames) or ``"last"``."""
         self._check_site(site)
         if pooling not in ("mean", "last"):
-            raise ValueError(f"pooling must be 'mean' or 'last', got {pooling!r}")
+            raise InputError(f"pooling must be 'mean' or 'last', got {pooling!r}")
         parts = [self._read_tensors(LY.pooled_path(self.root, site, c))[pooling] for c in self.chunk_names]
         x = torch.cat(parts).float()
         table = self.clips
@@ -244,7 +245,7 @@ class ActivationStore:
         if not self.meta["frames_stored"]:
             raise StoreError(f"store {self.root} holds no frame shards (collected with frames='pooled')")
         if not 0 <= layer < self.n_layers:
-            raise ValueError(f"layer {layer} out of range: store {self.root} has {self.n_layers} layers")
+            raise InputError(f"layer {layer} out of range: store {self.root} has {self.n_layers} layers")
         return [LY.shard_path(self.root, site, layer, c) for c in self.chunk_names]
 
     def _load_shard(self, path: Path, n_rows: int, site: str) -> torch.Tensor:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import InputError
+
 
 @dataclass
 class SiteStats:
@@ -102,7 +104,7 @@ class SiteStats:
     def var(self) -> torch.Tensor:
         """Population variance."""
         if self.m2 is None:
-            raise ValueError("no rows in these statistics")
+            raise InputError("no rows in these statistics")
         return self.m2 / max(self.count, 1)
 
     @property
@@ -112,7 +114,7 @@ class SiteStats:
     def class_mean(self, concept: str, value: int) -> torch.Tensor:
         key = f"{concept}={value}"
         if self.class_count.get(key, 0) == 0:
-            raise ValueError(f"no rows with {key} in these statistics")
+            raise InputError(f"no rows with {key} in these statistics")
         return self.class_means[key]
 
     # ----------------------------------------------------------- (de)serialise
@@ -133,12 +135,12 @@ class SiteStats:
             return st
         st.mean, st.m2 = t["mean"], t["m2"]
         if st.mean.shape != st.m2.shape:
-            raise ValueError(f"mean {tuple(st.mean.shape)} and m2 {tuple(st.m2.shape)} differ in shape")
+            raise InputError(f"mean {tuple(st.mean.shape)} and m2 {tuple(st.m2.shape)} differ in shape")
         for k, v in t.items():
             if k.startswith("class_mean/"):
                 key = k.split("/", 1)[1]
                 if v.shape != st.mean.shape:
-                    raise ValueError(f"class mean {key} has shape {tuple(v.shape)}, not {tuple(st.mean.shape)}")
+                    raise InputError(f"class mean {key} has shape {tuple(v.shape)}, not {tuple(st.mean.shape)}")
                 st.class_means[key] = v
                 st.class_count[key] = int(t[f"class_count/{key}"][0])
         return st

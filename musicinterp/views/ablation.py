@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..ablation.result import SweepResult
+from ..errors import InputError
 from ..probes import ProbeBank
 from .numbers import heat_text
 from .probes import head_heatmap_trace
@@ -24,7 +25,7 @@ def _scores(result: SweepResult, value: str | None) -> tuple[np.ndarray, str]:
         return (result.tensor - result.baseline).numpy(), f"change in {result.metric}"
     if value == "raw":
         return result.tensor.numpy(), result.metric
-    raise ValueError(f"value must be 'normalized', 'delta' or 'raw', got {value!r}")
+    raise InputError(f"value must be 'normalized', 'delta' or 'raw', got {value!r}")
 
 
 def _title(result: SweepResult) -> str:
@@ -34,7 +35,7 @@ def _title(result: SweepResult) -> str:
 def layer_bars(result: SweepResult, *, normalized: bool = False) -> go.Figure:
     """One bar per layer (or window) with the clean, fully-corrupt and no-edit references as lines."""
     if len(result.axes) != 1:
-        raise ValueError(f"layer bars need a one-axis sweep; this one is over {result.axes}")
+        raise InputError(f"layer bars need a one-axis sweep; this one is over {result.axes}")
     labels = [str(x) for x in result.labels[result.axes[0]]]
     if normalized:
         y = result.normalized.numpy()
@@ -59,7 +60,7 @@ def layer_bars(result: SweepResult, *, normalized: bool = False) -> go.Figure:
 def sweep_heatmap_trace(result: SweepResult, *, value: str | None = None, showscale: bool = True) -> go.Heatmap:
     z, name = _scores(result, value)
     if z.ndim != 2:
-        raise ValueError(f"a heatmap needs a two-axis sweep; this one is over {result.axes}")
+        raise InputError(f"a heatmap needs a two-axis sweep; this one is over {result.axes}")
     bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
     ya, xa = result.axes
     return go.Heatmap(z=z, x=[str(v) for v in result.labels[xa]], y=[str(v) for v in result.labels[ya]],
@@ -83,9 +84,9 @@ def sweep_heatmap(result: SweepResult, *, value: str | None = None) -> go.Figure
 def codebook_breakdown(result: SweepResult) -> go.Figure:
     """Per-codebook change in the metric for each layer (which of lead, drums, brightness, bass breaks)."""
     if result.per_codebook is None:
-        raise ValueError(f"metric {result.metric!r} is not per codebook; sweep with metric='ce' or 'kl'")
+        raise InputError(f"metric {result.metric!r} is not per codebook; sweep with metric='ce' or 'kl'")
     if len(result.axes) != 1:
-        raise ValueError(f"a codebook breakdown needs a one-axis sweep; this one is over {result.axes}")
+        raise InputError(f"a codebook breakdown needs a one-axis sweep; this one is over {result.axes}")
     base = result.clean_per_codebook if result.kind == "ablation" else result.corrupt_per_codebook
     z = (result.per_codebook - base).numpy()
     bound = max(float(np.abs(z).max()), 1e-9)
@@ -104,7 +105,7 @@ def codebook_breakdown(result: SweepResult) -> go.Figure:
 def read_vs_used(result: SweepResult, bank: ProbeBank, *, value: str | None = None) -> go.Figure:
     """The probe heatmap of a concept (where it is *read*) beside the sweep (where it is *used*)."""
     if result.axes != ("layer", "head") or len(bank.grid) != 2:
-        raise ValueError("read_vs_used compares a layer x head sweep with a per-head probe bank")
+        raise InputError("read_vs_used compares a layer x head sweep with a per-head probe bank")
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.16, subplot_titles=(
         f"read: {bank.concept} probe accuracy ({bank.site})", f"used: {result.method} at {result.site}"))
     probe = head_heatmap_trace(bank, showscale=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.players import audio_players_html, compare_players_html, wav_base64
+from ..errors import InputError
 
 __all__ = ["Players", "players", "audio_players_html", "compare_players_html", "wav_base64"]
 
@@ -32,13 +33,13 @@ def players(index: int = 0, **results) -> Players:
     a ``(samples, sample_rate)`` pair.
     """
     if not results:
-        raise ValueError("players() needs at least one named result, e.g. players(steered=result)")
+        raise InputError("players() needs at least one named result, e.g. players(steered=result)")
     audio, rate = {}, None
     for name, res in results.items():
         samples, sr = (res if isinstance(res, tuple) else (getattr(res, "audio", None), getattr(res, "sample_rate", None)))
         if samples is None:
-            raise ValueError(f"players(): {name!r} has no audio (was it generated with decode_audio=False?)")
+            raise InputError(f"players(): {name!r} has no audio (was it generated with decode_audio=False?)")
         if rate is not None and sr != rate:
-            raise ValueError(f"players(): {name!r} is at {sr} Hz, the others at {rate} Hz")
+            raise InputError(f"players(): {name!r} is at {sr} Hz, the others at {rate} Hz")
         audio[name], rate = samples, sr
     return Players(audio, int(rate), index)

@@ -12,6 +12,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from ..errors import InputError
+
 __all__ = ["matrix_heatmap", "heatmap_grid"]
 
 
@@ -21,7 +23,7 @@ def _frame(matrix: Any):
     need = {"method", "concept", "direction", "task", "success", "within_limits"}
     missing = need - set(getattr(frame, "columns", []))
     if missing:
-        raise ValueError(f"matrix must be a SteeringMatrix or its DataFrame; missing columns {sorted(missing)}")
+        raise InputError(f"matrix must be a SteeringMatrix or its DataFrame; missing columns {sorted(missing)}")
     return frame
 
 
@@ -31,7 +33,7 @@ def heatmap_grid(matrix: Any, task: str = "continuation") -> dict[str, Any]:
     frame = _frame(matrix)
     sub = frame[frame["task"] == task]
     if sub.empty:
-        raise ValueError(f"task must be one of {sorted(set(frame['task']))}, got {task!r}")
+        raise InputError(f"task must be one of {sorted(set(frame['task']))}, got {task!r}")
     methods = list(dict.fromkeys(sub["method"]))
     cols = list(dict.fromkeys(zip(sub["concept"], sub["direction"], strict=True)))
     cell = {(r.method, r.concept, r.direction): r for r in sub.itertuples()}

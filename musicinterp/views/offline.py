@@ -7,6 +7,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from ..errors import InputTypeError
+
 
 def save_figure_html(fig: go.Figure, path: str | Path, div_id: str = "figure") -> Path:
     """Write ``fig`` as a standalone HTML page with plotly.js inlined; same figure, same bytes.
@@ -16,7 +18,7 @@ def save_figure_html(fig: go.Figure, path: str | Path, div_id: str = "figure") -
     instead (plotly.js is then inlined once, not once per figure).
     """
     if not isinstance(fig, go.Figure):
-        raise TypeError(f"fig must be a plotly graph_objects.Figure, got {type(fig).__name__}")
+        raise InputTypeError(f"fig must be a plotly graph_objects.Figure, got {type(fig).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     html = fig.to_html(full_html=True, include_plotlyjs=True, div_id=div_id, config={"displaylogo": False})

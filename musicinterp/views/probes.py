@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..errors import InputError
 from ..probes import ProbeBank
 
 COLORSCALE = "Viridis"
@@ -22,7 +23,7 @@ def _shared_range(banks: Sequence[ProbeBank]) -> tuple[float, float]:
 def _head_matrices(bank: ProbeBank, sort: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Accuracy, AUC and original head index per cell, ``(layers, heads)``; sorted per layer if asked."""
     if len(bank.grid) != 2:
-        raise ValueError(f"a layer x head heatmap needs a head site; {bank.site!r} probes are per layer")
+        raise InputError(f"a layer x head heatmap needs a head site; {bank.site!r} probes are per layer")
     acc = bank.accuracy_grid().numpy()
     auc = bank.auc_grid().numpy()
     heads = np.tile(np.arange(acc.shape[1]), (acc.shape[0], 1))
@@ -64,7 +65,7 @@ def layer_accuracy_curve(banks: Sequence[ProbeBank]) -> go.Figure:
     fig = go.Figure()
     for bank in banks:
         if len(bank.grid) != 1:
-            raise ValueError(f"{bank.site!r} probes are per head; use head_heatmap")
+            raise InputError(f"{bank.site!r} probes are per head; use head_heatmap")
         layers = list(range(bank.grid[0]))
         fig.add_trace(go.Scatter(
             x=layers, y=bank.val_acc.tolist(), mode="lines+markers", name=f"{bank.concept} ({bank.pooling})",

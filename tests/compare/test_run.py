@@ -189,7 +189,7 @@ def test_compare_refuses_bad_arguments(tiny_store_for_compare):
 @pytest.mark.slow
 def test_compare_runs_on_a_random_real_shape_model_with_audio_judges():
     """It must run (not succeed): random MusicGen-small, a tiny random CLAP and the audio judges, one short
-    continuation, the random-direction control beside the method."""
+    continuation (controls are tested on the tiny model: here they would double the slowest test)."""
     from musicinterp.compare.run import compare
     from musicinterp.compare.tasks import continuation_task
     from musicinterp.judges import audio_judges, clap_judges
@@ -206,10 +206,10 @@ def test_compare_runs_on_a_random_real_shape_model_with_audio_judges():
                            generator=torch.Generator().manual_seed(1))
     task = continuation_task("continuation", prompt, n_frames=25, guidance_scale=1.0)  # 0.5 s, the judges' minimum
     judges = [*clap_judges(tiny_handle(), {"drums": ("drums", "no drums")}), *audio_judges()]
-    comp = compare(model, {"diffmeans": steerer}, [task], judges, {"diffmeans": [5.0]}, progress=False, controls=1)
+    comp = compare(model, {"diffmeans": steerer}, [task], judges, {"diffmeans": [5.0]}, progress=False)
     frame = comp.to_pandas()
-    assert list(frame["method"]) == ["unsteered", "diffmeans", "diffmeans~random0"] and "collateral_floor" in frame
-    assert "rate_clap:drums" in frame and "control_success" in frame
+    assert list(frame["method"]) == ["unsteered", "diffmeans"] and "collateral_floor" in frame
+    assert "rate_clap:drums" in frame and "verdict" in frame
     row = comp.rows[0]
     assert set(row) >= {"success", "nll", "nll_increase", "token_distance", "collateral", "key_kept", "tempo_kept",
                         "within_limits", "rate_audio:percussive", "rate_audio:low-end"}
