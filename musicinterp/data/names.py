@@ -21,11 +21,12 @@ class UnsafeNameError(ValueError, MusicInterpError):
     """A name from data cannot be used: it could become a path outside its folder. Names the field."""
 
 
-def safe_name(value: Any, *, field: str) -> str:
-    """``value`` if it is a name (see the module docstring); else :class:`UnsafeNameError` naming ``field``."""
+def safe_name(value: Any, *, field: str, error: type[UnsafeNameError] | None = None) -> str:
+    """``value`` if it is a name (see the module docstring); else ``error`` (an :class:`UnsafeNameError`, or the
+    caller's subclass of it) naming ``field``."""
     if not isinstance(value, str) or value in (".", "..") or NAME.fullmatch(value) is None:
         shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-        raise UnsafeNameError(f"{field}: {shown} cannot be used as a name; a name is {RULE}, because it may "
+        raise (error or UnsafeNameError)(f"{field}: {shown} cannot be used as a name; a name is {RULE}, because it may "
                               f"become a file name")
     return value
 

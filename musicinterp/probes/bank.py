@@ -132,7 +132,7 @@ class ProbeBank:
                    "train_acc": self.train_acc}
         if self.val_logits is not None:
             tensors.update(val_logits=self.val_logits, val_labels=self.val_labels)
-        _concept(self.concept, f"{folder}: concept")
+        safe_name(self.concept, field=f"{folder}: concept", error=ProbeBankNameError)
         for name, t in tensors.items():
             if name not in METRICS:
                 TF.check_finite(f"{folder / TENSORS} (not saved)", name, t, ProbeBankError)
@@ -180,13 +180,6 @@ class ProbeBankNameError(ProbeBankError, UnsafeNameError):
     """A probe bank's concept that cannot be used as a name."""
 
 
-def _concept(value: Any, where: str) -> str:
-    try:
-        return safe_name(value, field=where)
-    except UnsafeNameError as err:
-        raise ProbeBankNameError(str(err)) from err
-
-
 def _count(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
@@ -220,7 +213,7 @@ def _read_info(path: Path) -> dict[str, Any]:
         if not ok(info[key]):
             shown = repr(info[key]) if len(repr(info[key])) <= 60 else repr(info[key])[:57] + "..."
             raise ProbeBankError(f"{path}: field {key!r} must be {what}, got {shown}")
-    _concept(info["concept"], f"{path}: field 'concept'")
+    safe_name(info["concept"], field=f"{path}: field 'concept'", error=ProbeBankNameError)
     digest = info.get("tensors_sha256")
     if digest is None:
         warnings.warn(f"{path} has no 'tensors_sha256' (saved before probe banks carried a checksum): its tensors "

@@ -37,18 +37,11 @@ class SteererNameError(SteererFileError, UnsafeNameError):
     """A steerer's ``concept`` that cannot be used as a name."""
 
 
-def _concept(value: Any, where: str) -> str:
-    try:
-        return safe_name(value, field=where)
-    except UnsafeNameError as err:
-        raise SteererNameError(str(err)) from err
-
-
 def save_artifact(steerer: Any, folder: str | Path) -> Path:
     """Write the tensors, then the JSON holding their SHA-256; refuses non-finite steering tensors."""
     folder = Path(folder)
     tensors_path = folder / "steerer.safetensors"
-    _concept(steerer.concept, f"{folder}: concept")
+    safe_name(steerer.concept, field=f"{folder}: concept", error=SteererNameError)
     for name, t in steerer.tensors.items():
         if name not in METRICS:
             TF.check_finite(f"{tensors_path} (not saved)", name, t, SteererFileError)
@@ -79,7 +72,7 @@ def load_artifact(folder: str | Path, registry: dict[str, type]) -> Any:
             raise SteererFileError(f"{path}: missing field {key!r}")
         if not isinstance(info[key], kind):
             raise SteererFileError(f"{path}: field {key!r} must be {kind.__name__}, got {type(info[key]).__name__}")
-    _concept(info["concept"], f"{path}: field 'concept'")
+    safe_name(info["concept"], field=f"{path}: field 'concept'", error=SteererNameError)
     meta = info.get("meta", {})
     if not isinstance(meta, dict):
         raise SteererFileError(f"{path}: field 'meta' must be dict, got {type(meta).__name__}")
