@@ -2,7 +2,7 @@
 
 Each page runs in a fresh process in a folder of its own (``tests/docs/harness.py`` says how, and which
 markers a page may carry). A failure names the page and the line of the block. Run one page by hand with
-``python -m tests.docs.harness docs/howto.md --keep /tmp/docs``.
+``python -m tests.docs.harness docs/howto.md --keep DOCS_RUN`` (DOCS_RUN: any empty folder).
 """
 
 from __future__ import annotations
