@@ -120,7 +120,7 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
         st.save(out / "steerers" / name)
 
     print(f"[4/5] comparing methods on {n} generations per task and strength (2 s prompts, 2 s generated), "
-          f"with a random-direction control per method")
+          f"with a random-direction control of difference-in-means")
     comp, best, facts["comparison"] = _comparison_section(model, steerers, target, remove, n, quick, out, figures)
 
     print("[5/5] rendering audio (unsteered and steered, side by side) and the monitor traces")
