@@ -75,18 +75,8 @@ REMOVE_SWEEPS: dict[str, list[float]] = {
 }
 PROMPT_FRAMES = 200  # organism_tasks' continuation prompt (4 s)
 CALIBRATE_AT = {"smitin": 25.0, "smitin-s5": 60.0}  # alpha the monitors are calibrated at (s = 2, s = 5)
-COLUMNS = ["method", "concept", "direction", "strength", "success (95%)", "validity (95%)", "collateral (95%)",
-           "nll_increase", "key_kept", "tempo_kept", "steps_edited", "monitor_reached_tau", "verdict"]
-
-
-def with_interval_text(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with ``"x (95%)"`` columns: the value and its interval, ``0.94 [0.85, 0.98]``."""
-    def text(row: dict[str, Any], key: str) -> str | None:
-        if row.get(key) is None:
-            return None
-        lo, hi = row.get(f"{key}_lo"), row.get(f"{key}_hi")
-        return f"{row[key]:.2f}" + ("" if lo is None else f" [{lo:.2f}, {hi:.2f}]")
-    return [{**r, **{f"{k} (95%)": text(r, k) for k in ("success", "validity", "collateral")}} for r in rows]
+COLUMNS = ["method", "concept", "direction", "strength", "success", "validity", "collateral", "nll_increase",
+           "key_kept", "tempo_kept", "steps_edited", "monitor_reached_tau", "verdict"]
 
 
 def _r(v: Any) -> Any:
@@ -277,7 +267,7 @@ def main() -> None:
         print(f"\n### {task}\n")
         base = [{"method": "unsteered", "concept": c, "direction": d, **row}
                 for c, by in matrix.unsteered(task).items() for d, row in by.items()]
-        print(markdown_table(with_interval_text(base + matrix.best_rows(task)), COLUMNS))
+        print(markdown_table(base + matrix.best_rows(task), COLUMNS))
         why = matrix.explain(task)
         print(f"\n{task}: each failing cell's best setting and the bars it misses, then the weakest setting "
               "reaching 90% (else the most successful) and what it misses (floor = a re-sampled unsteered run)\n")

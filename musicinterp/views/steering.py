@@ -80,7 +80,7 @@ def monitor_trace_figure(trace: MonitorTrace, prompt: int = 0, title: str = "SMI
 
 
 TABLE_COLUMNS = ("task", "method", "strength", "success", "collateral", "validity", "nll_increase", "key_kept",
-                 "tempo_kept", "within_limits")
+                 "tempo_kept", "verdict", "within_limits")
 
 
 def comparison_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = TABLE_COLUMNS) -> go.Figure:
@@ -96,6 +96,8 @@ def comparison_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = TA
 
 
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = TABLE_COLUMNS) -> str:
+    """Rows as a markdown table; a column whose row holds ``<column>_lo`` and ``_hi`` shows its 95% interval,
+    ``0.94 [0.85, 0.98]`` (the header says so)."""
     cols = [c for c in columns if any(c in r for r in rows)]
 
     def fmt(v: Any) -> str:
@@ -103,7 +105,13 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = TABL
             return f"{v:.2f}" if abs(v) >= 0.01 or v == 0 else f"{v:.3f}"
         return "" if v is None else str(v)
 
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    def cell(r: dict[str, Any], c: str) -> str:
+        lo, hi = r.get(f"{c}_lo"), r.get(f"{c}_hi")
+        return fmt(r.get(c)) + (f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None and hi is not None else "")
+
+    with_ci = {c for c in cols if any(f"{c}_lo" in r for r in rows)}
+    head = [f"{c} (95%)" if c in with_ci else c for c in cols]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
 

@@ -96,3 +96,12 @@ def test_markdown_table():
                                     "|---|---|---|---|\n"
                                     "| iti | 0.50 | 0.004 |  |\n"
                                     "| sae | 0.00 | 1.25 | True |")
+
+
+def test_markdown_table_shows_intervals_where_rows_carry_them():
+    rows = [{"method": "iti", "success": 0.94, "success_lo": 0.85, "success_hi": 0.98, "verdict": "undecided"},
+            {"method": "sae", "success": 0.5, "verdict": "fail"}]
+    assert markdown_table(rows) == ("| method | success (95%) | verdict |\n"
+                                    "|---|---|---|\n"
+                                    "| iti | 0.94 [0.85, 0.98] | undecided |\n"
+                                    "| sae | 0.50 | fail |")
