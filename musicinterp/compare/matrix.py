@@ -23,14 +23,15 @@ from typing import Any
 from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
-from ..steering import Steerer
+from ..steering import Steerer, control_of
 from .run import Comparison, run_comparison
 from .tasks import Task
 
 __all__ = ["steering_matrix", "SteeringMatrix", "missed_bars", "cell_verdict", "CELL_FIELDS", "DIRECTIONS"]
 
 DIRECTIONS: tuple[str, ...] = ("add", "remove")
-CELL_FIELDS: tuple[str, ...] = ("success", "success_lo", "success_hi", "validity", "collateral", "collateral_lo",
+CELL_FIELDS: tuple[str, ...] = ("success", "success_lo", "success_hi", "validity", "validity_lo", "validity_hi",
+                                 "collateral", "collateral_lo",
                                  "collateral_hi", "nll_increase", "within_limits", "strength", "verdict")
 
 
@@ -87,7 +88,9 @@ class SteeringMatrix:
 
     @property
     def methods(self) -> list[str]:
-        return list(dict.fromkeys(r["method"] for comp in self.comparisons.values() for r in comp.rows))
+        """The methods compared (their random-direction controls are rows, not methods)."""
+        return list(dict.fromkeys(r["method"] for comp in self.comparisons.values() for r in comp.rows
+                                  if control_of(r["method"]) is None))
 
     def best_rows(self, task: str = "continuation") -> list[dict[str, Any]]:
         """Every cell's best row for ``task`` (``Comparison.best``), with its concept and direction."""
