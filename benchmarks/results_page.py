@@ -128,6 +128,10 @@ def render_page() -> str:
              "checks this page against the JSON.", ""]
     for path in sorted(RESULTS.glob("*.json")):
         parts.append(section(path.stem, json.loads(path.read_text())))
+    shots = sorted((PAGE.parent / "img").glob("report_*.png"))
+    if shots:  # the offline report of `make demo`, one screenshot per section (tests/report/test_screens.py)
+        parts.append("## The report of `make demo`, section by section\n")
+        parts += [f"![{p.stem.removeprefix('report_').replace('_', ' ')}](img/{p.name})\n" for p in shots]
     archive = sorted((RESULTS / "archive").glob("*.md"))
     if archive:
         parts.append("## Earlier measurements\n")
