@@ -62,6 +62,8 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, plain_generate, sync  # noqa: E402
+from patch_sweep import _pair as patch_pair  # noqa: E402
+from probe_fit import synthetic_view  # noqa: E402
 
 import musicinterp as mi  # noqa: E402
 
@@ -446,36 +448,14 @@ class Suite:
     # -- global sections ---------------------------------------------------------------------------
     def probe_bank(self) -> dict[str, Any]:
         from musicinterp.probes import ProbeConfig
-        from musicinterp.store import ProbeView
 
         n, layers, heads, dim = (200, 2, 4, 16) if self.quick else (2000, 48, 32, 64)
 
-        def view(n: int, layers: int, heads: int, dim: int, seed: int = 0) -> ProbeView:
-            """probe_fit.py's synthetic features: correlated, anisotropic, planted signal in a few heads."""
-            g = torch.Generator().manual_seed(seed)
-            y = torch.tensor([i % 2 for i in range(n)], dtype=torch.float32)
-            spectrum = torch.logspace(0, -1.5, dim)
-            mix = torch.randn(heads, dim, dim, generator=g) / dim**0.5 * spectrum
-            x = torch.empty(n, layers, heads, dim)
-            for layer in range(layers):
-                z = torch.randn(n, heads, dim, generator=g)
-                x[:, layer] = torch.einsum("nhd,hde->nhe", z, mix) * 3 + torch.randn(heads, dim, generator=g)
-            planted = torch.randint(0, layers * heads, (min(24, layers * heads),), generator=g)
-            for rank, flat in enumerate(planted.tolist()):
-                layer, head = divmod(flat, heads)
-                x[:, layer, head] += (0.05 + 0.05 * rank) * y[:, None] * torch.randn(dim, generator=g)
-            groups = [f"g{i // 2}" for i in range(n)]  # each group holds one clip of each label
-            order = torch.randperm(n // 2 + n % 2, generator=g).tolist()
-            val_groups = {f"g{j}" for j in order[: max(1, round(0.2 * len(order)))]}
-            splits = ["val" if gr in val_groups else "train" for gr in groups]
-            return ProbeView(x=x, labels={"c": y}, clip_ids=[f"c{i}" for i in range(n)], groups=groups,
-                             splits=splits, site="attn_z", pooling="mean")
-
         t0 = time.perf_counter()
-        v = view(n, layers, heads, dim)
+        v = synthetic_view(n, layers, heads, dim)  # probe_fit.py's features
         build_s = time.perf_counter() - t0
         cfg = ProbeConfig(device=self.device)
-        mi.fit_probe_bank(view(200, 1, 2, dim, seed=1), "c", "attn_z", config=cfg)  # warm-up
+        mi.fit_probe_bank(synthetic_view(200, 1, 2, dim, seed=1), "c", "attn_z", config=cfg)  # warm-up
         times, bank = [], None
         for _ in range(self.args.repeats):
             base = reset_peak(self.device)
@@ -547,14 +527,7 @@ class Suite:
         model = mi.load_model(spec, dtype="float32", device=self.device)
         attn = use_sdpa(model)
         frames, pairs, max_rows = (12, 2, 32) if self.quick else (200, 2, 32)
-        g = torch.Generator().manual_seed(0)
-        codes = torch.randint(0, model.codebook_size, (pairs, model.n_codebooks, frames), generator=g)
-        vocab = int(model.hf.config.text_encoder.vocab_size)
-        ids = torch.randint(1, min(vocab, 1000), (2, pairs, 8), generator=g)
-        clean = mi.ablation.teacher_forced(model, codes.to(model.device), input_ids=ids[0].to(model.device),
-                                           label="clean")
-        corrupt = mi.ablation.teacher_forced(model, codes.to(model.device), input_ids=ids[1].to(model.device),
-                                             label="corrupt")
+        clean, corrupt = patch_pair(model, pairs, frames)  # patch_sweep.py's prompt pair
         kw = dict(site="attn_z", over=("layer", "head"), metric="kl", direction="denoise", progress=False)
         mi.patch(model, clean, corrupt, max_rows=max_rows, layers=[0], **kw)  # warm-up
         mi.ablation.patch_sets(model, clean, corrupt, [[(0, 0)]], site="attn_z", metric="kl", batched=False)
