@@ -9,7 +9,7 @@ Where the model's world has a grammar (the organism's), it adds a validity rate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -58,6 +58,7 @@ class Fidelity:
     nll: float
     token_distance: float
     validity: float | None = None
+    valid: torch.Tensor | None = field(default=None, repr=False)  # per clip, where the world has a grammar
 
 
 def fidelity(model: MusicGen, codes: torch.Tensor, reference: torch.Tensor, *, prompt_frames: int = 0,
@@ -72,4 +73,4 @@ def fidelity(model: MusicGen, codes: torch.Tensor, reference: torch.Tensor, *, p
     dist = token_distance(codes[..., prompt_frames:], reference[..., prompt_frames:], model.codebook_size)
     valid = world_of(model).validity(codes[..., prompt_frames:])
     validity = None if valid is None else float(valid.float().mean())
-    return Fidelity(nll, dist, validity)
+    return Fidelity(nll, dist, validity, valid)

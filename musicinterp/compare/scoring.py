@@ -19,7 +19,6 @@ import torch
 
 from ..judges import Judge, JudgeResult, KeptJudge, judge_all
 from ..models.musicgen import MusicGen
-from ..models.sources import world_of
 from .fidelity import fidelity
 from .intervals import (
     Limits,
@@ -78,7 +77,7 @@ class Scorer:
         others = {f"rate_{j.name}": _outcomes(results[j.name]) for j in self.judges
                   if j.concept != self.target.concept}
         others.update({k: _outcomes(r) for k, r in kept.items() if k != f"{self.target.concept}_kept"})
-        valid = world_of(self.model).validity(gen)
+        valid = fid.valid  # the grammar's verdict per clip, read once by fidelity()
         examples = Examples(_outcomes(results[self.target.name], flip=not self.add), others,
                             None if valid is None else valid.cpu().numpy().astype(np.float64),
                             {m.name: np.asarray(m(gen), np.float64) for m in self.measures})
