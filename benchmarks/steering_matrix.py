@@ -49,13 +49,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
+from matrix_variants import VARIANTS, calibrate_all, fit_variants, variant_name  # noqa: E402
 
 import musicinterp as mi  # noqa: E402
 from musicinterp.compare.controls import dose_response  # noqa: E402
+from musicinterp.compare.intervals import Limits  # noqa: E402
 from musicinterp.compare.matrix import SteeringMatrix, steering_matrix  # noqa: E402
 from musicinterp.compare.run import DEFAULT_SWEEPS  # noqa: E402
 from musicinterp.organism.detectors import CONCEPT_DETECTORS  # noqa: E402
@@ -75,6 +78,7 @@ REMOVE_SWEEPS: dict[str, list[float]] = {
 }
 PROMPT_FRAMES = 200  # organism_tasks' continuation prompt (4 s)
 CALIBRATE_AT = {"smitin": 25.0, "smitin-s5": 60.0}  # alpha the monitors are calibrated at (s = 2, s = 5)
+BOUNDED_GRID = (0.5, 1.0, 1.5, 2.0)  # beta of the bounded edits when not calibrated
 COLUMNS = ["method", "concept", "direction", "strength", "success", "validity", "collateral", "nll_increase",
            "key_kept", "tempo_kept", "steps_edited", "monitor_reached_tau", "verdict"]
 
@@ -89,11 +93,16 @@ def _judge(concept: str):
 
 
 class Builder:
-    """``build(concept, remove)`` for :func:`steering_matrix`: one store per concept, one SAE for all."""
+    """``build(concept, remove)`` for :func:`steering_matrix`: one store per concept, one SAE for all; with
+    ``variants`` beyond plain, each method's precision variants (:mod:`matrix_variants`); with ``calibrate``,
+    every steerer calibrated by the strength finder on held-out continuations."""
 
     def __init__(self, model, work: Path, sae_steps: int, log: dict[str, Any],
-                 methods: tuple[str, ...] | list[str] = METHODS) -> None:
+                 methods: tuple[str, ...] | list[str] = METHODS, variants: tuple[str, ...] = ("plain",),
+                 calibrate: bool = False, sae_min_auc: float | None = None, cal_n: int = 16) -> None:
         self.model, self.work, self.log, self.methods = model, work, log, list(methods)
+        self.variants, self.calibrate, self.sae_min_auc, self.cal_n = list(variants), calibrate, sae_min_auc, cal_n
+        self.fallback: dict[tuple[str, bool], dict[str, list[float]]] = {}
         self.stores: dict[str, Any] = {}
         if "sae" not in self.methods:
             return
@@ -111,33 +120,43 @@ class Builder:
                                               progress=False)
         return self.stores[concept]
 
-    def __call__(self, concept: str, remove: bool) -> dict[str, Any]:
+    def fit(self, concept: str, remove: bool, method: str, **fields: Any):
+        """One method's steerer for ``concept`` with extra config ``fields`` (a variant's keep/edit)."""
         store = self.store(concept)
         last = [store.n_layers - 1]
-        fits = {
-            "iti": lambda: mi.ITISteerer.fit(store, concept, mi.ITIConfig(k=8, remove=remove)),
-            "smitin": lambda: mi.SMITINSteerer.fit(store, concept, mi.SMITINConfig(remove=remove, monitor_heads=8,
-                                                                                   interval=2)),
-            "smitin-s5": lambda: mi.SMITINSteerer.fit(store, concept, mi.SMITINConfig(remove=remove, monitor_heads=8,
-                                                                                      interval=5)),
-            "diffmeans": lambda: mi.DiffMeansSteerer.fit(store, concept, mi.DiffMeansConfig(remove=remove,
-                                                                                            layers=last)),
-            "regression": lambda: mi.RegressionSteerer.fit(store, concept, mi.RegressionConfig(remove=remove,
-                                                                                               layers=last)),
-            "sae": lambda: mi.SAESteerer.fit(self.sae_store, concept, mi.SAESteererConfig(
-                sae=self.sae, features=[self.analysis.best(concept, 1)[0]], remove=remove), analysis=self.analysis),
-        }
-        out = {name: fit() for name, fit in fits.items() if name in self.methods}
-        direction = "remove" if remove else "add"
+        if method == "iti":
+            return mi.ITISteerer.fit(store, concept, mi.ITIConfig(k=8, remove=remove, **fields))
+        if method in ("smitin", "smitin-s5"):
+            cfg = mi.SMITINConfig(remove=remove, monitor_heads=8, interval=2 if method == "smitin" else 5, **fields)
+            return mi.SMITINSteerer.fit(store, concept, cfg)
+        if method == "diffmeans":
+            return mi.DiffMeansSteerer.fit(store, concept, mi.DiffMeansConfig(remove=remove, layers=last, **fields))
+        if method == "regression":
+            return mi.RegressionSteerer.fit(store, concept, mi.RegressionConfig(remove=remove, layers=last,
+                                                                                **fields))
+        chosen = {"min_auc": self.sae_min_auc} if self.sae_min_auc is not None else {
+            "features": [self.analysis.best(concept, 1)[0]]}
+        return mi.SAESteerer.fit(self.sae_store, concept, mi.SAESteererConfig(sae=self.sae, remove=remove, **chosen,
+                                                                              **fields), analysis=self.analysis)
+
+    def __call__(self, concept: str, remove: bool) -> dict[str, Any]:
         info: dict[str, Any] = {}
+        out = fit_variants(lambda method, **fields: self.fit(concept, remove, method, **fields), concept,
+                           self.methods, self.variants, info)
+        direction = "remove" if remove else "add"
         probes = next((out[k] for k in ("smitin", "smitin-s5") if k in out), None)
         if probes is not None:
             acc = probes.tensors["val_acc"].reshape(-1)
             monitored = acc.sort(descending=True).values[:len(probes.tensors["monitor_heads"])]
             info.update(best_head_acc=_r(float(acc.max())), monitor_head_acc=_r(float(monitored.mean())))
         if "sae" in out:
-            feature = self.analysis.best(concept, 1)[0]
-            info.update(sae_feature=feature, sae_auc=_r(float(self.analysis.auc[concept][feature])))
+            feats = out["sae"].tensors["features"].tolist()
+            info.update(sae_features=feats, sae_auc=[_r(float(self.analysis.auc[concept][f])) for f in feats])
+        for name, steerer in out.items():
+            if getattr(steerer.config, "keep", ()):
+                info.setdefault("keep_cos_max", {})[name] = [
+                    _r(float(steerer.tensors["keep_cos_before"].abs().max())),
+                    _r(float(steerer.tensors["keep_cos_after"].abs().max()))]
         held_out = self.model.world.tasks(concept, n=16, seed=1, add=not remove)[0]
         for name, alpha in ((k, v) for k, v in CALIBRATE_AT.items() if k in out):
             try:
@@ -148,13 +167,24 @@ class Builder:
             except ValueError as err:  # nothing to separate: the monitor keeps its validation tau
                 info[f"{name}_tau"] = _r(float(out[name].config.tau))
                 info[f"{name}_calibration_error"] = str(err)
+        if self.calibrate:
+            limits = Limits(max_collateral=0.10, min_validity=0.95)
+            high = lambda name: max(sweeps_for(concept, not remove)[name.split("+")[0]])  # noqa: E731
+            self.fallback[(concept, remove)], info["calibration"] = calibrate_all(self.model, out, concept, remove,
+                                                                                  high, limits, self.cal_n)
         self.log[f"{concept}/{direction}"] = info
-        print(f"built {direction} {concept}: {info}", flush=True)
+        print(f"built {direction} {concept}: { {k: v for k, v in info.items() if k != 'calibration'} }", flush=True)
         return out
 
 
 def sweeps_for(concept: str, add: bool, overrides: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
-    return {k: list(v) for k, v in (DEFAULT_SWEEPS if add else REMOVE_SWEEPS).items()} | (overrides or {})
+    """Each method's grid, and each precision variant's (bounded edits: beta 0.5-2)."""
+    base = {k: list(v) for k, v in (DEFAULT_SWEEPS if add else REMOVE_SWEEPS).items()} | (overrides or {})
+    for method in METHODS:
+        for variant, fields in VARIANTS.items():
+            if variant != "plain":
+                base[variant_name(method, variant)] = list(BOUNDED_GRID) if "edit" in fields else base[method]
+    return base
 
 
 def parse_sweeps(items: list[str]) -> dict[str, list[float]]:
@@ -191,6 +221,22 @@ def monitor_stops(matrix: SteeringMatrix, method: str) -> dict[str, Any]:
                                               "final_reading": _r(float(res.readings[-1].mean()))}
     rate = stopped_total / reached_total if reached_total else None
     return {"rate": _r(rate), "goal_reached": reached_total, "stopped": stopped_total, "per_cell": per_cell}
+
+
+def clap_cells(matrix: SteeringMatrix, model, clap, task: str = "continuation") -> dict[str, Any]:
+    """Per continuation cell (each method's best setting): the detector's success and the CLAP judge's on the
+    rendered audio of the same generations, and whether they agree within 10 points."""
+    out = {}
+    for (concept, direction), comp in matrix.comparisons.items():
+        judge = next(j for j in model.world.clap_judges(clap) if j.concept == concept)
+        for row in [r for r in comp.best(task) if r.get("result") is not None]:
+            audio = np.asarray(model.codes_to_audio(row["result"].codes[..., PROMPT_FRAMES:]))
+            rate = float(judge.decide(judge.score_audio(list(audio), model.sample_rate)).mean())
+            clap_success = rate if direction == "add" else 1 - rate
+            out[f"{row['method']}/{concept}/{direction}"] = {
+                "detector_success": _r(row["success"]), "clap_success": _r(clap_success),
+                "agree_10pt": abs(clap_success - row["success"]) <= 0.10}
+    return out
 
 
 def _cells(matrix: SteeringMatrix, task: str) -> dict:
@@ -236,6 +282,15 @@ def main() -> None:
                     help="replace a method's strengths (both directions), e.g. smitin=5,7.5 diffmeans=1,1.25")
     ap.add_argument("--sae-steps", type=int, default=1200)
     ap.add_argument("--controls", type=int, default=2, help="random-direction control draws per method (0: none)")
+    ap.add_argument("--variants", nargs="+", default=["plain"], choices=list(VARIANTS),
+                    help="precision variants per method (keep-set, bounded edit, both)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="every steerer at the strength the strength finder calibrates (not the grid)")
+    ap.add_argument("--sae-min-auc", type=float, default=None,
+                    help="SAE: steer the feature set with AUC >= this (default: the single best feature)")
+    ap.add_argument("--cal-n", type=int, default=16, help="held-out continuations the strength finder uses")
+    ap.add_argument("--clap", default=None, help="also score each continuation cell with this CLAP (e.g. organism)")
+    ap.add_argument("--partial", default=None, help="write the pairs done so far to this JSON file after each pair")
     args = ap.parse_args()
     overrides = parse_sweeps(args.sweep)
     torch.set_num_threads(2)
@@ -243,7 +298,10 @@ def main() -> None:
     model = mi.load_model("organism")
     work = Path(tempfile.mkdtemp(prefix="mi-matrix-"))
     log: dict[str, Any] = {}
-    build = Builder(model, work, args.sae_steps, log, args.methods)
+    build = Builder(model, work, args.sae_steps, log, args.methods, tuple(args.variants), args.calibrate,
+                    args.sae_min_auc, args.cal_n)
+    clap = mi.judges.load_clap(args.clap) if args.clap else None
+    done: dict[str, Any] = {}
     print(f"methods ready after {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
     names = args.tasks
 
@@ -254,14 +312,22 @@ def main() -> None:
     for concept in args.concepts:  # one pair at a time: each pair's cells are printed as soon as it ends
         for direction in args.directions:
             one = steering_matrix(model, build, [concept], [direction], n=args.n,
-                                  sweeps=lambda c, add: sweeps_for(c, add, overrides), keep_results=True,
-                                  tasks=pick_tasks, controls=args.controls)
+                                  sweeps=lambda c, add: sweeps_for(c, add, overrides) | build.fallback.get(
+                                      (c, not add), {}), keep_results=True,
+                                  tasks=pick_tasks, controls=args.controls, calibrated=args.calibrate)
             matrix.comparisons.update(one.comparisons)
             matrix.seconds.update(one.seconds)
-            print("pair " + json.dumps({"pair": f"{concept}/{direction}", "minutes": round(
-                one.seconds[(concept, direction)] / 60, 1), "cells": {t: _cells(one, t) for t in one.tasks},
-                "smitin_monitor": monitor_stops(one, "smitin"), "smitin_s5_monitor": monitor_stops(one, "smitin-s5")}),
-                  flush=True)
+            pair = {"pair": f"{concept}/{direction}", "minutes": round(one.seconds[(concept, direction)] / 60, 1),
+                    "cells": {t: _cells(one, t) for t in one.tasks}, "verdicts": {
+                        t: one.verdict_counts(t) for t in one.tasks},
+                    "controls": {t: control_figures(one, t) for t in one.tasks},
+                    "smitin_monitor": monitor_stops(one, "smitin"),
+                    "smitin_s5_monitor": monitor_stops(one, "smitin-s5"), "build": log.get(f"{concept}/{direction}"),
+                    "clap": clap_cells(one, model, clap) if clap is not None else None}
+            print("pair " + json.dumps(pair), flush=True)
+            done[pair["pair"]] = pair
+            if args.partial:
+                Path(args.partial).write_text(json.dumps({"args": vars(args), "pairs": done}, indent=1))
     print(repr(matrix))
     tasks = matrix.tasks
     for task in tasks:

@@ -154,7 +154,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             seed: int = 0, continuity: Sequence[KeptJudge] | None = None, max_collateral: float = 0.10,
             min_validity: float = 0.95, min_success: float = 0.9, progress: bool = True, keep_results: bool = False,
             batched: bool = True, max_rows: int | None = DEFAULT_MAX_ROWS, paired: bool = True,
-            noise_floor: bool = True, controls: int = 0, measures: Sequence[Any] | None = None) -> Comparison:
+            noise_floor: bool = True, controls: int = 0, measures: Sequence[Any] | None = None,
+            calibrated: bool = False) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
     ``judges`` read the generated frames (default: the model world's concept and
@@ -179,15 +180,16 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     Every row carries 95% intervals and a ``verdict`` (pass, fail, undecided against the limits;
     :mod:`~musicinterp.compare.intervals`); ``controls`` random-direction draws per direction method
     run beside it (:mod:`~musicinterp.compare.controls`); ``measures`` (``mi.measures`` embedders; default
-    the world's) add FAD, KAD and preservation (:mod:`~musicinterp.compare.preservation`).
+    the world's) add FAD, KAD and preservation (:mod:`~musicinterp.compare.preservation`). With ``calibrated``
+    a steerer that :meth:`~musicinterp.steering.Steerer.calibrate` found a strength for runs at that strength
+    alone instead of its sweep; every row's ``strength_from`` says which (``"calibrated"`` or ``"grid"``).
     """
     tasks, judges, target, target_judge = _check_inputs(model, steerers, tasks, judges, target)
     if controls:  # random-direction controls, run in the same batches as their methods
         steerers = {**steerers, **random_controls(steerers, controls, seed)}
     world = world_of(model)
     continuity = list(continuity) if continuity is not None else world.continuity_judges()
-    sweeps = {**world.sweeps, **(sweeps or {})}
-    strengths = {name: [float(x) for x in _sweep(sweeps, name)] for name in steerers}
+    strengths, strength_from = _strengths({**world.sweeps, **(sweeps or {})}, steerers, calibrated)
     comp = Comparison(target=target, add=add, max_collateral=max_collateral, min_validity=min_validity,
                       judges=[j.name for j in judges], min_success=min_success)
     measures = list(measures) if measures is not None else world.default_measures(model)
@@ -201,7 +203,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
         base, base_ex = _add_baselines(comp, scorer, task, base_codes,
                                        resampled_baseline(model, task, task_seed, paired) if noise_floor else None)
         bar.update(1 + noise_floor)
-        _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, keep_results, bar)
+        _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, strength_from,
+                  keep_results, bar)
     bar.close()
     if any(control_of(name) is not None for name in steerers):  # controls made here or passed in by name
         attach_controls(comp)
@@ -225,13 +228,14 @@ def _add_baselines(comp: Comparison, scorer: Scorer, task: Task, base_codes: tor
 
 
 def _add_rows(comp: Comparison, scorer: Scorer, task: Task, base_codes: torch.Tensor, base: tuple[dict, Examples],
-              settings: dict[str, list], strengths: dict[str, list[float]], keep_results: bool, bar: Any) -> None:
+              settings: dict[str, list], strengths: dict[str, list[float]], strength_from: dict[str, str],
+              keep_results: bool, bar: Any) -> None:
     """One scored row per steerer and strength of ``task``, with its intervals, verdict and limits flag."""
     for name, results in settings.items():
         for strength, res in zip(strengths[name], results, strict=True):
             scored, ex = scorer(res.codes, task, base_codes, base[0])
             comp.examples[(task.name, name, strength)] = ex
-            row = {"task": task.name, "method": name, "strength": strength,
+            row = {"task": task.name, "method": name, "strength": strength, "strength_from": strength_from[name],
                    **with_intervals(scored, ex, base[1], comp.limits), **setting_fields(res)}
             row["within_limits"] = comp.within_limits(row)
             if keep_results:
@@ -261,6 +265,22 @@ def _check_inputs(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence
     if target_judge is None:
         raise InputError(f"no judge reads target {target!r}; judges: {[j.name for j in judges]}")
     return tasks, judges, target, target_judge
+
+
+def _strengths(sweeps: dict[str, Sequence[float]], steerers: dict[str, Steerer], calibrated: bool
+               ) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """Each steerer's strengths and where they came from: its calibrated strength alone (``"calibrated"``, with
+    ``calibrated`` and a strength found by ``steerer.calibrate``; a control takes its method's), else the sweep
+    (``"grid"``)."""
+    strengths, source = {}, {}
+    for name, steerer in steerers.items():
+        owner = steerers.get(control_of(name) or name, steerer)
+        found = owner.meta.get("calibrated_strength") if calibrated else None
+        if found is not None:
+            strengths[name], source[name] = [float(found)], "calibrated"
+        else:
+            strengths[name], source[name] = [float(x) for x in _sweep(sweeps, name)], "grid"
+    return strengths, source
 
 
 def _sweep(sweeps: dict[str, Sequence[float]], name: str) -> Sequence[float]:

@@ -8,6 +8,9 @@ the way in, as MusicGen's 32 kHz audio is for a 48 kHz LAION CLAP.
 
 The audio tower is HTSAT at toy size: a 64 x 64 "image" (32 mel bins x 128
 time frames folded twice), 4 x 4 patches, two stages of two Swin blocks.
+Training clips are rendered longer than the window (``render_seconds``) and a
+window is cropped at a random offset at every step (time-shift augmentation),
+so the model hears notes at every phase of its patch grid.
 """
 
 from __future__ import annotations
@@ -43,16 +46,17 @@ class OrganismClapConfig:
     f_min: float = 30.0
     f_max: float = 8000.0
     spec_size: int = 64
-    patch_hidden: int = 32
-    depths: tuple[int, ...] = (1, 1)
+    render_seconds: float = 6.0  # training clips' length; each step crops a clip_seconds window from them
+    patch_hidden: int = 48
+    depths: tuple[int, ...] = (2, 2)
     audio_heads: tuple[int, ...] = (2, 4)
     text_hidden: int = 64
     text_layers: int = 2
     text_heads: int = 2
     projection_dim: int = 64
-    n_train_clips: int = 1024
-    steps: int = 300
-    batch_size: int = 32
+    n_train_clips: int = 4096
+    steps: int = 2000
+    batch_size: int = 64
     lr: float = 2e-3
     warmup: int = 20
     weight_decay: float = 0.01

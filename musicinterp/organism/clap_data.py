@@ -95,6 +95,21 @@ def log_mel(audio: np.ndarray | torch.Tensor, extractor) -> torch.Tensor:
     return (10.0 * torch.log10(mel.clamp_min(1e-10))).float()[:, None]
 
 
+def window_frames(extractor) -> int:
+    """Log-mel frames of one full window of ``extractor`` (centred STFT: samples // hop + 1)."""
+    return extractor.nb_max_samples // extractor.hop_length + 1
+
+
+def crop_windows(feats: torch.Tensor, frames: int, rng: np.random.Generator) -> torch.Tensor:
+    """``(B, 1, frames, mels)``: one window per clip of ``feats`` ``(B, 1, T, mels)``, each at a random offset
+    (time-shift augmentation; the whole clip when it is no longer than ``frames``)."""
+    spare = feats.shape[2] - frames
+    if spare <= 0:
+        return feats
+    offsets = rng.integers(0, spare + 1, size=len(feats))
+    return torch.stack([f[:, o:o + frames] for f, o in zip(feats, offsets.tolist(), strict=True)])
+
+
 def world_clips(seeds: Sequence[int], n_frames: int, **fixed: int) -> list[Clip]:
     """World clips from ``seeds``; ``fixed`` sets latents (e.g. ``drums=1``), the rest drawn from each seed."""
     world = OrganismWorld(n_frames)

@@ -1,6 +1,7 @@
 """Train the organism CLAP contrastively on CPU, and save or find its checkpoint.
 
-Rendered world clips (:mod:`musicinterp.organism.clap_data`) are paired with
+Rendered world clips (:mod:`musicinterp.organism.clap_data`), longer than the
+model's window and cropped at a random offset at every step, are paired with
 captions drawn afresh at every step (caption dropout, varied word order and
 template). The loss is CLIP's symmetric cross-entropy with soft targets: each
 caption's target spreads over every clip in the batch it fits. Everything is
@@ -29,7 +30,8 @@ from transformers import ClapModel
 from ..store import owned
 from ..store.layout import umask
 from .clap_config import OrganismClapConfig, build_clap_tokenizer, clap_feature_extractor, clap_model_config
-from .clap_data import TRAIN_SEED0, caption, clap_examples, compatibility
+from .clap_data import TRAIN_SEED0, caption, clap_examples, compatibility, crop_windows, window_frames
+from .vocab import FRAME_RATE
 
 SHIPPED_CLAP = Path(__file__).resolve().parent / "clap"
 DEFAULT_CLAP_OUT = Path("musicinterp_out") / "organism_clap"
@@ -94,7 +96,8 @@ def train_organism_clap(cfg: OrganismClapConfig, progress: bool = True) -> tuple
     log, t0 = ClapTrainLog(), time.perf_counter()
     tokenizer, extractor = build_clap_tokenizer(), clap_feature_extractor(cfg)
     feats, labels = clap_examples(range(TRAIN_SEED0, TRAIN_SEED0 + cfg.n_train_clips), extractor,
-                                  int(cfg.clip_seconds * 50), progress=progress)
+                                  int(max(cfg.render_seconds, cfg.clip_seconds) * FRAME_RATE), progress=progress)
+    frames = window_frames(extractor)
     log.data_seconds = time.perf_counter() - t0
     torch.manual_seed(cfg.seed)
     model = ClapModel(clap_model_config(cfg, len(tokenizer))).train()
@@ -106,7 +109,7 @@ def train_organism_clap(cfg: OrganismClapConfig, progress: bool = True) -> tuple
         idx = torch.from_numpy(rng.choice(len(feats), size=min(cfg.batch_size, len(feats)), replace=False))
         texts, masks = _captions(labels[idx], rng, cfg)
         enc = tokenizer(texts, padding=True, return_tensors="pt")
-        loss = contrastive_loss(model, feats[idx], enc["input_ids"], enc["attention_mask"],
+        loss = contrastive_loss(model, crop_windows(feats[idx], frames, rng), enc["input_ids"], enc["attention_mask"],
                                 compatibility(labels[idx], masks))
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -28,7 +28,12 @@ def _check_size(n_clips: int, n_frames: int) -> None:
 
 
 def _labels(clips) -> dict[str, torch.Tensor]:
-    return {c: torch.tensor([getattr(k.latents, c) for k in clips]) for c in CONCEPTS}
+    """The planted concepts, then the nuisances a keep-set may name (``dynamics``: loud; ``mode``: minor), binary
+    as the world's dynamics and mode judges read them."""
+    labels = {c: torch.tensor([getattr(k.latents, c) for k in clips]) for c in CONCEPTS}
+    labels["dynamics"] = torch.tensor([int(k.nuisance.dynamics == 2) for k in clips])
+    labels["mode"] = torch.tensor([int(k.nuisance.minor) for k in clips])
+    return labels
 
 
 def balanced_set(concept: str, n: int, seed: int = 0, n_frames: int = 200) -> ConceptSet:

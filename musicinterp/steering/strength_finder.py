@@ -26,7 +26,8 @@ import torch
 
 from .configs import SteererConfigError
 
-Evaluate = Callable[[list[float]], list[tuple[float, float, float | None]]]  # -> (success, collateral, validity)
+# -> per strength (success, collateral, validity[, the judge that moved most])
+Evaluate = Callable[[list[float]], list[tuple]]
 
 
 @dataclass
@@ -39,6 +40,7 @@ class RoundPoint:
     collateral: float
     validity: float | None
     within_limits: bool
+    most_moved: str | None = None  # the collateral judge behind ``collateral``
 
 
 @dataclass
@@ -82,9 +84,9 @@ def search_strength(evaluate: Evaluate, low: float, high: float, *, target: floa
     grid = np.linspace(low, high, points + 1).tolist()
     done = 0
     for r in range(1, rounds + 1):
-        for s, (succ, coll, val) in zip(grid, evaluate(grid), strict=True):
+        for s, (succ, coll, val, *moved) in zip(grid, evaluate(grid), strict=True):
             seen[s] = RoundPoint(r, float(s), float(succ), float(coll), None if val is None else float(val),
-                                 _within(limits, float(coll), val))
+                                 _within(limits, float(coll), val), moved[0] if moved else None)
         done = r
         reached = sorted(s for s, p in seen.items() if p.success >= target)
         if not reached:
@@ -97,8 +99,9 @@ def search_strength(evaluate: Evaluate, low: float, high: float, *, target: floa
         grid = np.linspace(max(below), b, points + 2)[1:-1].tolist()
     best = seen[b]
     if not best.within_limits:
+        by = f" from {best.most_moved}" if best.most_moved else ""
         why = (f"the weakest strength reaching {target} ({b:.4g}) breaks the limits (collateral "
-               f"{best.collateral:.3f}, validity {best.validity})")
+               f"{best.collateral:.3f}{by}, validity {best.validity})")
         return StrengthCalibration(list(seen.values()), None, target, done, why)
     return StrengthCalibration(list(seen.values()), float(b), target, done, "found")
 
@@ -137,7 +140,7 @@ def round_evaluator(steerer: Any, model: Any, task: Any, judge: Any, others: Seq
     base: dict[str, float] = {}
     n, pf = task.n, task.prompt_frames
 
-    def evaluate(strengths: list[float]) -> list[tuple[float, float, float | None]]:
+    def evaluate(strengths: list[float]) -> list[tuple]:
         fresh = not base and 0.0 not in strengths  # the unsteered rows: a strength-0 block, once
         blocks = ([0.0] if fresh else []) + [float(s) for s in strengths]
         per_row = torch.tensor(blocks).repeat_interleave(n)
@@ -155,9 +158,10 @@ def round_evaluator(steerer: Any, model: Any, task: Any, judge: Any, others: Seq
         out = []
         for rates, valid in rated:
             succ = rates[judge.name] if add else 1 - rates[judge.name]
-            diffs = [abs(rates[o.name] - base[o.name]) for o in others]
-            diffs = [d for d in diffs if not math.isnan(d)]
-            out.append((succ, max(diffs, default=0.0), valid))
+            diffs = {o.name: abs(rates[o.name] - base[o.name]) for o in others}
+            diffs = {k: d for k, d in diffs.items() if not math.isnan(d)}
+            moved = max(diffs, key=diffs.get) if diffs else None
+            out.append((succ, diffs.get(moved, 0.0), valid, moved))
         return out
 
     return evaluate

@@ -215,3 +215,24 @@ def test_compare_runs_on_a_random_real_shape_model_with_audio_judges():
                         "within_limits", "rate_audio:percussive", "rate_audio:low-end"}
     assert 0.0 <= row["success"] <= 1.0 and 0.0 <= row["token_distance"] <= 1.0
     assert row["validity"] is None
+
+
+def test_calibrated_steerers_run_at_their_found_strength_and_rows_say_so(tiny_store_for_compare):
+    """With calibrated=True a steerer holding a calibrated strength runs at it alone (its control too); one
+    without runs its sweep; every row's strength_from names the source."""
+    model, store = tiny_store_for_compare
+    found = ITISteerer.fit(store, "drums", ITIConfig(k=3))
+    found.meta["calibrated_strength"] = 7.5
+    plain = ITISteerer.fit(store, "drums", ITIConfig(k=2))
+    prompts = torch.randint(0, 2048, (2, 4, 6), generator=torch.Generator().manual_seed(1))
+    task = Task("continuation", {"prompt_codes": prompts, "n_frames": 3, "do_sample": False}, prompt_frames=6)
+    comp = run_comparison(model, {"found": found, "plain": plain}, "drums", tasks=[task], progress=False,
+                          sweeps={"found": [1.0, 2.0], "plain": [1.0, 2.0]}, calibrated=True, controls=1,
+                          noise_floor=False)
+    by = {(r["method"], r["strength"]): r["strength_from"] for r in comp.rows}
+    assert by == {("found", 7.5): "calibrated", ("found~random0", 7.5): "calibrated",
+                  ("plain", 1.0): "grid", ("plain", 2.0): "grid", ("plain~random0", 1.0): "grid",
+                  ("plain~random0", 2.0): "grid"}
+    again = run_comparison(model, {"found": found}, "drums", tasks=[task], progress=False,
+                           sweeps={"found": [1.0, 2.0]}, noise_floor=False)  # not asked: the grid
+    assert [(r["strength"], r["strength_from"]) for r in again.rows] == [(1.0, "grid"), (2.0, "grid")]

@@ -27,3 +27,15 @@ def test_set_sizes_are_bounded_before_any_clip_is_drawn():
         paired_set("drums", 2, n_frames=10**7)
     with pytest.raises(MusicInterpError, match="more than 10000000 frames"):
         paired_set("drums", 50_000, n_frames=1000)
+
+
+def test_sets_label_the_nuisances_a_keep_set_names():
+    from musicinterp.organism.world import OrganismWorld
+
+    s = balanced_set("bass", 24, seed=3)
+    assert set(s.labels) == {"drums", "tempo", "timbre", "bass", "dynamics", "mode"}
+    world = OrganismWorld(200)
+    clips = [world.sample(3 * 1_000_003 + i, n_frames=200) for i in range(24)]
+    assert s.labels["mode"].tolist() == [int(c.nuisance.minor) for c in clips]
+    assert s.labels["dynamics"].tolist() == [int(c.nuisance.dynamics == 2) for c in clips]
+    assert 0 < int(s.labels["mode"].sum()) < 24 and 0 < int(s.labels["dynamics"].sum()) < 24

@@ -37,6 +37,16 @@ def test_nothing_is_chosen_when_the_target_is_never_reached_or_limits_break():
     assert 0.3 <= res.chosen <= 0.31
 
 
+def test_the_judge_behind_a_broken_limit_is_named():
+    def moving(strengths):  # collateral from the dynamics judge, which grows with strength
+        return [(float(s >= 0.5), s / 2, 1.0, "organism:dynamics") for s in strengths]
+
+    res = search_strength(moving, 0.0, 1.0, target=0.9, limits=Limits(max_collateral=0.1))
+    assert res.chosen is None and "from organism:dynamics" in res.reason
+    assert {p.most_moved for p in res.points} == {"organism:dynamics"}
+    assert "most_moved" in res.table().columns
+
+
 def test_success_already_at_the_bottom_chooses_it():
     res = search_strength(_step(-1.0, []), 0.0, 1.0, target=0.9, limits=Limits())
     assert res.chosen == 0.0 and res.rounds == 1
@@ -60,6 +70,8 @@ def test_calibrate_on_the_organism_sets_the_default_strength(organism_drums, tmp
     assert res.chosen is not None and 0 < res.chosen <= 8.0
     ok = [p for p in res.points if p.success >= 0.75]
     assert min(p.strength for p in ok) == res.chosen
+    others = {j.name for j in model.world.default_judges()} - {"organism:drums"}
+    assert all(p.most_moved in others for p in res.points if p.collateral > 0)
     assert iti.strength == res.chosen
     back = Steerer.load(iti.save(tmp_path / "iti"))
     assert back.strength == res.chosen and back.meta["calibration"]["task"] == task.name

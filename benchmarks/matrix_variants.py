@@ -1,0 +1,84 @@
+"""Precision variants for the steering matrix, each at the strength the strength finder calibrates.
+
+Per method, four variants of the same fitted direction(s):
+
+- ``plain``: the method as published (a fixed multiple of sigma or of the direction);
+- ``keep``: the directions projected off the other planted concepts' and the nuisances' (dynamics, mode)
+  directions, fitted from the same store (``keep=[...]``);
+- ``bounded``: the affine edit toward the class level (``edit="bounded"``, strength = beta);
+- ``both``: keep-set and bounded edit together.
+
+Every variant is calibrated on held-out continuations (seed 1, ``CAL_N`` prompts) with
+``steerer.calibrate(target=0.9)`` against the matrix's limits; the comparison then runs each at its calibrated
+strength (``mi.compare(calibrated=True)``). Where the finder chose none, the weakest strength that reached the
+target on the calibration prompts is used anyway (the limits are judged on the evaluation prompts), and where
+none reached it, the top of the search; ``calibration`` records which.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from musicinterp.compare.intervals import Limits
+from musicinterp.steering.configs import SteererConfigError
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "plain": {}, "keep": {"keep": True}, "bounded": {"edit": "bounded"}, "both": {"keep": True, "edit": "bounded"},
+}
+KEEP_LABELS = ("drums", "tempo", "timbre", "bass", "dynamics", "mode")  # what the organism's stores label
+BOUNDED_HIGH = 4.0  # top of the bounded edit's search (beta = 1 lands on the class level)
+CAL_N, CAL_SEED, CAL_ROUNDS, CAL_POINTS = 16, 1, 2, 3
+
+
+def variant_name(method: str, variant: str) -> str:
+    return method if variant == "plain" else f"{method}+{variant}"
+
+
+def variant_fields(concept: str, variant: str) -> dict[str, Any]:
+    """Config fields of ``variant`` for a steerer of ``concept``."""
+    fields = dict(VARIANTS[variant])
+    if fields.pop("keep", False):
+        fields["keep"] = tuple(c for c in KEEP_LABELS if c != concept)
+    return fields
+
+
+def fit_variants(fit, concept: str, methods: list[str], variants: list[str], log: dict[str, Any]) -> dict[str, Any]:
+    """``fit(method, **fields)`` for every method and variant; a variant a method cannot take is logged and
+    skipped (e.g. SAE removal has no keep-set)."""
+    out = {}
+    for method in methods:
+        for variant in variants:
+            try:
+                out[variant_name(method, variant)] = fit(method, **variant_fields(concept, variant))
+            except SteererConfigError as err:
+                log.setdefault("skipped", {})[variant_name(method, variant)] = str(err)
+    return out
+
+
+def calibrate_all(model, steerers: dict[str, Any], concept: str, remove: bool, high_for, limits: Limits,
+                  n: int = CAL_N) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Calibrate every steerer on ``n`` held-out continuations; returns the strength to evaluate each at (for
+    the ones the finder chose none for) and, per steerer, what the finder found."""
+    task = model.world.tasks(concept, n=n, seed=CAL_SEED, add=not remove)[0]
+    fallback, report = {}, {}
+    for name, steerer in steerers.items():
+        bounded = getattr(steerer.config, "edit", "add") == "bounded"
+        high = BOUNDED_HIGH if bounded else high_for(name)
+        found = steerer.calibrate(model, task, concept, target=0.9, limits=limits, high=high,
+                                  rounds=CAL_ROUNDS, points=CAL_POINTS)
+        reached = sorted(p.strength for p in found.points if p.success >= 0.9)
+        if found.chosen is None:
+            fallback[name] = [reached[0] if reached else high]
+        best = next((p for p in found.points if p.strength == (found.chosen or (reached or [high])[0])), None)
+        report[name] = {"chosen": found.chosen, "reason": found.reason, "high": high,
+                        "used": found.chosen if found.chosen is not None else fallback[name][0],
+                        "used_from": "calibrated" if found.chosen is not None
+                        else "weakest reaching (limits broken on calibration)" if reached else "not reached: top",
+                        "cal_success": None if best is None else best.success,
+                        "cal_collateral": None if best is None else round(best.collateral, 4),
+                        "cal_most_moved": None if best is None else best.most_moved,
+                        "points": [(round(p.strength, 4), p.success, round(p.collateral, 3), p.validity,
+                                    p.most_moved) for p in found.points]}
+        print(f"calibrated {name}: {report[name]['used_from']} {report[name]['used']:.4g} ({found.reason})",
+              flush=True)
+    return fallback, report
