@@ -82,3 +82,85 @@ def calibrate_all(model, steerers: dict[str, Any], concept: str, remove: bool, h
         print(f"calibrated {name}: {report[name]['used_from']} {report[name]['used']:.4g} ({found.reason})",
               flush=True)
     return fallback, report
+
+
+def _split(name: str) -> tuple[str, str]:
+    method, _, variant = name.partition("+")
+    return method, variant or "plain"
+
+
+def _cell_rows(pairs: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for pair_name, pair in pairs.items():
+        concept, direction = pair_name.split("/")
+        cal = (pair.get("build") or {}).get("calibration", {})
+        ctl = {r["method"]: r.get("control_success_at_reach") for r in pair["controls"]["continuation"]}
+        clap = pair.get("clap") or {}
+        for name, by_c in pair["cells"]["continuation"].items():
+            cell = by_c[concept][direction]
+            method, variant = _split(name)
+            c = cal.get(name, {})
+            row = {"method": method, "variant": variant, "concept": concept, "direction": direction,
+                   "strength": cell["strength"], "strength_from": c.get("used_from"),
+                   "cal_success": c.get("cal_success"), "control_success": ctl.get(name),
+                   "clap_success": (clap.get(f"{name}/{concept}/{direction}") or {}).get("clap_success")}
+            row.update({k: cell.get(k) for k in ("success", "success_lo", "success_hi", "validity", "validity_lo",
+                                                  "validity_hi", "collateral", "collateral_lo", "collateral_hi",
+                                                  "verdict")})
+            rows.append(row)
+    return rows
+
+
+def summarize(run: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a variants run (``--partial`` file: the pairs done so far): verdicts per variant, each
+    cell, the keep-set's effect where plain fails on collateral, the strength finder's held-out check and
+    CLAP's agreement with the detectors."""
+    pairs, args = run["pairs"], run.get("args", {})
+    rows = _cell_rows(pairs)
+    by_variant: dict[str, dict[str, int]] = {}
+    for r in rows:
+        counts = by_variant.setdefault(r["variant"], {"pass": 0, "fail": 0, "undecided": 0, "cells": 0})
+        counts[r["verdict"]] += 1
+        counts["cells"] += 1
+    keyed = {(r["method"], r["variant"], r["concept"], r["direction"]): r for r in rows}
+    any_pass = {(r["method"], r["concept"], r["direction"]) for r in rows if r["verdict"] == "pass"}
+    keep_effect = []
+    for (method, variant, concept, direction), plain in keyed.items():
+        keep = keyed.get((method, "keep", concept, direction))
+        if variant != "plain" or keep is None or plain["collateral"] is None or plain["collateral"] <= 0.10:
+            continue
+        keep_effect.append({"method": method, "pair": f"{concept}/{direction}", "plain_success": plain["success"],
+                            "plain_collateral": plain["collateral"], "keep_success": keep["success"],
+                            "keep_collateral": keep["collateral"],
+                            "halved_at_equal_success": keep["collateral"] <= plain["collateral"] / 2
+                            and keep["success"] >= plain["success"] - 0.05})
+    checked = [r for r in rows if r["cal_success"] is not None and r["cal_success"] >= 0.9]
+    clap = [r for r in rows if r["clap_success"] is not None]
+    passing = [r for r in rows if r["verdict"] == "pass"]
+    return {
+        "n": args.get("n"), "cal_n": args.get("cal_n"), "controls": args.get("controls"),
+        "pairs": list(pairs), "methods": sorted({r["method"] for r in rows}),
+        "by_variant": by_variant, "cells_pass_any_variant": len(any_pass),
+        "cells_total_any_variant": len({(r["method"], r["concept"], r["direction"]) for r in rows}),
+        "passing_beat_control": sum(1 for r in passing if (r["control_success"] or 0.0) <= 0.10),
+        "passing": len(passing),
+        "keep_effect": keep_effect,
+        "keep_halves": sum(k["halved_at_equal_success"] for k in keep_effect),
+        "calibration_check": {"cells": len(checked), "reach_0.85": sum(r["success"] >= 0.85 for r in checked)},
+        "clap_agreement": {"cells": len(clap), "within_10pt": sum(
+            abs(r["clap_success"] - r["success"]) <= 0.10 for r in clap)},
+        "keep_cos_max": {p: (pair.get("build") or {}).get("keep_cos_max") for p, pair in pairs.items()},
+        "sae_features": {p: (pair.get("build") or {}).get("sae_features") for p, pair in pairs.items()},
+        "minutes": {p: pair["minutes"] for p, pair in pairs.items()},
+        "rows": rows,
+    }
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    summary = summarize(json.loads(open(sys.argv[1]).read()))
+    if len(sys.argv) > 2:
+        summary["_command"] = sys.argv[2]
+    print(json.dumps(summary))

@@ -80,8 +80,8 @@ def main() -> None:
                                                                                   min_validity=0.5),
                               high=10.0, rounds=3, points=3)
         out["calibrated"] = {"chosen": found.chosen, "rounds": found.rounds, "reason": found.reason,
-                             "points": [(round(p.strength, 3), p.success, round(p.collateral, 3), p.validity)
-                                        for p in found.points]}
+                             "points": [(round(p.strength, 3), p.success, round(p.collateral, 3), p.validity,
+                                         p.most_moved) for p in found.points]}
     out["seconds"] = round(time.time() - t0, 1)
     for k, v in out.items():
         print(k, v)

@@ -109,7 +109,38 @@ def steering_matrix(data: dict) -> str:
     return "\n".join(head)
 
 
+def steering_matrix_variants(data: dict) -> str:
+    cal, clap = data["calibration_check"], data["clap_agreement"]
+    out = [f"n = {data['n']} continuations per cell (the strength finder used {data['cal_n']} other prompts); "
+           f"pairs run: {', '.join(data['pairs'])}; methods: {', '.join(data['methods'])}. Each method in four "
+           "variants (plain, keep-set, bounded edit, both), each at its calibrated strength; "
+           f"{data['cells_pass_any_variant']} of {data['cells_total_any_variant']} method cells pass in some variant; "
+           f"{data['passing_beat_control']} of {data['passing']} passing rows beat their random-direction control "
+           f"(control success <= 10%); the finder's strength, where calibration reached 90%, reached 85% on the "
+           f"evaluation prompts in {cal['reach_0.85']} of {cal['cells']} rows; CLAP success within 10 points of "
+           f"the detector's in {clap['within_10pt']} of {clap['cells']} rows.", ""]
+    out.append(table(["variant", "pass", "fail", "undecided", "cells"],
+                     [[v, c["pass"], c["fail"], c["undecided"], c["cells"]] for v, c in data["by_variant"].items()]))
+    if data["keep_effect"]:
+        out += ["", "Where the plain method's collateral is over 10 points: the keep-set variant beside it "
+                "(target: collateral at least halved at equal success):", ""]
+        out.append(table(["method", "pair", "plain success", "plain collateral", "keep success",
+                          "keep collateral", "halved"],
+                         [[k["method"], k["pair"], k["plain_success"], k["plain_collateral"], k["keep_success"],
+                           k["keep_collateral"], k["halved_at_equal_success"]] for k in data["keep_effect"]]))
+    out += ["", "Every cell (strength from: the finder's choice, the weakest strength that reached 90% on the "
+            "calibration prompts while breaking a limit there, or the top of the search when none reached it):", ""]
+    out.append(table(["method", "variant", "pair", "strength", "from", "success", "validity", "collateral",
+                      "verdict", "control", "CLAP success"],
+                     [[r["method"], r["variant"], f"{r['concept']}/{r['direction']}", r["strength"],
+                       r["strength_from"], _ci(r, "success"), _ci(r, "validity"), _ci(r, "collateral"),
+                       r["verdict"], r["control_success"], r["clap_success"]] for r in data["rows"]]))
+    return "\n".join(out)
+
+
 RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "steering_matrix_variants": ("Precision steering: the matrix's variants at calibrated strengths",
+                                 steering_matrix_variants),
     "structure": ("The house: structure figures", structure),
     "audio_metrics": ("Audio measures: FAD and KAD on Gaussians and organism renders", audio_metrics),
     "steering_matrix": ("The steering matrix on the organism, with intervals and controls", steering_matrix),

@@ -35,6 +35,11 @@ most successful one, with ``within_limits`` false). ``steer.add`` and
 carried by more than the one most selective feature (the 8 best all reach
 AUC >= 0.96), so ablating that one alone leaves most drums in place.
 
+Stability (``--stability-seeds``, default one more seed): SAEs of other seeds, same data and settings, and
+for the drum feature set (features with AUC >= 0.9, and the top 8) each reference feature's best-match
+decoder cosine in the other seed, whether that match is in the other seed's own set, and the cosine between
+the seeds' single best drum features (``mi.sae.stability``). ``--skip-steering`` stops after these figures.
+
 ``OMP_WAIT_POLICY=PASSIVE`` is set before torch loads (unless already set): on
 a small machine shared with other processes GNU OpenMP's default spinning made
 every SAE update ~10x slower (see benchmarks/sae_train.py).
@@ -64,7 +69,7 @@ from musicinterp.collect import collect  # noqa: E402
 from musicinterp.organism.concept_sets import balanced_set  # noqa: E402
 from musicinterp.organism.metrics import organism_metrics  # noqa: E402
 from musicinterp.organism.tasks import organism_tasks  # noqa: E402
-from musicinterp.sae import analyze, evaluate, load, train  # noqa: E402
+from musicinterp.sae import analyze, evaluate, load, stability, train  # noqa: E402
 from musicinterp.sae.selectivity import rank_auc  # noqa: E402
 from musicinterp.steering import SAESteerer, SAESteererConfig, steer  # noqa: E402
 from musicinterp.store import ActivationStore  # noqa: E402
@@ -145,6 +150,21 @@ def _headline(best: dict[str, dict]) -> dict:
     return max(ok or rows, key=lambda r: (r["success"], -r["nll_increase"]))
 
 
+def _stability(store, sae, analysis, args) -> dict:
+    """Drum feature sets (AUC >= 0.9, and the top 8) of the SAE against SAEs of other seeds, same settings."""
+    others = [train(store, "resid", layer=args.layer, arch="topk", dict_size=args.dict_size, k=args.k,
+                    steps=args.steps, batch_size=1024, seed=s, progress=False) for s in args.stability_seeds]
+    out = {"seeds": [args.seed, *args.stability_seeds]}
+    for name, kw in (("auc_0.9", {"min_auc": 0.9}), ("top_8", {"n_features": 8})):
+        res = stability([analysis, *others], "drums", store=store, **kw)
+        out[name] = {"features": res.features, "mean_best_match": round(res.mean, 4),
+                     "min_best_match": round(float(min(float(b.min()) for b in res.best_match)), 4),
+                     "match_in_set": round(float(sum(float(m.float().mean()) for m in res.match_in_set)
+                                                 / len(res.match_in_set)), 4),
+                     "best_feature_cos": [round(c, 4) for c in res.best_feature_cos]}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=32, help="continuations per steering setting")
@@ -158,6 +178,9 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0, help="SAE training seed")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--stability-seeds", type=int, nargs="*", default=[1],
+                    help="train an SAE per seed beside --seed and report the drum feature set's best-match cosines")
+    ap.add_argument("--skip-steering", action="store_true", help="SAE figures and stability only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -185,8 +208,14 @@ def main() -> None:
     feature = {c: analysis.best(c)[0] for c in CONCEPTS}
     auc_peak = {c: round(float(rank_auc(analysis.peak, analysis.labels[c]).max()), 4) for c in CONCEPTS}
     auc_either = {c: round(float(torch.maximum(analysis.auc[c], 1 - analysis.auc[c]).max()), 4) for c in CONCEPTS}
-    add_best, add_base, add_rows = _steer(model, store, sae, analysis, True, args.n)
-    rem_best, rem_base, rem_rows = _steer(model, store, sae, analysis, False, args.n)
+    stable = _stability(store, sae, analysis, args) if args.stability_seeds else None
+    print("stability", stable, flush=True)
+    if args.skip_steering:
+        add_best = rem_best = add_base = rem_base = {}
+        add_rows = rem_rows = []
+    else:
+        add_best, add_base, add_rows = _steer(model, store, sae, analysis, True, args.n)
+        rem_best, rem_base, rem_rows = _steer(model, store, sae, analysis, False, args.n)
     tc = sae.training
     print_json({
         "setting": f"organism {sae.site} L{sae.layer}, TopK dict {tc['dict_size']} k {tc['k']}, {tc['steps']} steps "
@@ -199,10 +228,11 @@ def main() -> None:
         "most_damaged_codebook": ev.most_damaged_codebook,
         "concept_auc": auc, "concept_feature": feature, "concept_auc_peak": auc_peak,
         "concept_auc_either_sign": auc_either,
-        "steer": {"add": _headline(add_best), "remove": _headline(rem_best),
-                  "add_variants": add_best, "remove_variants": rem_best,
-                  "unsteered": {"add": add_base, "remove": rem_base},
-                  "all_settings": {"add": add_rows, "remove": rem_rows}},
+        "steer": None if args.skip_steering else {
+            "add": _headline(add_best), "remove": _headline(rem_best), "add_variants": add_best,
+            "remove_variants": rem_best, "unsteered": {"add": add_base, "remove": rem_base},
+            "all_settings": {"add": add_rows, "remove": rem_rows}},
+        "stability": stable,
         "minutes": {"collect": round(t_collect / 60, 2), "train": round(t_train / 60, 2),
                     "total": round((time.perf_counter() - t0) / 60, 2)},
     })
