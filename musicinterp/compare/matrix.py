@@ -32,7 +32,8 @@ __all__ = ["steering_matrix", "SteeringMatrix", "missed_bars", "cell_verdict", "
 DIRECTIONS: tuple[str, ...] = ("add", "remove")
 CELL_FIELDS: tuple[str, ...] = ("success", "success_lo", "success_hi", "validity", "validity_lo", "validity_hi",
                                  "collateral", "collateral_lo",
-                                 "collateral_hi", "nll_increase", "within_limits", "strength", "strength_from", "verdict")
+                                 "collateral_hi", "nll_increase", "within_limits", "strength", "strength_from",
+                                 "control_success", "beats_control", "verdict")
 
 
 def cell_verdict(rows: list[dict[str, Any]]) -> str | None:

@@ -70,6 +70,8 @@ class Comparison:
     min_success: float = 0.9
     # each setting's per-prompt outcomes, by (task, method, strength): for intervals over several rows
     examples: dict[tuple[str, str, float], Examples] = field(default_factory=dict, repr=False)
+    # with keep_results: each task's unsteered codes (prompt included), beside the rows' ``result``
+    baseline_codes: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @property
     def limits(self) -> Limits:
@@ -203,6 +205,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
         base, base_ex = _add_baselines(comp, scorer, task, base_codes,
                                        resampled_baseline(model, task, task_seed, paired) if noise_floor else None)
         bar.update(1 + noise_floor)
+        if keep_results:
+            comp.baseline_codes[task.name] = base_codes
         _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, strength_from,
                   keep_results, bar)
     bar.close()

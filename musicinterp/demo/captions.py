@@ -93,11 +93,23 @@ def _comparison(f: dict[str, Any]) -> dict[str, dict[str, str]]:
     out["tables/comparison/best_settings.json"] = {"title": "Each method at its best setting", "caption": (
         "Per task the unsteered row, then each method's most successful setting within the limits "
         "(within_limits False: none was inside, its most successful shown). success_lo/hi and "
-        "collateral_lo/hi are 95% intervals; verdict pass needs every interval clear of its limit. Click a "
-        "header to sort; 'more' opens the remaining columns.")}
+        "collateral_lo/hi are 95% intervals; verdict pass needs every interval clear of its limit. "
+        + _heard(c, t) + "Click a header to sort; 'more' opens the remaining columns.")}
     out["tables/comparison/all_settings.json"] = {"title": "Every setting tried", "caption": (
         "Every method, strength and task, random-direction controls included (method~random0).")}
     return out
+
+
+def _heard(c: dict[str, Any], t: str) -> str:
+    """What the audio judges said of the best settings, against the detector (empty without a CLAP)."""
+    agree, total = c.get("clap_agreement", (0, 0))
+    if not total:
+        return ""
+    fads = [m["fad_clap"] for by in c["audio_check"].values() for m in by.values() if "fad_clap" in m]
+    fad = f" FAD in CLAP space against the unsteered clips ranges {min(fads):.2g}-{max(fads):.2g}." if fads else ""
+    return (f"clap_success is the share where CLAP hears {t} in the rendered audio of the same generations (the "
+            f"organism's own CLAP, checked against the detectors in docs/results.md): within 10 points of the "
+            f"detector's success in {agree} of {total} best settings.{fad} ")
 
 
 def _monitors(f: dict[str, Any]) -> dict[str, dict[str, str]]:

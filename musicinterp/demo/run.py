@@ -21,6 +21,7 @@ from ..models import load_model
 from ..models.musicgen import MusicGen
 from ..models.sources import world_of
 from ..steering.control import CONTROL_MARK, random_control
+from .audio_check import agreement, clap_check
 from .listen import calibrate_monitors, listen
 from .narrative import ORDER, TITLES, captions, intros, summary
 from .sections import ablation_section, sae_section
@@ -168,12 +169,14 @@ def _comparison_section(model: MusicGen, steerers: dict[str, Any], target: str, 
     sweeps = {k: v[1:3] for k, v in world.sweeps.items()} if quick else None  # quick: two strengths each
     tasks = world.tasks(target, n=n, prompt_frames=DEMO_FRAMES, new_frames=DEMO_FRAMES, add=not remove)
     control = {f"diffmeans{CONTROL_MARK}0": random_control(steerers["diffmeans"])} if "diffmeans" in steerers else {}
-    comp = mi.run_comparison(model, {**steerers, **control}, target, add=not remove, tasks=tasks, sweeps=sweeps)
+    comp = mi.run_comparison(model, {**steerers, **control}, target, add=not remove, tasks=tasks, sweeps=sweeps,
+                             keep_results=True)
     best = {task: comp.best(task) for task in comp.unsteered}
+    heard = clap_check(model, comp, best, tasks, target, remove)  # CLAP and FAD beside the detector
     table_rows = []
     for task in comp.unsteered:
         table_rows.append(_key_first({**_plain(comp.unsteered[task]), "within_limits": True}))
-        table_rows.extend(_key_first(_plain(r)) for r in best[task])
+        table_rows.extend(_key_first({**_plain(r), **_clap_fields(heard, task, r["method"])}) for r in best[task])
     md = markdown_table(table_rows)
     print(md)
     (out / "comparison.md").write_text(md + "\n")
@@ -189,12 +192,19 @@ def _comparison_section(model: MusicGen, steerers: dict[str, Any], target: str, 
                        for r in best[task] if "control_success" in r} for task in comp.unsteered}
     facts = {"n": n, "best": {t: [_plain(r) for r in rs] for t, rs in best.items()},
              "unsteered": {t: _plain(r) for t, r in comp.unsteered.items()}, "controls": controls,
-             "verdicts": comp.verdicts()}
+             "verdicts": comp.verdicts(), "audio_check": heard, "clap_agreement": agreement(heard)}
     return comp, best, facts
 
 
-KEY_COLUMNS = ("task", "method", "strength", "success", "success_lo", "success_hi", "collateral", "verdict",
-               "within_limits")
+def _clap_fields(heard: dict[str, dict[str, dict[str, float]]], task: str, method: str) -> dict[str, float]:
+    """The CLAP columns of one best setting: CLAP's success, FAD (with interval) and preservation distance."""
+    m = heard.get(task, {}).get(method, {})
+    return {"clap_success": m["clap"], **{k: v for k, v in m.items() if k.endswith("_clap") or "_clap_" in k}} \
+        if m else {}
+
+
+KEY_COLUMNS = ("task", "method", "strength", "success", "success_lo", "success_hi", "clap_success", "collateral",
+               "verdict", "within_limits")
 
 
 def _key_first(row: dict[str, Any]) -> dict[str, Any]:

@@ -59,14 +59,20 @@ class AudioWorld(World):
 
     def judges(self) -> list[Judge]:
         """CLAP's zero-shot judges first when a CLAP model is at hand (they read success), then the librosa ones."""
-        clap = [] if self.clap is None else clap_judges(self.clap, AUDIO_CONCEPT_WORDS)
-        return [*clap, *audio_judges()]
+        return [*self.clap_judges(), *audio_judges()]
 
     def default_measures(self, model: Any) -> list[Any]:
         """CLAP embeddings (FAD, KAD, preservation) when a CLAP model is at hand."""
-        if self.clap is None:
-            return []
-        return [ClapEmbedder(self.clap.model, self.clap.feature_extractor, model=model)]
+        return self.clap_measures(model)
+
+    def clap_judges(self, clap: Any = None, *, nuisance: bool = False) -> list[Judge]:
+        """CLAP's zero-shot judges of the audio concepts, from ``clap`` or the world's CLAP (none without one)."""
+        handle = clap if clap is not None else self.clap
+        return [] if handle is None else clap_judges(handle, AUDIO_CONCEPT_WORDS)
+
+    def clap_measures(self, model: Any, clap: Any = None) -> list[Any]:
+        handle = clap if clap is not None else self.clap
+        return [] if handle is None else [ClapEmbedder(handle.model, handle.feature_extractor, model=model)]
 
     def continuity_judges(self) -> list[KeptJudge]:
         return [AudioKeyKept(), AudioTempoKept()]

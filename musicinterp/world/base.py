@@ -65,6 +65,15 @@ class World:
         """What a comparison reads by default: the concept judges, then the nuisances."""
         return [*self.judges(), *self.nuisance_judges()]
 
+    def clap_judges(self, clap: Any = None, *, nuisance: bool = False) -> list[Judge]:
+        """CLAP zero-shot judges of the concepts, to read beside :meth:`judges` (none by default; a world with
+        a CLAP model, e.g. the organism's own, offers them)."""
+        return []
+
+    def clap_measures(self, model: MusicGen, clap: Any = None) -> list[Any]:
+        """CLAP embedders for FAD, KAD and preservation (none by default)."""
+        return []
+
     def default_measures(self, model: MusicGen) -> list[Any]:
         """Embedders a comparison measures FAD, KAD and preservation with by default (none: opt in with
         ``compare(..., measures=[...])``, e.g. ``mi.measures.MelEmbedder(model)``)."""

@@ -14,6 +14,10 @@ def test_every_result_file_has_a_title_and_a_caption_with_numbers():
     assert "random direction 12% (beaten)" in caps["figures/comparison/success_vs_fidelity_continuation.json"][
         "caption"]
     assert "2 pass, 10 fail, 5 undecided" in caps["figures/comparison/matrix.json"]["caption"]
+    heard = caps["tables/comparison/best_settings.json"]["caption"]
+    assert "in 1 of 2 best settings" in heard and "ranges 0.031-0.42" in heard
+    no_clap = {**FACTS, "comparison": {**FACTS["comparison"], "audio_check": {}, "clap_agreement": (0, 0)}}
+    assert "CLAP" not in figure_captions(no_clap)["tables/comparison/best_settings.json"]["caption"]
     assert caps["figures/sae/feature_17_page.json"]["section"] == "sae_features"
     assert "audio/listen/continuation_3" in caps and interval_text(ROW) == "[0.72, 0.99]"
 
