@@ -34,6 +34,18 @@ within), the other tasks' cells, and ``minutes``.
     python benchmarks/steering_matrix.py [--n 32] [--concepts drums tempo] [--directions add remove]
         [--tasks continuation text text-opposite] [--methods iti smitin] [--sweep smitin=5,7.5 ...]
 
+Precision variants (``--variants plain keep bounded both``, :mod:`matrix_variants`): each method also with
+a keep-set (the other planted concepts and the nuisances dynamics and mode projected off), with the bounded
+edit, and with both; ``--calibrate`` runs every steerer at the strength the strength finder calibrates on 16
+held-out continuations (seed 1) instead of the grid; ``--sae-min-auc`` steers the SAE's feature set (AUC at or
+above it) instead of its best feature; ``--clap organism`` scores each continuation cell with the CLAP judge
+too; ``--partial FILE`` writes the pairs done after each pair, which ``python benchmarks/matrix_variants.py
+FILE`` summarises (the variants table of docs/results.md):
+
+    python benchmarks/steering_matrix.py --n 64 --tasks continuation --methods iti smitin diffmeans regression sae
+        --variants plain keep bounded both --calibrate --controls 1 --sae-min-auc 0.8 --clap organism
+        --partial variants.json
+
 Sampling is paired (every setting samples prompt ``i`` with the baseline's keyed
 noise), so the unsteered rows are the same in every run: a second run with
 ``--methods`` and ``--sweep`` extends one cell's strength grid consistently.

@@ -30,6 +30,14 @@ DIRECTION_TENSORS: dict[str, tuple[str, int]] = {
 CONTROL_MARK = "~random"
 
 
+def direction_tensor(steerer: Steerer) -> tuple[str, int]:
+    """The tensor the steerer's edit reads its directions from, and the dimension its vectors lie along (an SAE
+    steerer with a keep-set edits along its projected rows, ``steer_dirs``, not the decoder's)."""
+    if steerer.method == "sae" and "steer_dirs" in steerer.tensors:
+        return "steer_dirs", -1
+    return DIRECTION_TENSORS[steerer.method]
+
+
 def has_control(steerer: Steerer) -> bool:
     """Whether ``steerer`` edits along directions a random control can replace."""
     if steerer.method not in DIRECTION_TENSORS:
@@ -42,7 +50,7 @@ def random_control(steerer: Steerer, seed: int = 0) -> Steerer:
     if not has_control(steerer):
         raise SteererConfigError(f"{steerer.method} steerer for {steerer.concept!r} has no random-direction control "
                                  f"(controls exist for {', '.join(DIRECTION_TENSORS)}; SAE in mode add, always)")
-    key, dim = DIRECTION_TENSORS[steerer.method]
+    key, dim = direction_tensor(steerer)
     original = steerer.tensors[key]
     draw = torch.randn(original.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     scale = original.double().norm(dim=dim, keepdim=True) / draw.norm(dim=dim, keepdim=True).clamp_min(1e-12)

@@ -74,3 +74,21 @@ def test_sae_bounded_lands_on_the_levels_of_the_feature_set(two_concepts, sae2):
     u = unit(sae2.directions[:, st.features].T)
     assert torch.allclose(out, joint_edit(base, u, st.tensors["target_pos"], joint_map(u), 1.0), atol=1e-4)
     assert torch.allclose(out @ u.T, st.tensors["target_pos"].expand_as(out @ u.T), atol=1e-3)
+
+
+def test_the_random_control_of_a_keep_set_sae_edits_along_random_rows(two_concepts, sae2):
+    """The edit reads the projected rows (steer_dirs): its control must replace those, norm for norm (one
+    feature, so the edit's norm is its row's)."""
+    from musicinterp.steering import random_control
+
+    model, store = two_concepts
+    st = SAESteerer.fit(store, "drums", SAESteererConfig(sae=sae2, n_features=1, keep=("bass",), strength=3.0))
+    ctl = random_control(st, seed=5)
+    a, b = st.tensors["steer_dirs"], ctl.tensors["steer_dirs"]
+    assert torch.allclose(a.norm(dim=-1), b.norm(dim=-1), atol=1e-5)
+    assert (torch.nn.functional.cosine_similarity(a, b, dim=-1).abs() < 0.9).all()
+    codes = torch.randint(0, 2048, (2, 4, 10), generator=torch.Generator().manual_seed(6))
+    base = _resid(model, codes)
+    real, rand = _resid(model, codes, st) - base, _resid(model, codes, ctl) - base
+    assert torch.allclose(real.norm(dim=-1), rand.norm(dim=-1), rtol=1e-3)
+    assert torch.nn.functional.cosine_similarity(real, rand, dim=-1).abs().max() < 0.9
