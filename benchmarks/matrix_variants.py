@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from musicinterp.compare.intervals import Limits
+from musicinterp.compare.matrix import missed_bars
 from musicinterp.steering.configs import SteererConfigError
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -72,7 +73,8 @@ def calibrate_all(model, steerers: dict[str, Any], concept: str, remove: bool, h
         best = next((p for p in found.points if p.strength == (found.chosen or (reached or [high])[0])), None)
         report[name] = {"chosen": found.chosen, "reason": found.reason, "high": high,
                         "used": found.chosen if found.chosen is not None else fallback[name][0],
-                        "used_from": "calibrated" if found.chosen is not None
+                        "used_from": ("calibrated above the weakest" if found.reason.startswith("found above")
+                                      else "calibrated") if found.chosen is not None
                         else "weakest reaching (limits broken on calibration)" if reached else "not reached: top",
                         "cal_success": None if best is None else best.success,
                         "cal_collateral": None if best is None else round(best.collateral, 4),
@@ -135,6 +137,8 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
                             "keep_collateral": keep["collateral"],
                             "halved_at_equal_success": keep["collateral"] <= plain["collateral"] / 2
                             and keep["success"] >= plain["success"] - 0.05})
+    for r in rows:  # the bars each cell misses at its point values (the verdict reads the intervals)
+        r["misses"] = missed_bars(r) if r["success"] is not None else ""
     checked = [r for r in rows if r["cal_success"] is not None and r["cal_success"] >= 0.9]
     clap = [r for r in rows if r["clap_success"] is not None]
     passing = [r for r in rows if r["verdict"] == "pass"]

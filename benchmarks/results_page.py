@@ -131,10 +131,11 @@ def steering_matrix_variants(data: dict) -> str:
     out += ["", "Every cell (strength from: the finder's choice, the weakest strength that reached 90% on the "
             "calibration prompts while breaking a limit there, or the top of the search when none reached it):", ""]
     out.append(table(["method", "variant", "pair", "strength", "from", "success", "validity", "collateral",
-                      "verdict", "control", "CLAP success"],
+                      "verdict", "misses", "control", "CLAP success"],
                      [[r["method"], r["variant"], f"{r['concept']}/{r['direction']}", r["strength"],
                        r["strength_from"], _ci(r, "success"), _ci(r, "validity"), _ci(r, "collateral"),
-                       r["verdict"], r["control_success"], r["clap_success"]] for r in data["rows"]]))
+                       r["verdict"], r.get("misses", ""), r["control_success"], r["clap_success"]]
+                      for r in data["rows"]]))
     return "\n".join(out)
 
 

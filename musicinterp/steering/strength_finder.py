@@ -9,9 +9,12 @@ reached it (bisection with ``points`` strengths per round). Success is the
 target judge's rate (one minus it when removing); collateral the largest change
 of the other judges' rates against the unsteered rows; validity the share of
 generations that obey the world's grammar. Success is assumed to rise with
-strength and collateral and validity to worsen with it, so the weakest strength
-reaching the target is the only candidate: it is chosen when it keeps the
-limits. Point estimates on a small set: confirm with ``mi.compare``.
+strength, so the weakest strength reaching the target is chosen when it keeps
+the limits. Validity need not fall with strength (on the organism a push too
+weak to start a bass note still makes the model sustain one, while a stronger
+push starts it): when the weakest strength breaks the limits, one more round
+looks above it for the weakest that keeps them. Point estimates on a small set:
+confirm with ``mi.compare``.
 """
 
 from __future__ import annotations
@@ -72,10 +75,12 @@ def _within(limits: Any, collateral: float, validity: float | None) -> bool:
 
 
 def search_strength(evaluate: Evaluate, low: float, high: float, *, target: float, limits: Any, rounds: int = 4,
-                    points: int = 4, tol: float = 0.02) -> StrengthCalibration:
+                    points: int = 4, tol: float = 0.02, above: bool = True) -> StrengthCalibration:
     """Bracket the weakest strength in ``[low, high]`` whose success reaches ``target`` in at most ``rounds``
     calls of ``evaluate`` (round 1: ``points + 1`` strengths from ``low`` to ``high``; then ``points`` inside the
-    bracket). Stops once the bracket is narrower than ``tol * (high - low)``."""
+    bracket). Stops once the bracket is narrower than ``tol * (high - low)``. When that strength breaks the
+    limits and ``above``, one more call tries ``points`` strengths between it and ``high``, and the weakest of
+    them reaching the target within the limits is chosen (validity is not always monotone in strength)."""
     if not (math.isfinite(low) and math.isfinite(high) and high > low):
         raise SteererConfigError(f"strength finder: need finite low < high, got low={low}, high={high}")
     if rounds < 1 or points < 1:
@@ -98,12 +103,26 @@ def search_strength(evaluate: Evaluate, low: float, high: float, *, target: floa
             break
         grid = np.linspace(max(below), b, points + 2)[1:-1].tolist()
     best = seen[b]
-    if not best.within_limits:
-        by = f" from {best.most_moved}" if best.most_moved else ""
-        why = (f"the weakest strength reaching {target} ({b:.4g}) breaks the limits (collateral "
-               f"{best.collateral:.3f}{by}, validity {best.validity})")
+    if best.within_limits:
+        return StrengthCalibration(list(seen.values()), float(b), target, done, "found")
+    by = f" from {best.most_moved}" if best.most_moved else ""
+    why = (f"the weakest strength reaching {target} ({b:.4g}) breaks the limits (collateral "
+           f"{best.collateral:.3f}{by}, validity {best.validity})")
+    if not above or b >= high:
         return StrengthCalibration(list(seen.values()), None, target, done, why)
-    return StrengthCalibration(list(seen.values()), float(b), target, done, "found")
+    # validity need not fall with strength: a push too weak to start a note can still sustain one
+    fresh = [x for x in np.linspace(b, high, points + 1)[1:].tolist() if x not in seen]
+    if fresh:
+        done += 1
+        for x, (succ, coll, val, *moved) in zip(fresh, evaluate(fresh), strict=True):
+            seen[x] = RoundPoint(done, float(x), float(succ), float(coll), None if val is None else float(val),
+                                 _within(limits, float(coll), val), moved[0] if moved else None)
+    ok = sorted(x for x, p in seen.items() if x > b and p.success >= target and p.within_limits)
+    if not ok:
+        return StrengthCalibration(list(seen.values()), None, target, done, f"{why}; no stronger one up to "
+                                   f"{high:g} keeps them")
+    return StrengthCalibration(list(seen.values()), float(ok[0]), target, done,
+                               f"found above: {why}, but {ok[0]:.4g} keeps them")
 
 
 def calibration_task(model: Any, concept: str, *, n: int = 8, prompt_frames: int = 32, new_frames: int = 32,
@@ -170,13 +189,14 @@ def round_evaluator(steerer: Any, model: Any, task: Any, judge: Any, others: Seq
 def calibrate(steerer: Any, model: Any, task: Any, judge: Any, *, target: float = 0.9, limits: Any = None,
               low: float = 0.0, high: float | None = None, rounds: int = 4, points: int = 4, tol: float = 0.02,
               others: Sequence[Any] | None = None, add: bool | None = None, seed: int = 0,
-              keep: bool = True) -> StrengthCalibration:
+              keep: bool = True, above: bool = True) -> StrengthCalibration:
     """The weakest strength reaching ``target`` success on ``task`` within ``limits`` (``mi.compare``'s
     :class:`~musicinterp.compare.intervals.Limits`: ``min_validity``, ``max_collateral``; a dict works too).
 
     ``judge``: the target judge (or its concept's name); ``others``: the collateral judges (default: the
     world's other judges); ``high``: top of the search (default: the world's sweep maximum, 1 for bounded
-    edits). With ``keep`` the found strength becomes the steerer's default (``meta["calibrated_strength"]``).
+    edits). With ``keep`` the found strength becomes the steerer's default (``meta["calibrated_strength"]``);
+    ``above`` looks above a weakest strength that breaks the limits (see :func:`search_strength`).
     """
     from ..judges.base import Limits
 
@@ -190,7 +210,7 @@ def calibrate(steerer: Any, model: Any, task: Any, judge: Any, *, target: float 
     high = _default_high(steerer, model) if high is None else float(high)
     evaluate = round_evaluator(steerer, model, task, judge, list(others), add, seed)
     result = search_strength(evaluate, float(low), high, target=target, limits=limits, rounds=rounds,
-                             points=points, tol=tol)
+                             points=points, tol=tol, above=above)
     result.settings = {"task": task.name, "n": task.n, "judge": judge.name, "low": float(low), "high": high,
                        "max_collateral": limits.max_collateral, "min_validity": limits.min_validity, "seed": seed}
     if keep and result.chosen is not None:

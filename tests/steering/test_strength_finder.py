@@ -37,6 +37,21 @@ def test_nothing_is_chosen_when_the_target_is_never_reached_or_limits_break():
     assert 0.3 <= res.chosen <= 0.31
 
 
+def test_validity_that_recovers_with_strength_is_found_above_the_weakest_reaching_one():
+    calls = []
+
+    def sustains(strengths):  # reaches drums at 0.3, but breaks the grammar until 0.6 (too weak to start notes)
+        calls.append(list(strengths))
+        return [(float(s >= 0.3), 0.0, 0.5 if 0.3 <= s < 0.6 else 1.0) for s in strengths]
+
+    res = search_strength(sustains, 0.0, 1.0, target=0.9, limits=Limits(), rounds=3, points=4, tol=0.01)
+    assert res.chosen is not None and 0.6 <= res.chosen <= 0.8 and "found above" in res.reason
+    assert all(p.strength < res.chosen for p in res.points if p.success >= 0.9 and p.within_limits is False)
+    assert len(calls) == res.rounds
+    again = search_strength(sustains, 0.0, 1.0, target=0.9, limits=Limits(), rounds=3, points=4, above=False)
+    assert again.chosen is None and "breaks the limits" in again.reason
+
+
 def test_the_judge_behind_a_broken_limit_is_named():
     def moving(strengths):  # collateral from the dynamics judge, which grows with strength
         return [(float(s >= 0.5), s / 2, 1.0, "organism:dynamics") for s in strengths]
