@@ -1,0 +1,66 @@
+"""When does steering break the organism's notes? Adding bass: strength against validity, every step or every k.
+
+Adding bass to continuations of clips without it breaks the world's grammar with sustains that no onset
+started (``grammar_report``'s ``bass_sustain``). This measures, for ITI (k = 8) and difference-in-means (last
+layer), at a weak and a strong strength, steering at every step and only at every 4th, 8th or 16th step (an
+edit that leaves the steps between alone, so that what it starts can continue unsteered; the organism's bass
+notes last 16 or 32 frames):
+the bass rate, validity, and how many clips carry each kind of violation. 16 continuations of 100 frames
+after 100-frame prompts. The last line is JSON.
+
+    python benchmarks/note_timing.py [--n 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_json  # noqa: E402
+
+import musicinterp as mi  # noqa: E402
+from musicinterp.organism.detectors import detect_all, grammar_report, world_validity  # noqa: E402
+from musicinterp.steering import ApplySpec, calibration_task, steer  # noqa: E402
+
+SETTINGS = {"iti": (2.0, 4.0), "diffmeans": (0.75, 1.5)}
+EVERY = (None, 4, 8, 16)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    model = mi.load_model("organism")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = mi.collect(model, mi.organism.balanced_set("bass", 128, seed=7), ["attn_z", "resid"],
+                           out=Path(tmp) / "s", frames="pooled", batch_size=32, progress=False)
+        steerers = {"iti": mi.ITISteerer.fit(store, "bass", mi.ITIConfig(k=8)),
+                    "diffmeans": mi.DiffMeansSteerer.fit(store, "bass", mi.DiffMeansConfig(layers=[3]))}
+    task = calibration_task(model, "bass", n=args.n, prompt_frames=100, new_frames=100, seed=0)
+    rows = []
+    for name, strengths in SETTINGS.items():
+        for strength in strengths:
+            for every in EVERY:
+                res = steer(model, steerers[name], strength=strength, spec=ApplySpec(every=every) if every else None,
+                            seed=0, decode_audio=False, row_keys=list(range(task.n)), **task.kwargs)
+                gen = res.codes[..., task.prompt_frames:]
+                kinds = {k: int((v > 0).sum()) for k, v in grammar_report(gen).items() if int((v > 0).sum())}
+                rows.append({"method": name, "strength": strength, "every": every or 1,
+                             "bass": round(float(detect_all(gen)["bass"].float().mean()), 4),
+                             "validity": round(float(world_validity(gen).float().mean()), 4),
+                             "clips_with_violation": kinds})
+                print(rows[-1], flush=True)
+    print_json({"n": args.n, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)})
+
+
+if __name__ == "__main__":
+    main()
