@@ -139,7 +139,16 @@ def steering_matrix_variants(data: dict) -> str:
     return "\n".join(out)
 
 
+def note_timing(data: dict) -> str:
+    return (f"{data['n']} continuations per row:\n\n"
+            + table(["method", "strength", "steered every k-th step", "bass", "validity", "clips with a violation"],
+                    [[r["method"], r["strength"], r["every"], r["bass"], r["validity"],
+                      ", ".join(f"{k} {v}" for k, v in r["clips_with_violation"].items()) or "none"]
+                     for r in data["rows"]]))
+
+
 RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "note_timing": ("When steering breaks notes: adding bass", note_timing),
     "steering_matrix_variants": ("Precision steering: the matrix's variants at calibrated strengths",
                                  steering_matrix_variants),
     "structure": ("The house: structure figures", structure),
