@@ -10,9 +10,10 @@ Per method, four variants of the same fitted direction(s):
 
 Every variant is calibrated on held-out continuations (seed 1, ``CAL_N`` prompts) with
 ``steerer.calibrate(target=0.9)`` against the matrix's limits; the comparison then runs each at its calibrated
-strength (``mi.compare(calibrated=True)``). Where the finder chose none, the weakest strength that reached the
-target on the calibration prompts is used anyway (the limits are judged on the evaluation prompts), and where
-none reached it, the top of the search; ``calibration`` records which.
+strength (``mi.compare(calibrated=True)``). Where the finder chose none (at 16 prompts validity >= 0.95 allows
+no broken clip), the strength that reached the target nearest the limits on the calibration prompts is used
+anyway (the limits are judged on the evaluation prompts), and where none reached it, the top of the search;
+``calibration`` records which.
 """
 
 from __future__ import annotations
@@ -67,15 +68,16 @@ def calibrate_all(model, steerers: dict[str, Any], concept: str, remove: bool, h
         high = BOUNDED_HIGH if bounded else high_for(name)
         found = steerer.calibrate(model, task, concept, target=0.9, limits=limits, high=high,
                                   rounds=CAL_ROUNDS, points=CAL_POINTS)
-        reached = sorted(p.strength for p in found.points if p.success >= 0.9)
+        reached = [p for p in found.points if p.success >= 0.9]
+        nearest = min(reached, key=lambda p: (round(_excess(p, limits), 6), p.strength)) if reached else None
+        used = found.chosen if found.chosen is not None else nearest.strength if nearest else high
         if found.chosen is None:
-            fallback[name] = [reached[0] if reached else high]
-        best = next((p for p in found.points if p.strength == (found.chosen or (reached or [high])[0])), None)
-        report[name] = {"chosen": found.chosen, "reason": found.reason, "high": high,
-                        "used": found.chosen if found.chosen is not None else fallback[name][0],
+            fallback[name] = [used]
+        best = next((p for p in found.points if p.strength == used), None)
+        report[name] = {"chosen": found.chosen, "reason": found.reason, "high": high, "used": used,
                         "used_from": ("calibrated above the weakest" if found.reason.startswith("found above")
                                       else "calibrated") if found.chosen is not None
-                        else "weakest reaching (limits broken on calibration)" if reached else "not reached: top",
+                        else "nearest the limits on calibration" if reached else "not reached: top",
                         "cal_success": None if best is None else best.success,
                         "cal_collateral": None if best is None else round(best.collateral, 4),
                         "cal_most_moved": None if best is None else best.most_moved,
@@ -84,6 +86,12 @@ def calibrate_all(model, steerers: dict[str, Any], concept: str, remove: bool, h
         print(f"calibrated {name}: {report[name]['used_from']} {report[name]['used']:.4g} ({found.reason})",
               flush=True)
     return fallback, report
+
+
+def _excess(point: Any, limits: Limits) -> float:
+    """How far a calibration point lies outside the limits (0 inside): validity short plus collateral over."""
+    validity = 1.0 if point.validity is None else point.validity
+    return max(0.0, limits.min_validity - validity) + max(0.0, point.collateral - limits.max_collateral)
 
 
 def _split(name: str) -> tuple[str, str]:
