@@ -112,7 +112,7 @@ def _cell_rows(pairs: dict[str, Any]) -> list[dict[str, Any]]:
             c = cal.get(name, {})
             row = {"method": method, "variant": variant, "concept": concept, "direction": direction,
                    "strength": cell["strength"], "strength_from": c.get("used_from"),
-                   "cal_success": c.get("cal_success"),
+                   "cal_success": c.get("cal_success"), "cal_most_moved": c.get("cal_most_moved"),
                    "control_success": cell.get("control_success", ctl.get(name)),
                    "clap_success": (clap.get(f"{name}/{concept}/{direction}") or {}).get("clap_success")}
             row.update({k: cell.get(k) for k in ("success", "success_lo", "success_hi", "validity", "validity_lo",

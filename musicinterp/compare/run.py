@@ -182,9 +182,8 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     Every row carries 95% intervals and a ``verdict`` (pass, fail, undecided against the limits;
     :mod:`~musicinterp.compare.intervals`); ``controls`` random-direction draws per direction method
     run beside it (:mod:`~musicinterp.compare.controls`); ``measures`` (``mi.measures`` embedders; default
-    the world's) add FAD, KAD and preservation (:mod:`~musicinterp.compare.preservation`). With ``calibrated``
-    a steerer that :meth:`~musicinterp.steering.Steerer.calibrate` found a strength for runs at that strength
-    alone instead of its sweep; every row's ``strength_from`` says which (``"calibrated"`` or ``"grid"``).
+    the world's) add FAD, KAD and preservation (:mod:`~musicinterp.compare.preservation`). ``calibrated``: a
+    steerer with a calibrated strength runs at it alone; each row's ``strength_from`` says "calibrated" or "grid".
     """
     tasks, judges, target, target_judge = _check_inputs(model, steerers, tasks, judges, target)
     if controls:  # random-direction controls, run in the same batches as their methods
@@ -197,16 +196,14 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     measures = list(measures) if measures is not None else world.default_measures(model)
     scorer = Scorer(model, judges, target_judge, continuity, add, measures)
     bar = tqdm(total=len(tasks) * (1 + noise_floor + sum(map(len, strengths.values()))),
-               desc=f"comparing methods on {target}",
-               disable=not progress)
+               desc=f"comparing methods on {target}", disable=not progress)
     for task in tasks:
         task_seed = seed if task.seed is None else task.seed
         base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows, paired)
         base, base_ex = _add_baselines(comp, scorer, task, base_codes,
                                        resampled_baseline(model, task, task_seed, paired) if noise_floor else None)
         bar.update(1 + noise_floor)
-        if keep_results:
-            comp.baseline_codes[task.name] = base_codes
+        comp.baseline_codes.update({task.name: base_codes} if keep_results else {})
         _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, strength_from,
                   keep_results, bar)
     bar.close()

@@ -74,6 +74,13 @@ def _within(limits: Any, collateral: float, validity: float | None) -> bool:
     return ok and (validity is None or math.isnan(validity) or validity >= limits.min_validity)
 
 
+def _record(seen: dict[float, RoundPoint], round_: int, grid: list[float], rated: list[tuple], limits: Any) -> None:
+    """One round's evaluated strengths into ``seen``."""
+    for s, (succ, coll, val, *moved) in zip(grid, rated, strict=True):
+        seen[s] = RoundPoint(round_, float(s), float(succ), float(coll), None if val is None else float(val),
+                             _within(limits, float(coll), val), moved[0] if moved else None)
+
+
 def search_strength(evaluate: Evaluate, low: float, high: float, *, target: float, limits: Any, rounds: int = 4,
                     points: int = 4, tol: float = 0.02, above: bool = True) -> StrengthCalibration:
     """Bracket the weakest strength in ``[low, high]`` whose success reaches ``target`` in at most ``rounds``
@@ -89,9 +96,7 @@ def search_strength(evaluate: Evaluate, low: float, high: float, *, target: floa
     grid = np.linspace(low, high, points + 1).tolist()
     done = 0
     for r in range(1, rounds + 1):
-        for s, (succ, coll, val, *moved) in zip(grid, evaluate(grid), strict=True):
-            seen[s] = RoundPoint(r, float(s), float(succ), float(coll), None if val is None else float(val),
-                                 _within(limits, float(coll), val), moved[0] if moved else None)
+        _record(seen, r, grid, evaluate(grid), limits)
         done = r
         reached = sorted(s for s, p in seen.items() if p.success >= target)
         if not reached:
@@ -114,9 +119,7 @@ def search_strength(evaluate: Evaluate, low: float, high: float, *, target: floa
     fresh = [x for x in np.linspace(b, high, points + 1)[1:].tolist() if x not in seen]
     if fresh:
         done += 1
-        for x, (succ, coll, val, *moved) in zip(fresh, evaluate(fresh), strict=True):
-            seen[x] = RoundPoint(done, float(x), float(succ), float(coll), None if val is None else float(val),
-                                 _within(limits, float(coll), val), moved[0] if moved else None)
+        _record(seen, done, fresh, evaluate(fresh), limits)
     ok = sorted(x for x, p in seen.items() if x > b and p.success >= target and p.within_limits)
     if not ok:
         return StrengthCalibration(list(seen.values()), None, target, done, f"{why}; no stronger one up to "
