@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from musicinterp.compare.intervals import Limits
+import numpy as np
+
+from musicinterp.compare.intervals import Limits, wilson
 from musicinterp.compare.matrix import missed_bars
 from musicinterp.steering.configs import SteererConfigError
 
@@ -130,9 +132,14 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
     rows = _cell_rows(pairs)
     by_variant: dict[str, dict[str, int]] = {}
     for r in rows:
-        counts = by_variant.setdefault(r["variant"], {"pass": 0, "fail": 0, "undecided": 0, "cells": 0})
+        r["point_pass"] = bool(r["success"] is not None and r["success"] >= 0.9 and r["validity"] >= 0.95
+                               and r["collateral"] <= 0.10)
+        counts = by_variant.setdefault(r["variant"], {"pass": 0, "fail": 0, "undecided": 0, "cells": 0,
+                                                      "point_pass": 0})
         counts[r["verdict"]] += 1
         counts["cells"] += 1
+        counts["point_pass"] += r["point_pass"]
+    n = args.get("n") or 0
     keyed = {(r["method"], r["variant"], r["concept"], r["direction"]): r for r in rows}
     any_pass = {(r["method"], r["concept"], r["direction"]) for r in rows if r["verdict"] == "pass"}
     keep_effect = []
@@ -154,6 +161,10 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
         "n": args.get("n"), "cal_n": args.get("cal_n"), "controls": args.get("controls"),
         "pairs": list(pairs), "methods": sorted({r["method"] for r in rows}),
         "by_variant": by_variant, "cells_pass_any_variant": len(any_pass),
+        "cells_point_pass_any_variant": len({(r["method"], r["concept"], r["direction"]) for r in rows
+                                             if r["point_pass"]}),
+        # the best a verdict can see at this n: every clip valid gives this Wilson lower bound (limit 0.95)
+        "validity_lo_all_valid": round(wilson(np.ones(n))[1], 4) if n else None,
         "cells_total_any_variant": len({(r["method"], r["concept"], r["direction"]) for r in rows}),
         "passing_beat_control": sum(1 for r in passing if (r["control_success"] or 0.0) <= 0.10),
         "passing": len(passing),

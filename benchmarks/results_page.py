@@ -114,13 +114,17 @@ def steering_matrix_variants(data: dict) -> str:
     out = [f"n = {data['n']} continuations per cell (the strength finder used {data['cal_n']} other prompts); "
            f"pairs run: {', '.join(data['pairs'])}; methods: {', '.join(data['methods'])}. Each method in four "
            "variants (plain, keep-set, bounded edit, both), each at its calibrated strength; "
-           f"{data['cells_pass_any_variant']} of {data['cells_total_any_variant']} method cells pass in some variant; "
+           f"{data['cells_pass_any_variant']} of {data['cells_total_any_variant']} method cells pass in some variant "
+           f"({data['cells_point_pass_any_variant']} are inside every limit at their point values; at n = {data['n']} "
+           f"even a cell with every clip valid has a validity interval from {data['validity_lo_all_valid']}, below "
+           "the 0.95 limit, so no cell can pass at this n); "
            f"{data['passing_beat_control']} of {data['passing']} passing rows beat their random-direction control "
            f"(control success <= 10%); the finder's strength, where calibration reached 90%, reached 85% on the "
            f"evaluation prompts in {cal['reach_0.85']} of {cal['cells']} rows; CLAP success within 10 points of "
            f"the detector's in {clap['within_10pt']} of {clap['cells']} rows.", ""]
-    out.append(table(["variant", "pass", "fail", "undecided", "cells"],
-                     [[v, c["pass"], c["fail"], c["undecided"], c["cells"]] for v, c in data["by_variant"].items()]))
+    out.append(table(["variant", "pass", "fail", "undecided", "cells", "inside the limits at point values"],
+                     [[v, c["pass"], c["fail"], c["undecided"], c["cells"], c["point_pass"]]
+                      for v, c in data["by_variant"].items()]))
     if data["keep_effect"]:
         out += ["", "Where the plain method's collateral is over 10 points: the keep-set variant beside it "
                 "(target: collateral at least halved at equal success):", ""]
