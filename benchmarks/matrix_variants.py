@@ -151,7 +151,7 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
                             "plain_collateral": plain["collateral"], "keep_success": keep["success"],
                             "keep_collateral": keep["collateral"],
                             "halved_at_equal_success": keep["collateral"] <= plain["collateral"] / 2
-                            and keep["success"] >= plain["success"] - 0.05})
+                            and plain["success"] >= 0.9 and keep["success"] >= plain["success"] - 0.05})
     for r in rows:  # the bars each cell misses at its point values (the verdict reads the intervals)
         r["misses"] = missed_bars(r) if r["success"] is not None else ""
     checked = [r for r in rows if r["cal_success"] is not None and r["cal_success"] >= 0.9]

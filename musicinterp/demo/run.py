@@ -24,7 +24,7 @@ from ..steering.control import CONTROL_MARK, random_control
 from .audio_check import agreement, clap_check
 from .listen import calibrate_monitors, listen
 from .narrative import ORDER, TITLES, captions, intros, summary
-from .sections import ablation_section, sae_section
+from .sections import ablation_section, demo_store, sae_section
 from .summary import summarise_activations
 
 
@@ -100,8 +100,8 @@ def run_comparison_job(out: str | Path, *, model: MusicGen | None = None, target
     n_clips = 96 if quick else 256
     facts: dict[str, Any] = {"target": target, "direction": "remove" if remove else "add"}
     print(f"[1/5] collecting activations of {n_clips} organism clips (attn_z, resid)")
-    store = mi.collect(model, mi.organism.balanced_set(target, n_clips, seed=7), ["attn_z", "resid"],
-                       out=out / f"store_{target}", frames="pooled", batch_size=32)
+    store = demo_store(model, mi.organism.balanced_set(target, n_clips, seed=7), ["attn_z", "resid"],
+                       out / f"store_{target}", frames="pooled", batch_size=32)
 
     print("[2/5] fitting probe banks for every planted concept")
     figures, banks, facts["probes"] = _probe_section(model, store, target)

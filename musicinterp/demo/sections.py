@@ -15,8 +15,23 @@ from pathlib import Path
 from typing import Any
 
 from ..models.musicgen import MusicGen
+from ..sae.errors import SAEConfigError
 from ..views import ablation as ablation_views
 from ..views import sae as sae_views
+
+
+def demo_store(model: MusicGen, concept_set: Any, sites: list[str], out: Path, **kwargs: Any) -> Any:
+    """``mi.collect`` into the demo's own folder: an earlier run's store is reused when it was collected with
+    the same settings, and collected again when they changed (another model, another concept set)."""
+    import musicinterp as mi
+
+    from ..store.errors import StoreModelMismatchError, StoreRequestMismatchError
+
+    try:
+        return mi.collect(model, concept_set, sites, out=out, **kwargs)
+    except (StoreRequestMismatchError, StoreModelMismatchError) as err:
+        print(f"      {out.name}: an earlier run's store no longer matches ({type(err).__name__}); collecting again")
+        return mi.collect(model, concept_set, sites, out=out, overwrite=True, **kwargs)
 
 
 def sae_section(model: MusicGen, target: str, out: Path, *, quick: bool) -> tuple[dict[str, Any], Any, dict, dict]:
@@ -25,11 +40,15 @@ def sae_section(model: MusicGen, target: str, out: Path, *, quick: bool) -> tupl
 
     n_clips, steps = (64, 400) if quick else (128, 1200)
     print(f"      SAE: collecting frames of {n_clips} clips at the last residual layer, training {steps} steps")
-    store = mi.collect(model, mi.organism.balanced_set(target, n_clips, seed=8), ["resid"], out=out / f"store_{target}_frames",
-                       batch_size=32)
+    store = demo_store(model, mi.organism.balanced_set(target, n_clips, seed=8), ["resid"],
+                       out / f"store_{target}_frames", batch_size=32)
     layer = model.n_layers - 1
-    sae = mi.sae.train(store, "resid", layer=layer, arch="topk", dict_size=256, k=16, steps=steps, batch_size=512,
-                       out=out / "sae", seed=0)
+    settings = dict(layer=layer, arch="topk", dict_size=256, k=16, steps=steps, batch_size=512, out=out / "sae", seed=0)
+    try:
+        sae = mi.sae.train(store, "resid", **settings)
+    except SAEConfigError as err:  # an earlier run's SAE, of other settings or another store: train it again
+        print(f"      sae: {err}; training again")
+        sae = mi.sae.train(store, "resid", resume=False, **settings)
     evaluation = mi.sae.evaluate(sae, store, model, n_clips=16)
     analysis = mi.sae.analyze(sae, store, probes=False, progress=False)
     best = analysis.best(target, 1)[0]
