@@ -20,11 +20,14 @@ import numpy as np
 from ..compare.preservation import measure_fields
 from ..models.sources import world_of
 
+UNSTEERED = "unsteered"
+
 
 def clap_check(model: Any, comp: Any, best: dict[str, list[dict[str, Any]]], tasks: Sequence[Any],
                target: str, remove: bool) -> dict[str, dict[str, dict[str, float]]]:
     """``{task: {method: {"detector", "clap", "fad_clap", ..., "distance_clap"}}}`` for each best row that kept
-    its result (``compare(keep_results=True)``); empty where the world has no CLAP judge of ``target``."""
+    its result (``compare(keep_results=True)``), and ``"unsteered"`` (detector and CLAP only); empty where the
+    world has no CLAP judge of ``target``."""
     world = world_of(model)
     judge = next((j for j in world.clap_judges() if j.concept == target), None)
     embedders = world.clap_measures(model)
@@ -36,6 +39,10 @@ def clap_check(model: Any, comp: Any, best: dict[str, list[dict[str, Any]]], tas
         base = comp.baseline_codes.get(task)
         pf = frames.get(task, 0)
         base_emb = {e.name: np.asarray(e(base[..., pf:])) for e in embedders} if base is not None else {}
+        if base is not None:  # what CLAP hears without steering, beside the unsteered row
+            rate = judge(base[..., pf:], decoder=model).rate
+            out.setdefault(task, {})[UNSTEERED] = {"detector": round(float(comp.unsteered[task]["success"]), 4),
+                                                   "clap": round(1.0 - rate if remove else rate, 4)}
         for row in rows:
             res = row.get("result")
             if res is None:
@@ -50,6 +57,7 @@ def clap_check(model: Any, comp: Any, best: dict[str, list[dict[str, Any]]], tas
 
 
 def agreement(check: dict[str, dict[str, dict[str, float]]], within: float = 0.10) -> tuple[int, int]:
-    """How many best settings CLAP's success lies within ``within`` of the detector's, of how many."""
-    cells = [m for by in check.values() for m in by.values()]
+    """How many best settings CLAP's success lies within ``within`` of the detector's, of how many (the
+    unsteered rows left out)."""
+    cells = [m for by in check.values() for k, m in by.items() if k != UNSTEERED]
     return sum(abs(m["clap"] - m["detector"]) <= within for m in cells), len(cells)

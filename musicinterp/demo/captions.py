@@ -105,7 +105,7 @@ def _heard(c: dict[str, Any], t: str) -> str:
     agree, total = c.get("clap_agreement", (0, 0))
     if not total:
         return ""
-    fads = [m["fad_clap"] for by in c["audio_check"].values() for m in by.values() if "fad_clap" in m]
+    fads = [m["fad_clap"] for by in c["audio_check"].values() for m in by.values() if "fad_clap" in m]  # steered
     fad = f" FAD in CLAP space against the unsteered clips ranges {min(fads):.2g}-{max(fads):.2g}." if fads else ""
     return (f"clap_success is the share where CLAP hears {t} in the rendered audio of the same generations (the "
             f"organism's own CLAP, checked against the detectors in docs/results.md): within 10 points of the "

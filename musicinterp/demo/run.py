@@ -175,7 +175,8 @@ def _comparison_section(model: MusicGen, steerers: dict[str, Any], target: str, 
     heard = clap_check(model, comp, best, tasks, target, remove)  # CLAP and FAD beside the detector
     table_rows = []
     for task in comp.unsteered:
-        table_rows.append(_key_first({**_plain(comp.unsteered[task]), "within_limits": True}))
+        table_rows.append(_key_first({**_plain(comp.unsteered[task]), **_clap_fields(heard, task, "unsteered"),
+                                      "within_limits": True}))
         table_rows.extend(_key_first({**_plain(r), **_clap_fields(heard, task, r["method"])}) for r in best[task])
     md = markdown_table(table_rows)
     print(md)

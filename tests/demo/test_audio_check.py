@@ -37,12 +37,19 @@ def test_clap_reads_the_same_generations_the_detector_read(organism, compared):
     assert got["clap"] == pytest.approx(by_hand, abs=1e-4)
     assert {"fad_clap", "fad_clap_lo", "fad_clap_hi", "kad_clap", "distance_clap"} <= set(got)
     assert 0.0 <= got["distance_clap"] <= 2.0 and np.isfinite(got["fad_clap"])
+    base = check["continuation"]["unsteered"]
+    assert base["detector"] == pytest.approx(comp.unsteered["continuation"]["success"])
+    audio = render(comp.baseline_codes["continuation"][..., tasks[0].prompt_frames:])
+    assert base["clap"] == pytest.approx(float(judge.decide(judge.score_audio(list(audio), organism.sample_rate))
+                                               .mean()), abs=1e-4)
+    assert agreement(check)[1] == 1  # the unsteered row is not a best setting
     removing = clap_check(organism, comp, best, tasks, "drums", remove=True)
     assert removing["continuation"][row["method"]]["clap"] == pytest.approx(1 - got["clap"], abs=1e-4)
 
 
 def test_agreement_counts_settings_within_ten_points():
-    check = {"continuation": {"a": {"detector": 0.9, "clap": 0.85}, "b": {"detector": 1.0, "clap": 0.5}},
+    check = {"continuation": {"a": {"detector": 0.9, "clap": 0.85}, "b": {"detector": 1.0, "clap": 0.5},
+                              "unsteered": {"detector": 0.0, "clap": 0.9}},
              "text": {"a": {"detector": 0.0, "clap": 0.1}}}
     assert agreement(check) == (2, 3) and agreement({}) == (0, 0)
 
