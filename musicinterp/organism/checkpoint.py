@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -21,7 +19,6 @@ from transformers import MusicgenForConditionalGeneration, PreTrainedTokenizerFa
 from ..models.hub import CheckpointNotFoundError, quiet_transformers
 from ..models.musicgen import MusicGen
 from ..store import owned
-from ..store.layout import umask
 from .config import OrganismConfig
 from .renderer import render
 
@@ -49,25 +46,13 @@ def save_organism(model: MusicgenForConditionalGeneration, tokenizer: PreTrained
                   cfg: OrganismConfig, folder: str | Path, extra: dict | None = None) -> Path:
     """Write the checkpoint atomically: a temporary folder renamed into place (see :func:`organism_out`)."""
     folder = organism_out(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".organism-", dir=folder.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
         (tmp / "organism.json").write_text(json.dumps({"config": cfg.to_dict(), **(extra or {})}, indent=2))
-        owned.write_marker(tmp, "organism")
-        mask = umask()  # mkdtemp's 0o700 would hide the checkpoint from the group
-        tmp.chmod(0o777 & ~mask)
-        for f in tmp.iterdir():
-            f.chmod(0o666 & ~mask)
-        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
-            folder.rmdir()
-        elif folder.exists():
-            owned.remove(folder, "organism", FILES)  # only an organism of ours (organism_out checked)
-        tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    owned.publish(folder, "organism", FILES, write)  # replaces only an organism of ours (organism_out checked)
     return folder
 
 

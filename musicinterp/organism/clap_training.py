@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +26,6 @@ import torch
 from transformers import ClapModel
 
 from ..store import owned
-from ..store.layout import umask
 from .clap_config import OrganismClapConfig, build_clap_tokenizer, clap_feature_extractor, clap_model_config
 from .clap_data import TRAIN_SEED0, caption, clap_examples, compatibility, crop_windows, window_frames
 from .vocab import FRAME_RATE
@@ -127,26 +124,14 @@ def save_organism_clap(model: ClapModel, cfg: OrganismClapConfig, folder: str | 
                        extra: dict | None = None) -> Path:
     """Write weights, config, tokenizer, feature extractor and metadata atomically into ``folder``."""
     folder = clap_out(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".organism-clap-", dir=folder.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         model.save_pretrained(tmp, safe_serialization=True)
         build_clap_tokenizer().save_pretrained(tmp)
         clap_feature_extractor(cfg).save_pretrained(tmp)
         (tmp / "organism_clap.json").write_text(json.dumps({"config": cfg.to_dict(), **(extra or {})}, indent=1))
-        owned.write_marker(tmp, KIND)
-        mask = umask()
-        tmp.chmod(0o777 & ~mask)
-        for f in tmp.iterdir():
-            f.chmod(0o666 & ~mask)
-        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
-            folder.rmdir()
-        elif folder.exists():
-            owned.remove(folder, KIND, FILES)
-        tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    owned.publish(folder, KIND, FILES, write)
     return folder
 
 

@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import InstalledPackageError, StoreOverwriteError
+from .layout import umask
 
 MARKER = "written_by_musicinterp.json"
 PACKAGE = Path(__file__).resolve().parents[1]  # the installed musicinterp package
@@ -104,3 +106,28 @@ def remove(folder: Path, kind: str, patterns: Sequence[re.Pattern]) -> None:
     """Delete ``folder`` after :func:`check_removable` (which raises, deleting nothing, when it is not ours)."""
     check_removable(folder, kind, patterns)
     shutil.rmtree(folder)
+
+
+def publish(folder: Path, kind: str, patterns: Sequence[re.Pattern], write: Callable[[Path], None]) -> Path:
+    """Write a folder of ``kind`` atomically: ``write(tmp)`` fills a temporary sibling, which gets the marker
+    and ordinary permissions (``0o777``/``0o666`` less the umask; ``mkdtemp``'s ``0o700`` would hide it from the
+    group) and is renamed onto ``folder``. An empty ``folder`` or one of ours (:func:`remove`) is replaced; on
+    any error the temporary folder is deleted and ``folder`` is left as it was."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=folder.parent))
+    try:
+        write(tmp)
+        write_marker(tmp, kind)
+        mask = umask()
+        tmp.chmod(0o777 & ~mask)
+        for f in tmp.iterdir():
+            f.chmod(0o666 & ~mask)
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
+        elif folder.exists():
+            remove(folder, kind, patterns)
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder

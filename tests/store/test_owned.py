@@ -78,3 +78,29 @@ def test_nothing_is_written_inside_the_installed_package(tmp_path):
         decide(owned.PACKAGE / "store_here", {"sites": ["resid"]}, False)
     assert not inside.exists() and not (owned.PACKAGE / "store_here").exists()
     owned.refuse_package_destination(tmp_path / "fine")
+
+
+def test_publish_writes_atomically_and_replaces_only_its_own_kind(tmp_path):
+    import re as _re
+
+    from musicinterp.store.owned import MARKER, publish
+
+    pats = [_re.compile(r"a\.txt")]
+    dest = tmp_path / "out"
+    publish(dest, "thing", pats, lambda t: (t / "a.txt").write_text("1"))
+    assert (dest / "a.txt").read_text() == "1" and (dest / MARKER).is_file()
+    publish(dest, "thing", pats, lambda t: (t / "a.txt").write_text("2"))  # ours: replaced
+    assert (dest / "a.txt").read_text() == "2"
+
+    def broken(t):
+        (t / "a.txt").write_text("3")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        publish(dest, "thing", pats, broken)
+    assert (dest / "a.txt").read_text() == "2" and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    (dest / "notes.txt").write_text("mine")
+    with pytest.raises(StoreOverwriteError):
+        publish(dest, "thing", pats, lambda t: (t / "a.txt").write_text("4"))
+    assert (dest / "notes.txt").read_text() == "mine" and (dest / "a.txt").read_text() == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
