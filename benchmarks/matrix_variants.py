@@ -124,6 +124,22 @@ def _cell_rows(pairs: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def monitor_summary(pairs: dict[str, Any]) -> dict[str, Any]:
+    """The calibrated SMITIN monitor at SMITIN's evaluated strength, per pair: of the continuations whose goal the
+    detector finds reached, how many the monitor read past tau (so its strength fell to zero), with its tau and
+    the balanced accuracy of its calibration (or why it could not be calibrated)."""
+    per_pair, reached, stopped = {}, 0, 0
+    for name, pair in pairs.items():
+        cell = (pair.get("smitin_monitor") or {}).get("per_cell", {}).get(name)
+        build = pair.get("build") or {}
+        if cell is None:
+            continue
+        reached, stopped = reached + cell["goal_reached"], stopped + cell["stopped"]
+        per_pair[name] = {**cell, "calibration_bal_acc": build.get("smitin_calibration_bal_acc"),
+                          "calibration_error": build.get("smitin_calibration_error")}
+    return {"goal_reached": reached, "stopped": stopped, "per_pair": per_pair}
+
+
 def summarize(run: dict[str, Any]) -> dict[str, Any]:
     """The figures of a variants run (``--partial`` file: the pairs done so far): verdicts per variant, each
     cell, the keep-set's effect where plain fails on collateral, the strength finder's held-out check and
@@ -175,16 +191,31 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
             abs(r["clap_success"] - r["success"]) <= 0.10 for r in clap)},
         "keep_cos_max": {p: (pair.get("build") or {}).get("keep_cos_max") for p, pair in pairs.items()},
         "sae_features": {p: (pair.get("build") or {}).get("sae_features") for p, pair in pairs.items()},
+        "smitin_monitor": monitor_summary(pairs),
         "minutes": {p: pair["minutes"] for p, pair in pairs.items()},
         "rows": rows,
     }
 
 
-if __name__ == "__main__":
-    import json
-    import sys
+def merge_partials(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run from several ``--partial`` files of disjoint pairs (the same settings; later files win a pair)."""
+    fixed = ("n", "cal_n", "controls", "variants", "methods", "calibrate", "sae_min_auc")
+    for run in runs[1:]:
+        differ = [k for k in fixed if run["args"].get(k) != runs[0]["args"].get(k)]
+        if differ:
+            raise SystemExit(f"partial runs differ in {differ}: merge only runs of the same settings")
+    return {"args": runs[0]["args"], "pairs": {k: v for run in runs for k, v in run["pairs"].items()}}
 
-    summary = summarize(json.loads(open(sys.argv[1]).read()))
-    if len(sys.argv) > 2:
-        summary["_command"] = sys.argv[2]
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description="Summarize one or more --partial files of steering_matrix.py")
+    ap.add_argument("partials", nargs="+", help="--partial JSON files (disjoint pairs, same settings)")
+    ap.add_argument("--command", default=None, help="how they were produced, saved as _command")
+    args = ap.parse_args()
+    summary = summarize(merge_partials([json.loads(open(f).read()) for f in args.partials]))
+    if args.command:
+        summary["_command"] = args.command
     print(json.dumps(summary))

@@ -1,21 +1,21 @@
 """Write ``docs/results.md`` from the benchmarks' saved JSON (``benchmarks/results/*.json``), never by hand.
 
 Each ``benchmarks/results/NAME.json`` is a benchmark's JSON last line, saved with
-the command that produced it under ``"_command"``:
+the command that produced it under ``"_command"`` by ``save_result.py``:
 
-    python benchmarks/audio_metrics.py | tail -1 > /tmp/x.json   # then add "_command" and save it here
+    python benchmarks/save_result.py audio_metrics -- python benchmarks/audio_metrics.py
     python benchmarks/results_page.py            # rewrites docs/results.md
     python benchmarks/results_page.py --check    # exit 1 when docs/results.md differs from the JSON
 
-Known benchmarks get their own tables (the house figures, audio measures, the
-steering matrix with intervals and verdicts); any other JSON is shown as a
-table of its numbers. Tables published with earlier code follow, verbatim, from
-``benchmarks/results/archive/*.md``.
+Each section opens with what its benchmark measures (the first paragraph of the
+script's docstring) and the command. Known benchmarks get their own tables, with
+95% intervals on every rate; any other JSON is shown as a table of its numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import sys
@@ -39,6 +39,16 @@ def fmt(v: Any) -> str:
     if isinstance(v, dict) and {"value", "low", "high"} <= set(v):
         return f"{fmt(v['value'])} [{fmt(v['low'])}, {fmt(v['high'])}]"
     return str(v)
+
+
+def rate(p: float, n: int) -> str:
+    """A rate (a fraction) of ``n`` draws as a percentage with its 95% Wilson interval."""
+    if n <= 0:
+        return "n/a"
+    z, k = 1.959964, round(p * n)
+    phat, denom = k / n, 1 + z * z / n
+    mid, half = (phat + z * z / (2 * n)) / denom, z * ((phat * (1 - phat) + z * z / (4 * n)) / n) ** 0.5 / denom
+    return f"{100 * phat:.0f}% [{100 * max(0.0, mid - half):.0f}%, {100 * min(1.0, mid + half):.0f}%]"
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
@@ -140,7 +150,23 @@ def steering_matrix_variants(data: dict) -> str:
                        r["strength_from"], _ci(r, "success"), _ci(r, "validity"), _ci(r, "collateral"),
                        r["verdict"], r.get("misses", ""), r["control_success"], r["clap_success"]]
                       for r in data["rows"]]))
-    return "\n".join(out)
+    return "\n".join(out) + monitor(data)
+
+
+def monitor(data: dict) -> str:
+    mon = data.get("smitin_monitor")
+    if not mon:
+        return ""
+    head = (f"The calibrated SMITIN monitor (s = 2, tau from judged generations): where the detector found the goal "
+            f"reached, the monitor crossed tau and set the strength to zero in {mon['stopped']} of "
+            f"{mon['goal_reached']} continuations"
+            + (f" ({rate(mon['stopped'] / mon['goal_reached'], mon['goal_reached'])})" if mon["goal_reached"] else "")
+            + ". Per pair:")
+    rows = [[p, c["goal_reached"], c["stopped"], c["tau"], c["final_reading"],
+             c["calibration_bal_acc"] if c["calibration_error"] is None else c["calibration_error"]]
+            for p, c in mon["per_pair"].items()]
+    return "\n".join(["", "", head, "", table(["pair", "goal reached", "monitor stopped", "tau", "mean final reading",
+                                           "calibration balanced accuracy"], rows)])
 
 
 def note_timing(data: dict) -> str:
@@ -151,7 +177,139 @@ def note_timing(data: dict) -> str:
                      for r in data["rows"]]))
 
 
+def organism_quality(data: dict) -> str:
+    n = data["n"]
+    rows = [[f"{c} (\"{e['pos_prompt']}\" / \"{e['neg_prompt']}\")", rate(e["pos_rate"], n), rate(e["neg_rate"], n),
+             rate(e["uncond_rate"], n)] for c, e in data["concepts"].items()]
+    return (f"{data['n']} generations of {data['seconds']:g} s per prompt (guidance {data['guidance_scale']:g}, top-k "
+            f"{data['top_k']}, temperature {data['temperature']:g}); rates read by the exact detectors. World validity "
+            f"{fmt(data['validity'])}, held-out teacher-forced NLL {fmt(data['heldout_nll'])} nats per token; gates "
+            f"(>= 90% with the word, <= 10% with its opposite, 20-80% unconditional, validity >= 0.95): "
+            f"{'all pass' if data['gates_pass'] else 'not all pass'}.\n\n"
+            + table(["concept", "prompted with the word", "with its opposite", "unconditional"], rows))
+
+
+VARIANT_LABELS = {"mean_top_rows_cond": "top heads mean-ablated, conditional rows only",
+                  "mean_top_rows_uncond": "top heads mean-ablated, unconditional rows only",
+                  "mean_top8": "top 8 heads mean-ablated", "mean_layer3": "every head of the last layer mean-ablated",
+                  "mean_top_guidance_off": "top heads mean-ablated, guidance 1",
+                  "patch_top": "top heads patched from the \"no drums\" run"}
+
+
+def ablation_organism(data: dict) -> str:
+    n, base = data["n_gen"], data["drums_rate_unablated"] / 100
+    heads = ", ".join(f"L{layer}H{head}" for layer, head in data["top_heads"])
+    out = [f"Patching \"drums\" into \"no drums\" ({data['n_patch']} clips, site `{data['site']}`): the top "
+           f"{len(data['top_heads'])} heads ({heads}) together restore {fmt(data['patch_top_restore'])} of the clean "
+           f"drum logit difference, {len(data['top_heads'])} random heads {fmt(data['patch_random_restore'])} "
+           "(targets >= 0.8 and <= 0.2); alone:", ""]
+    out.append(table(["head", "restores"], [[h, v] for h, v in data["single_head_restore"].items()]))
+    out += ["", f"In generation from \"drums\" ({n} clips of {data['frames']} frames a row; drums without any "
+            f"intervention {rate(base, n)}, unconditional {rate(data['drums_rate_unconditional'] / 100, n)}, from "
+            f"\"no drums\" {rate(data['drums_rate_no_drums_prompt'] / 100, n)}):", ""]
+    drops = {"top heads mean-ablated (both rows)": data["gen_ablate_top_drop"],
+             "random heads mean-ablated (mean of draws)": data["gen_ablate_random_drop"],
+             **{VARIANT_LABELS.get(k, k.replace("_", " ")): v for k, v in data["gen_variants_drop"].items()},
+             "random heads patched (mean of draws)": data["gen_patch_random_drop"]}
+    out.append(table(["intervention", "drums", "drop (points)"],
+                     [[k, rate(base - v / 100, n), v] for k, v in drops.items()]))
+    ce = data["skip_layer_ce_change"]
+    books = list(next(iter(ce.values())))
+    out += ["", "Skipping one layer (teacher-forced): change in next-code cross-entropy per codebook (nats):", ""]
+    out.append(table(["layer", *books], [[layer, *[v[b] for b in books]] for layer, v in ce.items()]))
+    return "\n".join(out)
+
+
+CLAP_TARGETS = {"drums": 0.95, "tempo": 0.95, "timbre": 0.95, "bass": 0.95, "dynamics": 0.90, "mode": 0.90}
+
+
+def clap_organism(data: dict) -> str:
+    zs, ret = data["zero_shot"], data["retrieval"]
+    rows = [[c, e["n"], rate(e["agreement"], e["n"]), e["auc"], CLAP_TARGETS.get(c),
+             "met" if e["agreement"] >= CLAP_TARGETS.get(c, 0) else "missed",
+             ", ".join(f"{k}: {fmt(v)}" for k, v in e["worst_where"].items())] for c, e in zs.items()]
+    out = [f"Zero-shot presence on {data['n_heldout']} held-out renders (CLAP `{data['clap']}`; threshold 0 on the "
+           "cosine margin of the concept's word against its opposite, never tuned):", "",
+           table(["concept", "clips", "agreement with the exact detector", "AUC", "target", "",
+                  "error rate where (worst two)"], rows), "",
+           f"Text-to-audio retrieval over the 16 combinations of the four planted concepts: recall@1 "
+           f"{fmt(ret['recall_at_1'])} (target >= 0.8), precision@10 {fmt(ret['precision_at_10'])}; each clip's best "
+           f"caption of the 16 is its own in {rate(ret['audio_to_text_accuracy'], ret['clips'])}.", "",
+           f"FAD and KAD between {data['n_fad']} clips without a concept and {data['n_fad']} with it, against two "
+           "halves of the set without (target: ratio >= 5 with the CLAP embedder), and FAD against the share of "
+           "clips carrying the concept (0, 0.25, 0.5, 0.75, 1; target Spearman >= 0.9):", ""]
+    rows = [[c, emb, e["fad_with"], e["fad_halves"], e["ratio"], e["kad_with"], e["kad_halves"], e["spearman"]]
+            for c, by in data["fad"].items() for emb, e in by.items()]
+    out.append(table(["concept", "embedder", "FAD with vs without", "FAD two halves", "ratio", "KAD with vs without",
+                      "KAD two halves", "Spearman vs fraction"], rows))
+    return "\n".join(out)
+
+
+def precision_organism(data: dict) -> str:
+    n = data["n"]
+    settings = [k for k, v in data.items() if isinstance(v, dict) and "validity" in v]
+    out = [f"Adding drums with ITI at alpha {fmt(data['alpha'])}, {n} continuations of {data['frames']} frames per "
+           "row; unsteered rates: " + ", ".join(f"{c} {rate(v, n)}" for c, v in data["unsteered"].items()) + ".", ""]
+    out.append(table(["setting", "drums", "validity", "collateral", "clips with a broken sustain"],
+                     [[k, rate(data[k]["drums"], n), rate(data[k]["validity"], n), data[k]["collateral"],
+                       data[k]["broken_sustains"]] for k in settings]))
+    if "keep_cos_max_before" in data:
+        out += ["", f"Largest cosine between the steering directions and the kept ones: "
+                f"{fmt(data['keep_cos_max_before'])} before projection, {fmt(data['keep_cos_max_after'])} after."]
+    cal = data.get("calibrated")
+    if isinstance(cal, dict):
+        out += ["", f"Strength finder: chosen {fmt(cal.get('chosen'))} after {cal.get('rounds')} rounds; "
+                f"{cal.get('reason', '')}"]
+    return "\n".join(out)
+
+
+def probe_organism(data: dict) -> str:
+    concepts = data["concepts"]
+    rows = [[c, f"layer {e['best_layer']}, head {e['best_head']}", rate(e["accuracy"], e["n_val"]), e["auc"],
+             e["mean_accuracy"], " / ".join(f"{v:.2f}" for v in e["layer_best"]), e["sklearn_gap"]]
+            for c, e in concepts.items()]
+    return (f"{data['clips']} clips of {data['clip_seconds']:g} s per concept (a balanced set each), "
+            f"{data['pooling']}-pooled `{data['site']}` of every head, logistic probes on a grouped 4:1 split "
+            "(validation accuracy with its 95% interval):\n\n"
+            + table(["concept", "best head", "accuracy", "AUC", "mean over heads", "best per layer (0 / 1 / ...)",
+                     "gap to scikit-learn on that head"], rows))
+
+
+def sae_organism(data: dict) -> str:
+    out = [f"{data['setting']}.", "", table(
+        ["fraction of variance explained", "L0", "dead", "dense", "CE loss score (spliced)", "most damaged codebook"],
+        [[data["fve"], data["l0"], data["dead_fraction"], data["dense_fraction"], data["ce_loss_score"],
+          f"{data['most_damaged_codebook']} ({fmt(data['ce_loss_score_per_codebook'][data['most_damaged_codebook']])})"]]),
+        "", "Each concept's best feature (AUC of its clip-pooled activation; no labels in training):", "",
+        table(["concept", "feature", "AUC (mean-pooled)", "AUC (peak)"],
+              [[c, data["concept_feature"][c], data["concept_auc"][c], data["concept_auc_peak"][c]]
+               for c in data["concept_auc"]])]
+    steer = data.get("steer")
+    if steer:
+        n = int(re.search(r"n=(\d+)", data["setting"]).group(1)) if re.search(r"n=(\d+)", data["setting"]) else 0
+        rows = [[d, r["method"], r["strength"], rate(r["success"], n), rate(r["validity"], n), r["collateral"],
+                 r["nll_increase"]] for d in ("add", "remove") for r in steer[f"{d}_variants"].values()]
+        out += ["", f"Steering drums with the SAE ({n} continuations a row, each variant at its best setting):", "",
+                table(["drums", "variant", "strength", "success", "validity", "collateral", "NLL increase"], rows)]
+    stab = data.get("stability")
+    if stab:
+        rows = [[k, len(v["features"]), v["mean_best_match"], v["min_best_match"], v["match_in_set"],
+                 ", ".join(fmt(c) for c in v["best_feature_cos"])] for k, v in stab.items() if isinstance(v, dict)]
+        out += ["", f"Seed stability of the drum feature set (SAEs of seeds {stab['seeds']}): for each feature of "
+                "seed 0's set, the best-matching decoder row of another seed's SAE:", "",
+                table(["set", "features", "mean best-match cosine", "min", "share matched inside the other set",
+                       "the two best features' cosine"], rows)]
+    return "\n".join(out)
+
+
 RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "sae_organism": ("SAE features on the organism", sae_organism),
+    "probe_organism": ("Where the concepts are readable: probes on every head", probe_organism),
+    "clap_organism": ("The organism CLAP against the exact detectors", clap_organism),
+    "precision_organism": ("Precision steering, one method in detail: ramps, keep-sets, bounded edits",
+                           precision_organism),
+    "ablation_organism": ("Where \"drums\" enters: patching and ablation on the organism", ablation_organism),
+    "organism_quality": ("The model organism's quality gates", organism_quality),
     "note_timing": ("When steering breaks notes: adding bass", note_timing),
     "steering_matrix_variants": ("Precision steering: the matrix's variants at calibrated strengths",
                                  steering_matrix_variants),
@@ -161,27 +319,71 @@ RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
 }
 
 
+TITLES = {  # benchmarks shown as a table of their numbers, under a title a reader uses
+    "trace_overhead": "What tracing costs: generation under nnsight against plain Hugging Face",
+    "steer_overhead": "What steering costs during generation, per method",
+    "sweep_batching": "A strength sweep as rows of one generation",
+    "collect_distributed": "Collecting one store with two processes",
+    "collect_store": "Collecting and streaming activations against the hand-written baseline",
+    "probe_fit": "Fitting every head's probe at once against scikit-learn's loop",
+    "patch_sweep": "A patching sweep in one pass against one trace per cell",
+    "sae_organism": "SAE features on the organism",
+    "sae_train": "SAE training streamed from the store against one in-memory tensor",
+    "judges_agreement": "The librosa audio judges against the exact detectors",
+    "report_size": "The report: size, build time and offline load time",
+}
+SCRIPT = {"steering_matrix_variants": "matrix_variants"}  # result stems whose script has another name
+
+
+def what_it_measures(stem: str) -> str:
+    """The first paragraph of the benchmark script's docstring: the page says what each table measures."""
+    script = HERE / f"{SCRIPT.get(stem, stem)}.py"
+    if not script.is_file():
+        return ""
+    doc = ast.get_docstring(ast.parse(script.read_text())) or ""
+    return " ".join(doc.split("\n\n")[0].split())
+
+
 def section(name: str, data: dict) -> str:
-    title, render = RENDER.get(name.split("-")[0], (name.replace("_", " "), None))
+    stem = name.split("-")[0]
+    title, render = RENDER.get(stem, (TITLES.get(stem, stem.replace("_", " ").capitalize()), None))
     body = render(data) if render else table(["figure", "value"], [[k, v] for k, v in flat(data)])
-    return f"## {title}\n\nCommand: `{data.get('_command', 'unknown')}`\n\n{body}\n"
+    about = what_it_measures(stem)
+    wall = f" ({data['_wall_s'] / 60:.1f} min)" if isinstance(data.get("_wall_s"), (int, float)) else ""
+    return (f"## {title}\n\n" + (f"{about}\n\n" if about else "")
+            + f"Command: `{data.get('_command', 'unknown')}`{wall}\n\n{body}\n")
+
+
+# the page follows a reader: the organism, steering, features and circuits, judges, then speed and the house
+ORDER = ("organism_quality", "probe_organism", "steering_matrix_variants", "steering_matrix", "precision_organism", "note_timing",
+         "sae_organism", "ablation_organism", "patch_sweep", "judges_agreement", "clap_organism", "audio_metrics",
+         "trace_overhead", "steer_overhead", "sweep_batching", "probe_fit", "collect_store", "collect_distributed",
+         "sae_train", "report_size", "structure")
+
+
+def reading_order(path: Path) -> tuple[int, str]:
+    stem = path.stem.split("-")[0]
+    return (ORDER.index(stem) if stem in ORDER else len(ORDER), path.stem)
+
+
+def anchor(title: str) -> str:
+    """The anchor a Markdown renderer gives a heading (GitHub's rule: lowercase, punctuation dropped)."""
+    kept = "".join(ch for ch in title.lower() if ch.isalnum() or ch in " -_")
+    return "#" + kept.replace(" ", "-")
 
 
 def render_page() -> str:
-    parts = ["# Results", "", "Generated by `python benchmarks/results_page.py` from the JSON in `benchmarks/results/` "
-             "(each benchmark's last line, saved with the command that produced it). Do not edit by hand: a test "
-             "checks this page against the JSON.", ""]
-    for path in sorted(RESULTS.glob("*.json")):
-        parts.append(section(path.stem, json.loads(path.read_text())))
+    sections = [section(path.stem, json.loads(path.read_text()))
+                for path in sorted(RESULTS.glob("*.json"), key=reading_order)]
     shots = sorted((PAGE.parent / "img").glob("report_*.png"))
     if shots:  # the offline report of `make demo`, one screenshot per section (tests/report/test_screens.py)
-        parts.append("## The report of `make demo`, section by section\n")
-        parts += [f"![{p.stem.removeprefix('report_').replace('_', ' ')}](img/{p.name})\n" for p in shots]
-    archive = sorted((RESULTS / "archive").glob("*.md"))
-    if archive:
-        parts.append("## Earlier measurements\n")
-        # archived code blocks belong to the code of their time: shown as text, never run as they stand
-        parts += [re.sub(r"^```(python|bash)$", "```text", p.read_text(), flags=re.M) for p in archive]
+        sections.append("## The report of `make demo`, section by section\n\n" + "\n".join(
+            f"![{p.stem.removeprefix('report_').replace('_', ' ')}](img/{p.name})\n" for p in shots))
+    titles = [s.splitlines()[0].removeprefix("## ") for s in sections]
+    parts = ["# Results", "", "Generated by `python benchmarks/results_page.py` from the JSON in `benchmarks/results/` "
+             "(each benchmark's last line, saved with the command that produced it by "
+             "`python benchmarks/save_result.py NAME -- COMMAND`). Do not edit by hand: a test checks this page "
+             "against the JSON.", "", *[f"- [{t}]({anchor(t)})" for t in titles], "", *sections]
     return "\n".join(parts).rstrip() + "\n"
 
 
