@@ -21,7 +21,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
 
-from musicinterp.judges import audio_judges, validate_audio_judges  # noqa: E402
+from musicinterp.judges import audio_judges  # noqa: E402
+from musicinterp.organism import validate_audio_judges  # noqa: E402
 from musicinterp.organism.vocab import FRAME_RATE  # noqa: E402
 
 TARGET = 0.90

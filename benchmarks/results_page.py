@@ -302,7 +302,20 @@ def sae_organism(data: dict) -> str:
     return "\n".join(out)
 
 
+def judges_agreement(data: dict) -> str:
+    rows = [[c, data["n_heldout"][c], rate(data["agreement"][c], data["n_heldout"][c]),
+             rate(data["agreement_default"][c], data["n_heldout"][c]), data["threshold"][c], data["default_threshold"][c],
+             data["judge_ms_per_clip"][c]] for c in data["agreement"]]
+    return (f"{data['n_per_concept']} rendered clips of {data['seconds_per_clip_audio']:g} s per concept (world seed "
+            f"{data['seed']}; pairs that differ only in the concept), half to calibrate each judge's threshold, half "
+            f"held out (target: agreement >= {fmt(data['target'])} each; "
+            f"{'all met' if data['all_pass'] else 'not all met'}):\n\n"
+            + table(["concept", "held-out clips", "agreement (calibrated threshold)", "agreement (shipped threshold)",
+                     "calibrated threshold", "shipped threshold", "ms per clip"], rows))
+
+
 RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "judges_agreement": ("The librosa audio judges against the exact detectors", judges_agreement),
     "sae_organism": ("SAE features on the organism", sae_organism),
     "probe_organism": ("Where the concepts are readable: probes on every head", probe_organism),
     "clap_organism": ("The organism CLAP against the exact detectors", clap_organism),

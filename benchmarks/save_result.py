@@ -61,11 +61,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("name", help="file stem under benchmarks/results/ (a known stem picks its table on the page)")
     ap.add_argument("--note", default=None, help="how it was run, shown beside the command (e.g. the machine's load)")
-    ap.add_argument("command", nargs=argparse.REMAINDER, help="-- then the benchmark's command line")
-    args = ap.parse_args()
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
+    argv = sys.argv[1:]
+    if "--" not in argv or argv.index("--") == len(argv) - 1:
+        ap.parse_args([a for a in argv if a != "--"])  # --help prints the usage here
         ap.error("give the benchmark's command after --")
+    cut = argv.index("--")
+    args, command = ap.parse_args(argv[:cut]), argv[cut + 1:]
     if not args.name.replace("-", "_").replace(".", "_").isidentifier():
         ap.error(f"name {args.name!r}: use letters, digits, '_' and '-'")
     print(json.dumps({"saved": str(record(args.name, command, args.note))}))

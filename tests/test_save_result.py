@@ -41,3 +41,14 @@ def test_a_failed_run_leaves_the_old_file(saver, tmp_path, code, message):
         saver.record("bench", [sys.executable, "-c", code], note=None)
     assert json.loads((tmp_path / "bench.json").read_text()) == {"old": True}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json"]
+
+
+def test_command_line_takes_a_note_before_the_command(saver, tmp_path, monkeypatch):
+    code = "print('{\"x\": 2}')"
+    monkeypatch.setattr(sys, "argv", ["save_result.py", "named", "--note", "busy", "--", sys.executable, "-c", code])
+    saver.main()
+    saved = json.loads((tmp_path / "named.json").read_text())
+    assert saved["x"] == 2 and saved["_command"].endswith("(busy)")
+    monkeypatch.setattr(sys, "argv", ["save_result.py", "named"])
+    with pytest.raises(SystemExit):
+        saver.main()

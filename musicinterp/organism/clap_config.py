@@ -6,8 +6,8 @@ same :func:`musicinterp.judges.load_clap` call as a LAION CLAP. The extractor
 declares 16 kHz: the organism renders at 32 kHz, so every clip is resampled on
 the way in, as MusicGen's 32 kHz audio is for a 48 kHz LAION CLAP.
 
-The audio tower is HTSAT at toy size: a 64 x 64 "image" (32 mel bins x 128
-time frames folded twice), 4 x 4 patches, two stages of two Swin blocks.
+The audio tower is HTSAT at toy size: a 64 x 64 "image" (16 mel bins x 256
+time frames of 16 ms, folded four times), 4 x 4 patches, two stages of two Swin blocks.
 Training clips are rendered longer than the window (``render_seconds``) and a
 window is cropped at a random offset at every step (time-shift augmentation),
 so the model hears notes at every phase of its patch grid.
@@ -40,8 +40,8 @@ class OrganismClapConfig:
 
     sample_rate: int = 16000  # the rate the model declares; the organism renders at 32 kHz
     clip_seconds: float = 4.0
-    n_mels: int = 32
-    hop_length: int = 512
+    n_mels: int = 16  # 16 bins x 256 frames of 16 ms fill the 64 x 64 image: a patch spans 64 ms, so fast notes
+    hop_length: int = 256  # (160 ms) are 2.5 patches apart; 32 bins at 32 ms put them a patch and a quarter apart
     fft_size: int = 1024
     f_min: float = 30.0
     f_max: float = 8000.0

@@ -9,6 +9,7 @@ from musicinterp.organism.clap_config import (
     clap_feature_extractor,
     clap_model_config,
 )
+from musicinterp.organism.clap_data import window_frames
 
 
 def test_tokenizer_wraps_words_and_joins_negations():
@@ -26,5 +27,9 @@ def test_config_builds_a_small_clap_at_the_declared_rate():
     assert sum(p.numel() for p in model.parameters()) < 2_500_000  # well under 10 MB of float32
     fe = clap_feature_extractor(cfg)
     assert fe.sampling_rate == 16000 != 32000 and fe.nb_max_samples == cfg.window_samples == 64000
-    assert model.config.audio_config.num_mel_bins == fe.feature_size == 32
+    assert model.config.audio_config.num_mel_bins == fe.feature_size == 16
+    # the window's 16 ms frames fill HTSAT's folded image without overflowing it (the model would refuse)
+    audio = model.config.audio_config
+    assert 0.9 * audio.spec_size * (audio.spec_size // audio.num_mel_bins) <= window_frames(fe) \
+        <= audio.spec_size * (audio.spec_size // audio.num_mel_bins)
     assert OrganismClapConfig.from_dict(cfg.to_dict()) == cfg

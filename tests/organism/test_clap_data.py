@@ -60,7 +60,7 @@ def test_training_features_are_the_feature_extractors():
     ref = fe(list(audio), sampling_rate=fe.sampling_rate, return_tensors="pt")["input_features"]
     assert torch.allclose(log_mel(audio, fe), ref, atol=1e-3)
     feats, labels = clap_examples(range(2), fe, 200)
-    assert feats.shape == (2, 1, 126, 32) and labels.shape == (2, 6)
+    assert feats.shape == (2, 1, 251, 16) and labels.shape == (2, 6)  # 4 s of 16 ms frames, 16 mel bins
 
 
 def test_time_shift_crops_are_full_windows_of_the_longer_render_at_seeded_offsets():
@@ -68,12 +68,13 @@ def test_time_shift_crops_are_full_windows_of_the_longer_render_at_seeded_offset
     frames = window_frames(fe)
     assert frames == fe(list(render_at(world_clips(range(1), 200), fe.sampling_rate)), sampling_rate=fe.sampling_rate,
                         return_tensors="pt")["input_features"].shape[2]
-    long = torch.arange(4 * 190 * 2, dtype=torch.float32).reshape(4, 1, 190, 2)
+    n = frames + 64  # a longer render: 64 frames to spare
+    long = torch.arange(4 * n * 2, dtype=torch.float32).reshape(4, 1, n, 2)
     a = crop_windows(long, frames, np.random.default_rng(3))
     b = crop_windows(long, frames, np.random.default_rng(3))
     assert a.shape == (4, 1, frames, 2) and torch.equal(a, b)
-    starts = [int(w[0, 0, 0].item()) // 2 - i * 190 for i, w in enumerate(a)]
-    assert all(0 <= s <= 190 - frames for s in starts) and len(set(starts)) > 1
+    starts = [int(w[0, 0, 0].item()) // 2 - i * n for i, w in enumerate(a)]
+    assert all(0 <= s <= n - frames for s in starts) and len(set(starts)) > 1
     for i, (w, s) in enumerate(zip(a, starts, strict=True)):
         assert torch.equal(w, long[i, :, s:s + frames])
     short = long[:, :, :frames]
