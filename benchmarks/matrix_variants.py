@@ -119,7 +119,7 @@ def _cell_rows(pairs: dict[str, Any]) -> list[dict[str, Any]]:
                    "clap_success": (clap.get(f"{name}/{concept}/{direction}") or {}).get("clap_success")}
             row.update({k: cell.get(k) for k in ("success", "success_lo", "success_hi", "validity", "validity_lo",
                                                   "validity_hi", "collateral", "collateral_lo", "collateral_hi",
-                                                  "verdict")})
+                                                  "verdict", "most_moved")})
             rows.append(row)
     return rows
 

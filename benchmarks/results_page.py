@@ -119,6 +119,14 @@ def steering_matrix(data: dict) -> str:
     return "\n".join(head)
 
 
+def _misses(row: dict) -> str:
+    """The bars a cell misses; a collateral miss names the judge that moved most (runs that recorded it)."""
+    misses = row.get("misses", "")
+    if "collateral" in misses and row.get("most_moved"):
+        misses += f" (most moved: {row['most_moved'].removeprefix('rate_')})"
+    return misses
+
+
 def steering_matrix_variants(data: dict) -> str:
     cal, clap = data["calibration_check"], data["clap_agreement"]
     out = [f"n = {data['n']} continuations per cell (the strength finder used {data['cal_n']} other prompts); "
@@ -148,7 +156,7 @@ def steering_matrix_variants(data: dict) -> str:
                       "verdict", "misses", "control", "CLAP success"],
                      [[r["method"], r["variant"], f"{r['concept']}/{r['direction']}", r["strength"],
                        r["strength_from"], _ci(r, "success"), _ci(r, "validity"), _ci(r, "collateral"),
-                       r["verdict"], r.get("misses", ""), r["control_success"], r["clap_success"]]
+                       r["verdict"], _misses(r), r["control_success"], r["clap_success"]]
                       for r in data["rows"]]))
     return "\n".join(out) + monitor(data)
 

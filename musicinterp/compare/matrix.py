@@ -94,7 +94,8 @@ class SteeringMatrix:
                                   if control_of(r["method"]) is None))
 
     def best_rows(self, task: str = "continuation") -> list[dict[str, Any]]:
-        """Every cell's best row for ``task`` (``Comparison.best``), with its concept and direction."""
+        """Every cell's best row for ``task`` (``Comparison.best``), with its concept and direction and the judge its
+        collateral comes from (``most_moved``)."""
         out = []
         for (concept, direction), comp in self.comparisons.items():
             if task not in comp.unsteered:
@@ -102,17 +103,18 @@ class SteeringMatrix:
             for r in comp.best(task):
                 mine = [x for x in comp.rows if x["task"] == task and x["method"] == r["method"]]
                 out.append({**{k: v for k, v in r.items() if k not in _DROP}, "concept": concept,
-                            "direction": direction, "setting_verdict": r.get("verdict"), "verdict": cell_verdict(mine)})
+                            "direction": direction, "setting_verdict": r.get("verdict"), "verdict": cell_verdict(mine),
+                            "most_moved": _most_moved(r)})
         return out
 
     def cells(self, task: str = "continuation") -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
         """``cells[method][concept][direction]`` = the best setting's success, validity, collateral,
-        NLL increase, within-limits flag and strength."""
+        NLL increase, within-limits flag and strength, and ``most_moved``: the judge its collateral comes from."""
         if task not in self.tasks:
             raise InputError(f"task must be one of {self.tasks}, got {task!r}")
         out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         for row in self.best_rows(task):
-            cell = {k: row.get(k) for k in CELL_FIELDS}
+            cell = {k: row.get(k) for k in CELL_FIELDS} | {"most_moved": row["most_moved"]}
             out.setdefault(row["method"], {}).setdefault(row["concept"], {})[row["direction"]] = cell
         return out
 

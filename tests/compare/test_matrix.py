@@ -52,7 +52,9 @@ def test_matrix_cells_equal_the_comparisons_best_rows(tiny_store_for_compare):
             for method in ("iti", "diffmeans"):
                 pick, inside = _oracle_best([r for r in comp.rows if r["task"] == task], method)
                 cell = cells[method][concept][direction]
-                assert set(cell) == set(CELL_FIELDS)
+                assert set(cell) == set(CELL_FIELDS) | {"most_moved"}
+                moves = pick.get("collateral_by_judge") or {}
+                assert cell["most_moved"] == (max(moves, key=moves.get) if moves else None)
                 assert cell["within_limits"] is inside
                 for key in ("success", "validity", "collateral", "nll_increase", "strength"):
                     assert cell[key] == pick[key]
