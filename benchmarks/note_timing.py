@@ -53,10 +53,11 @@ def main() -> None:
                 res = steer(model, steerers[name], strength=strength, spec=ApplySpec(every=every) if every else None,
                             seed=0, decode_audio=False, row_keys=list(range(task.n)), **task.kwargs)
                 gen = res.codes[..., task.prompt_frames:]
-                kinds = {k: int((v > 0).sum()) for k, v in grammar_report(gen).items() if int((v > 0).sum())}
+                report = grammar_report(res.codes, task.prompt_frames)  # the prompt is context
+                kinds = {k: int((v > 0).sum()) for k, v in report.items() if int((v > 0).sum())}
                 rows.append({"method": name, "strength": strength, "every": every or 1,
                              "bass": round(float(detect_all(gen)["bass"].float().mean()), 4),
-                             "validity": round(float(world_validity(gen).float().mean()), 4),
+                             "validity": round(float(world_validity(res.codes, task.prompt_frames).float().mean()), 4),
                              "clips_with_violation": kinds})
                 print(rows[-1], flush=True)
     print_json({"n": args.n, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)})

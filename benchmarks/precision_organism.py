@@ -30,9 +30,10 @@ from musicinterp.steering import ITIConfig, ITISteerer, Ramp, calibration_task, 
 SUSTAINS = ("lead_sustain", "bass_sustain")
 
 
-def sustain_onsets(gen: torch.Tensor) -> torch.Tensor:
-    """Per generated step, how many broken sustains start there (summed over clips)."""
-    counts = [sum(grammar_report(gen[..., : t + 1])[k] for k in SUSTAINS) for t in range(gen.shape[-1])]
+def sustain_onsets(codes: torch.Tensor, prompt_frames: int) -> torch.Tensor:
+    """Per generated step, how many broken sustains start there (summed over clips; the prompt is context)."""
+    counts = [sum(grammar_report(codes[..., : prompt_frames + t + 1], prompt_frames)[k] for k in SUSTAINS)
+              for t in range(codes.shape[-1] - prompt_frames)]
     total = torch.stack(counts)  # (T, B) cumulative
     return torch.cat([total[:1], total[1:] - total[:-1]]).sum(1)
 
@@ -41,9 +42,9 @@ def measure(model, steerer, task, base_rates, **kw) -> dict:
     res = steer(model, steerer, seed=0, decode_audio=False, row_keys=list(range(task.n)), **task.kwargs, **kw)
     gen = res.codes[..., task.prompt_frames:]
     rates = {c: float(v.float().mean()) for c, v in detect_all(gen).items()}
-    onsets = sustain_onsets(gen)
+    onsets = sustain_onsets(res.codes, task.prompt_frames)
     first = onsets[: len(onsets) // 4].sum() / onsets.sum().clamp_min(1)
-    return {"drums": rates["drums"], "validity": float(world_validity(gen).float().mean()),
+    return {"drums": rates["drums"], "validity": float(world_validity(res.codes, task.prompt_frames).float().mean()),
             "collateral": max(abs(rates[c] - base_rates[c]) for c in rates if c != "drums"),
             "broken_sustains": int(onsets.sum()), "share_in_first_quarter": round(float(first), 3),
             "first_steps": onsets[:8].tolist()}

@@ -71,6 +71,6 @@ def fidelity(model: MusicGen, codes: torch.Tensor, reference: torch.Tensor, *, p
         raise InputError("model has active steerers: fidelity is measured under the unsteered model")
     nll = float(nll_under(model, codes, cond, prompt_frames).mean())
     dist = token_distance(codes[..., prompt_frames:], reference[..., prompt_frames:], model.codebook_size)
-    valid = world_of(model).validity(codes[..., prompt_frames:])
+    valid = world_of(model).validity(codes, start=prompt_frames)  # the prompt is context: see grammar_report
     validity = None if valid is None else float(valid.float().mean())
     return Fidelity(nll, dist, validity, valid)

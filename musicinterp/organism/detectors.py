@@ -83,9 +83,9 @@ def detect_all(codes: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 def _voice_violations(tokens: torch.Tensor, onset_max: int, per_pitch: int, sustain: int,
-                      n_pitches: int, silence_ok: bool) -> tuple[torch.Tensor, torch.Tensor]:
+                      n_pitches: int, silence_ok: bool, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-clip counts of tokens outside the voice's vocabulary and of sustains that do not continue
-    the pitch sounding before them (after silence, or after another pitch)."""
+    the pitch sounding before them (after silence, or after another pitch), counted from frame ``start`` on."""
     is_onset = (tokens >= 1) & (tokens < onset_max)
     is_sustain = (tokens >= sustain) & (tokens < sustain + n_pitches)
     is_silence = tokens == 0
@@ -93,29 +93,37 @@ def _voice_violations(tokens: torch.Tensor, onset_max: int, per_pitch: int, sust
     pitch = torch.where(is_onset, (tokens - 1) // per_pitch, torch.where(is_sustain, tokens - sustain, -1))
     prev_pitch = torch.cat([pitch[:, :1], pitch[:, :-1]], dim=1)
     bad_sustain = is_sustain & (prev_pitch != pitch)
-    bad_sustain[:, 0] = False  # a clip (or continuation window) may start mid-note
-    return (~allowed).sum(-1), bad_sustain.sum(-1)
+    bad_sustain[:, 0] = False  # a clip with nothing before it may start mid-note
+    return (~allowed)[:, start:].sum(-1), bad_sustain[:, start:].sum(-1)
 
 
-def grammar_report(codes: torch.Tensor) -> dict[str, torch.Tensor]:
+def grammar_report(codes: torch.Tensor, start: int = 0) -> dict[str, torch.Tensor]:
     """Per-clip violations of the world's grammar by kind: ``lead_token``, ``lead_sustain``,
     ``bass_token``, ``bass_sustain`` (a sustain with no onset of its pitch before it), ``drums``,
-    ``brightness`` (tokens outside their codebook's vocabulary)."""
+    ``brightness`` (tokens outside their codebook's vocabulary).
+
+    Violations are counted from frame ``start`` on; the frames before it are context. Pass a continuation
+    with its prompt and ``start`` = the prompt's length: a continuation that opens on a sustain must continue
+    the note the prompt ends on (judged on the continuation alone, its first sustain would be forgiven)."""
     codes = _as_batch(codes)
+    if not 0 <= start < codes.shape[-1]:
+        raise InputError(f"start must be in [0, {codes.shape[-1]}) for codes of {codes.shape[-1]} frames, got {start}")
     lead_token, lead_sustain = _voice_violations(codes[:, V.LEAD], V.LEAD_ONSET_MAX, V.LEAD_VELOCITIES,
-                                                 V.LEAD_SUSTAIN, V.LEAD_PITCHES, silence_ok=False)
+                                                 V.LEAD_SUSTAIN, V.LEAD_PITCHES, silence_ok=False, start=start)
     bass_token, bass_sustain = _voice_violations(codes[:, V.BASS], V.BASS_ONSET_MAX, V.BASS_VELOCITIES,
-                                                 V.BASS_SUSTAIN, V.BASS_PITCHES, silence_ok=True)
+                                                 V.BASS_SUSTAIN, V.BASS_PITCHES, silence_ok=True, start=start)
     return {"lead_token": lead_token, "lead_sustain": lead_sustain, "bass_token": bass_token,
-            "bass_sustain": bass_sustain, "drums": (codes[:, V.DRUMS] >= V.DRUM_MAX).sum(-1),
-            "brightness": (codes[:, V.BRIGHT] >= V.BRIGHT_MAX).sum(-1)}
+            "bass_sustain": bass_sustain, "drums": (codes[:, V.DRUMS, start:] >= V.DRUM_MAX).sum(-1),
+            "brightness": (codes[:, V.BRIGHT, start:] >= V.BRIGHT_MAX).sum(-1)}
 
 
-def grammar_violations(codes: torch.Tensor) -> torch.Tensor:
-    """Per-clip number of frames that break the world's grammar (the sum of :func:`grammar_report`)."""
-    return torch.stack(list(grammar_report(codes).values())).sum(0)
+def grammar_violations(codes: torch.Tensor, start: int = 0) -> torch.Tensor:
+    """Per-clip number of frames from ``start`` on that break the world's grammar (the sum of
+    :func:`grammar_report`)."""
+    return torch.stack(list(grammar_report(codes, start).values())).sum(0)
 
 
-def world_validity(codes: torch.Tensor) -> torch.Tensor:
-    """Per-clip 1 when the codes obey the world's grammar, else 0."""
-    return (grammar_violations(codes) == 0).long()
+def world_validity(codes: torch.Tensor, start: int = 0) -> torch.Tensor:
+    """Per-clip 1 when the codes from frame ``start`` on obey the world's grammar (earlier frames are context),
+    else 0."""
+    return (grammar_violations(codes, start) == 0).long()

@@ -32,7 +32,7 @@ def organism_metrics(reference: MusicGen, codes: torch.Tensor, prompt_frames: in
         raise InputError("reference has active steerers: organism_metrics measures NLL under the unsteered model")
     gen = codes[..., prompt_frames:]
     rates = {c: float(v.float().mean()) for c, v in detect_all(gen).items()}
-    metrics = OrganismMetrics(rates=rates, validity=float(world_validity(gen).float().mean()),
+    metrics = OrganismMetrics(rates=rates, validity=float(world_validity(codes, prompt_frames).float().mean()),
                               nll=float(nll_under(reference, codes, cond, prompt_frames).mean()))
     if prompt_frames:  # the comparison's continuity judges: one definition of "key kept" and "tempo kept"
         before, after = codes[..., :prompt_frames], gen

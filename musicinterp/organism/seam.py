@@ -52,15 +52,15 @@ class OrganismSeam(World):
 
         return [OrganismKeyKept(), OrganismTempoKept()]
 
-    def validity(self, codes: torch.Tensor) -> torch.Tensor:
+    def validity(self, codes: torch.Tensor, start: int = 0) -> torch.Tensor:
         from .detectors import world_validity
 
-        return world_validity(codes)
+        return world_validity(codes, start)
 
-    def grammar_report(self, codes: torch.Tensor) -> dict[str, torch.Tensor]:
+    def grammar_report(self, codes: torch.Tensor, start: int = 0) -> dict[str, torch.Tensor]:
         from .detectors import grammar_report
 
-        return grammar_report(codes)
+        return grammar_report(codes, start)
 
     def words(self, concept: str) -> tuple[str, str]:
         """(present, absent) words of ``concept`` in the organism's vocabulary."""

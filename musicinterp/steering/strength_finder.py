@@ -170,9 +170,10 @@ def round_evaluator(steerer: Any, model: Any, task: Any, judge: Any, others: Seq
                     row_keys=list(range(n)) * len(blocks), **tile(task.kwargs, len(blocks)))
         rated = []
         for j in range(len(blocks)):
-            gen = res.codes[j * n:(j + 1) * n][..., pf:]
+            full = res.codes[j * n:(j + 1) * n]
+            gen = full[..., pf:]
             results = judge_all([judge, *others], gen, decoder=model)
-            valid = model.world.validity(gen)
+            valid = model.world.validity(full, start=pf)
             rated.append(({name: r.rate for name, r in results.items()},
                           None if valid is None else float(valid.float().mean())))
         if not base:

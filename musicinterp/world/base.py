@@ -80,12 +80,14 @@ class World:
         return []
 
     # ------------------------------------------------------------- grammar
-    def validity(self, codes: torch.Tensor) -> torch.Tensor | None:
-        """Per clip, whether the codes obey the world's grammar; ``None`` where the world has none."""
+    def validity(self, codes: torch.Tensor, start: int = 0) -> torch.Tensor | None:
+        """Per clip, whether the codes from frame ``start`` on obey the world's grammar, the frames before it
+        (a prompt) read as context; ``None`` where the world has none."""
         return None
 
-    def grammar_report(self, codes: torch.Tensor) -> dict[str, torch.Tensor] | None:
-        """Grammar violations by kind, per clip; ``None`` where the world has no grammar."""
+    def grammar_report(self, codes: torch.Tensor, start: int = 0) -> dict[str, torch.Tensor] | None:
+        """Grammar violations by kind, per clip, from frame ``start`` on; ``None`` where the world has no
+        grammar."""
         return None
 
     # ------------------------------------------------------------ steering
