@@ -322,7 +322,31 @@ def judges_agreement(data: dict) -> str:
                      "calibrated threshold", "shipped threshold", "ms per clip"], rows))
 
 
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0%}"
+
+
+def clap_steered(data: dict) -> str:
+    rows = []
+    for name, st in data["settings"].items():
+        n, a, d = st["n"], st["clap_vs_detector"], st["disagree"]
+        rows.append([name, rate(st["validity_in_context"], n), rate(st["validity"], n), rate(st["detector_success"], n),
+                     rate(st["audible_detector_success"], n), rate(st["clap_success"], n),
+                     rate(st["librosa_success"], n), rate(a["all"], n),
+                     f"{_pct(a['valid'])} ({a['n_valid']}) / {_pct(a['broken'])} ({a['n_broken']})",
+                     rate(st["librosa_vs_detector"]["all"], n),
+                     f"{d['n']}" + (f", librosa with CLAP in {d['librosa_sides_with_clap']:.0%}" if d["n"] else "")])
+    return (f"{data['n']} continuations per setting, each clip judged by the exact detector, by the detector counting "
+            "only notes the synthesizer sounds (audible), by the organism CLAP and by the librosa judge "
+            f"({', '.join(data['librosa_judges'].values())}) on the rendered audio:\n\n"
+            + table(["setting", "validity (prompt as context)", "validity (window alone)", "detector", "audible",
+                     "CLAP", "librosa", "CLAP agrees with the detector",
+                     "of which on clips valid (n) / broken (n) in the window", "librosa agrees with the detector",
+                     "clips where CLAP and the detector disagree"], rows))
+
+
 RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "clap_steered": ("The organism CLAP on steered audio: where it and the detector disagree", clap_steered),
     "judges_agreement": ("The librosa audio judges against the exact detectors", judges_agreement),
     "sae_organism": ("SAE features on the organism", sae_organism),
     "probe_organism": ("Where the concepts are readable: probes on every head", probe_organism),
@@ -377,7 +401,7 @@ def section(name: str, data: dict) -> str:
 
 # the page follows a reader: the organism, steering, features and circuits, judges, then speed and the house
 ORDER = ("organism_quality", "probe_organism", "steering_matrix_variants", "steering_matrix", "precision_organism", "note_timing",
-         "sae_organism", "ablation_organism", "patch_sweep", "judges_agreement", "clap_organism", "audio_metrics",
+         "sae_organism", "ablation_organism", "patch_sweep", "judges_agreement", "clap_organism", "clap_steered", "audio_metrics",
          "trace_overhead", "steer_overhead", "sweep_batching", "probe_fit", "collect_store", "collect_distributed",
          "sae_train", "report_size", "structure")
 
