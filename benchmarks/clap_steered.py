@@ -35,6 +35,7 @@ from _common import print_json  # noqa: E402
 import musicinterp as mi  # noqa: E402
 from musicinterp.organism import vocab as V  # noqa: E402
 from musicinterp.organism.detectors import CONCEPT_DETECTORS  # noqa: E402
+from musicinterp.organism.renderer import _voice_notes  # noqa: E402
 
 PROMPT_FRAMES = 200  # the continuation task's prompt (4 s), as in steering_matrix.py
 # cells where the steering matrix (n 64, calibrated strengths) saw CLAP and the detector disagree
@@ -72,15 +73,13 @@ def fit(model: Any, method: str, concept: str, work: Path, cache: dict[str, Any]
 
 
 def audible_bass_rate(gen: torch.Tensor) -> torch.Tensor:
-    """Fraction of frames where the renderer sounds the bass: an onset, or a sustain continuing a sounding note
-    of its pitch (an orphan sustain, or a run of them, renders silence but the detector counts it)."""
-    b = gen[:, V.BASS].long()
-    onset, sustain = (b >= 1) & (b < V.BASS_ONSET_MAX), (b >= V.BASS_SUSTAIN) & (b < V.BASS_SUSTAIN + V.BASS_PITCHES)
-    pitch = torch.where(onset, (b - 1) // V.BASS_VELOCITIES, torch.where(sustain, b - V.BASS_SUSTAIN, -1))
-    sounding = onset.clone()
-    for t in range(1, b.shape[-1]):
-        sounding[:, t] |= sustain[:, t] & sounding[:, t - 1] & (pitch[:, t] == pitch[:, t - 1])
-    return sounding.float().mean(-1)
+    """Fraction of frames where the renderer sounds the bass, read by the renderer's own note parser (an orphan
+    sustain, or a run of them, renders silence but the detector counts it)."""
+    rates = []
+    for tokens in gen[:, V.BASS].long().numpy():
+        notes = _voice_notes(tokens, V.BASS_ONSET_MAX, V.BASS_VELOCITIES, V.BASS_SUSTAIN, V.BASS_PITCHES)
+        rates.append(sum(end - start for start, end, _, _ in notes) / len(tokens))
+    return torch.tensor(rates)
 
 
 def judge_clips(model: Any, concept: str, codes: torch.Tensor, clap_judge: Any, audio_judge: Any) -> dict[str, Any]:

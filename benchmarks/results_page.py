@@ -23,6 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from musicinterp.compare.intervals import wilson
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PAGE = HERE.parent / "docs" / "results.md"
@@ -42,13 +46,12 @@ def fmt(v: Any) -> str:
 
 
 def rate(p: float, n: int) -> str:
-    """A rate (a fraction) of ``n`` draws as a percentage with its 95% Wilson interval."""
+    """A rate (a fraction) of ``n`` draws as a percentage with its 95% Wilson interval (the comparisons' own)."""
     if n <= 0:
         return "n/a"
-    z, k = 1.959964, round(p * n)
-    phat, denom = k / n, 1 + z * z / n
-    mid, half = (phat + z * z / (2 * n)) / denom, z * ((phat * (1 - phat) + z * z / (4 * n)) / n) ** 0.5 / denom
-    return f"{100 * phat:.0f}% [{100 * max(0.0, mid - half):.0f}%, {100 * min(1.0, mid + half):.0f}%]"
+    k = round(p * n)
+    phat, lo, hi = wilson(np.r_[np.ones(k), np.zeros(n - k)])
+    return f"{100 * phat:.0f}% [{100 * lo:.0f}%, {100 * hi:.0f}%]"
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:

@@ -10,11 +10,10 @@ target judge's rate (one minus it when removing); collateral the largest change
 of the other judges' rates against the unsteered rows; validity the share of
 generations that obey the world's grammar. Success is assumed to rise with
 strength, so the weakest strength reaching the target is chosen when it keeps
-the limits. Validity need not fall with strength (on the organism a push too
-weak to start a bass note still makes the model sustain one, while a stronger
-push starts it): when the weakest strength breaks the limits, one more round
-looks above it for the weakest that keeps them. Point estimates on a small set:
-confirm with ``mi.compare``.
+the limits. Collateral and validity are not assumed to worsen with strength:
+when the weakest strength breaks the limits, one more round looks above it for
+the weakest that keeps them. Point estimates on a small set: confirm with
+``mi.compare``.
 """
 
 from __future__ import annotations
@@ -115,7 +114,7 @@ def search_strength(evaluate: Evaluate, low: float, high: float, *, target: floa
            f"{best.collateral:.3f}{by}, validity {best.validity})")
     if not above or b >= high:
         return StrengthCalibration(list(seen.values()), None, target, done, why)
-    # validity need not fall with strength: a push too weak to start a note can still sustain one
+    # collateral and validity need not worsen with strength: look above once
     fresh = [x for x in np.linspace(b, high, points + 1)[1:].tolist() if x not in seen]
     if fresh:
         done += 1
