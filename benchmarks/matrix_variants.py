@@ -28,6 +28,7 @@ from musicinterp.steering.configs import SteererConfigError
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {}, "keep": {"keep": True}, "bounded": {"edit": "bounded"}, "both": {"keep": True, "edit": "bounded"},
+    "onset": {"start": "onset"},  # steering from the world's onset step on (World.onset_step): notes open on the grid
 }
 KEEP_LABELS = ("drums", "tempo", "timbre", "bass", "dynamics", "mode")  # what the organism's stores label
 BOUNDED_HIGH = 4.0  # top of the bounded edit's search (beta = 1 lands on the class level)
@@ -197,14 +198,39 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _merge_pair(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """One pair from two runs of it with different variants: cells, controls, CLAP and calibration united
+    (``b`` wins a method both ran); the SMITIN monitor from the run that has it."""
+    out = dict(a)
+    out["cells"] = {t: {**a["cells"].get(t, {}), **cells} for t, cells in b["cells"].items()}
+    out["controls"] = {}
+    for t in set(a["controls"]) | set(b["controls"]):
+        mine = {r["method"]: r for r in a["controls"].get(t, [])} | {r["method"]: r for r in b["controls"].get(t, [])}
+        out["controls"][t] = list(mine.values())
+    out["clap"] = {**(a.get("clap") or {}), **(b.get("clap") or {})} or None
+    build_a, build_b = a.get("build") or {}, b.get("build") or {}
+    out["build"] = {**build_a, **build_b, "calibration": {**build_a.get("calibration", {}),
+                                                          **build_b.get("calibration", {})}}
+    if not (a.get("smitin_monitor") or {}).get("per_cell"):
+        out["smitin_monitor"] = b.get("smitin_monitor")
+    out["minutes"] = round(a["minutes"] + b["minutes"], 1)
+    return out
+
+
 def merge_partials(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One run from several ``--partial`` files of disjoint pairs (the same settings; later files win a pair)."""
-    fixed = ("n", "cal_n", "controls", "variants", "methods", "calibrate", "sae_min_auc")
+    """One run from several ``--partial`` files of the same settings; a pair two files both ran (with different
+    variants, e.g. a later run of one new variant) has its cells united, the later file winning a method."""
+    fixed = ("n", "cal_n", "controls", "calibrate", "sae_min_auc")
     for run in runs[1:]:
         differ = [k for k in fixed if run["args"].get(k) != runs[0]["args"].get(k)]
         if differ:
             raise SystemExit(f"partial runs differ in {differ}: merge only runs of the same settings")
-    return {"args": runs[0]["args"], "pairs": {k: v for run in runs for k, v in run["pairs"].items()}}
+    pairs: dict[str, Any] = {}
+    for run in runs:
+        for name, pair in run["pairs"].items():
+            pairs[name] = _merge_pair(pairs[name], pair) if name in pairs else pair
+    variants = list(dict.fromkeys(v for run in runs for v in run["args"].get("variants", [])))
+    return {"args": {**runs[0]["args"], "variants": variants}, "pairs": pairs}
 
 
 if __name__ == "__main__":

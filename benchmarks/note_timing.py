@@ -6,7 +6,9 @@ layer), at a weak and a strong strength, steering at every step and only at ever
 edit that leaves the steps between alone, so that what it starts can continue unsteered; the organism's bass
 notes last 16 or 32 frames):
 the bass rate, validity, and how many clips carry each kind of violation. 16 continuations of 100 frames
-after 100-frame prompts. The last line is JSON.
+after 100-frame prompts. Then the onset-aligned start: steering every step from
+``model.world.onset_step("bass", 100)`` on (the step whose bass token falls on the world's bar grid, where a
+bass note may begin), and from one and two steps either side of it. The last line is JSON.
 
     python benchmarks/note_timing.py [--n 16]
 """
@@ -30,6 +32,7 @@ from musicinterp.steering import ApplySpec, calibration_task, steer  # noqa: E40
 
 SETTINGS = {"iti": (2.0, 4.0), "diffmeans": (0.75, 1.5)}
 EVERY = (None, 4, 8, 16)
+OFFSETS = (-2, -1, 0, 1, 2)  # steps from the onset-aligned start
 
 
 def main() -> None:
@@ -47,20 +50,28 @@ def main() -> None:
                     "diffmeans": mi.DiffMeansSteerer.fit(store, "bass", mi.DiffMeansConfig(layers=[3]))}
     task = calibration_task(model, "bass", n=args.n, prompt_frames=100, new_frames=100, seed=0)
     rows = []
+
+    def measure(name: str, strength: float, spec: ApplySpec | None, **fields) -> None:
+        res = steer(model, steerers[name], strength=strength, spec=spec, seed=0, decode_audio=False,
+                    row_keys=list(range(task.n)), **task.kwargs)
+        gen = res.codes[..., task.prompt_frames:]
+        report = grammar_report(res.codes, task.prompt_frames)  # the prompt is context
+        kinds = {k: int((v > 0).sum()) for k, v in report.items() if int((v > 0).sum())}
+        rows.append({"method": name, "strength": strength, **fields,
+                     "bass": round(float(detect_all(gen)["bass"].float().mean()), 4),
+                     "validity": round(float(world_validity(res.codes, task.prompt_frames).float().mean()), 4),
+                     "clips_with_violation": kinds})
+        print(rows[-1], flush=True)
+
+    onset = model.world.onset_step("bass", task.prompt_frames)
     for name, strengths in SETTINGS.items():
         for strength in strengths:
             for every in EVERY:
-                res = steer(model, steerers[name], strength=strength, spec=ApplySpec(every=every) if every else None,
-                            seed=0, decode_audio=False, row_keys=list(range(task.n)), **task.kwargs)
-                gen = res.codes[..., task.prompt_frames:]
-                report = grammar_report(res.codes, task.prompt_frames)  # the prompt is context
-                kinds = {k: int((v > 0).sum()) for k, v in report.items() if int((v > 0).sum())}
-                rows.append({"method": name, "strength": strength, "every": every or 1,
-                             "bass": round(float(detect_all(gen)["bass"].float().mean()), 4),
-                             "validity": round(float(world_validity(res.codes, task.prompt_frames).float().mean()), 4),
-                             "clips_with_violation": kinds})
-                print(rows[-1], flush=True)
-    print_json({"n": args.n, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)})
+                measure(name, strength, ApplySpec(every=every) if every else None, every=every or 1)
+            for off in OFFSETS:
+                measure(name, strength, ApplySpec(start=onset + off), every=1, start=onset + off,
+                        from_onset_step=off)
+    print_json({"n": args.n, "onset_step": onset, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)})
 
 
 if __name__ == "__main__":

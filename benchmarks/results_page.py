@@ -181,9 +181,20 @@ def monitor(data: dict) -> str:
 
 
 def note_timing(data: dict) -> str:
-    return (f"{data['n']} continuations per row:\n\n"
-            + table(["method", "strength", "steered every k-th step", "bass", "validity", "clips with a violation"],
-                    [[r["method"], r["strength"], r["every"], r["bass"], r["validity"],
+    n = data["n"]
+    onset = data.get("onset_step")
+
+    def first_step(r: dict) -> str:
+        if "start" not in r:
+            return "0"
+        off = r["from_onset_step"]
+        return f"{r['start']} (onset step{f' {off:+d}' if off else ''})"
+
+    return (f"{n} continuations per row"
+            + (f"; the onset step for 100-frame prompts is {onset}" if onset is not None else "") + ":\n\n"
+            + table(["method", "strength", "first steered step", "steered every k-th step", "bass", "validity",
+                     "clips with a violation"],
+                    [[r["method"], r["strength"], first_step(r), r["every"], rate(r["bass"], n), rate(r["validity"], n),
                       ", ".join(f"{k} {v}" for k, v in r["clips_with_violation"].items()) or "none"]
                      for r in data["rows"]]))
 

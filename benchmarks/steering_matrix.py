@@ -39,7 +39,8 @@ a keep-set (the other planted concepts and the nuisances dynamics and mode proje
 edit, and with both; ``--calibrate`` runs every steerer at the strength the strength finder calibrates on 16
 held-out continuations (seed 1) instead of the grid; ``--sae-min-auc`` steers the SAE's feature set (AUC at or
 above it) instead of its best feature; ``--clap organism`` scores each continuation cell with the CLAP judge
-too; ``--partial FILE`` writes the pairs done after each pair, which ``python benchmarks/matrix_variants.py
+too; ``--save-codes DIR`` saves each continuation cell's best-setting codes (``benchmarks/clap_matrix.py`` re-judges
+them with another CLAP); ``--partial FILE`` writes the pairs done after each pair, which ``python benchmarks/matrix_variants.py
 FILE`` summarises (the variants table of docs/results.md):
 
     python benchmarks/steering_matrix.py --n 64 --tasks continuation --methods iti smitin diffmeans regression sae
@@ -63,6 +64,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
@@ -74,7 +76,7 @@ from musicinterp.compare.intervals import Limits  # noqa: E402
 from musicinterp.compare.matrix import SteeringMatrix, steering_matrix  # noqa: E402
 from musicinterp.compare.run import DEFAULT_SWEEPS  # noqa: E402
 from musicinterp.organism.detectors import CONCEPT_DETECTORS  # noqa: E402
-from musicinterp.steering import control_of  # noqa: E402
+from musicinterp.steering import ApplySpec, control_of  # noqa: E402
 from musicinterp.views.steering import markdown_table  # noqa: E402
 
 CONCEPTS = ("drums", "tempo", "timbre", "bass")
@@ -133,23 +135,28 @@ class Builder:
         return self.stores[concept]
 
     def fit(self, concept: str, remove: bool, method: str, **fields: Any):
-        """One method's steerer for ``concept`` with extra config ``fields`` (a variant's keep/edit)."""
+        """One method's steerer for ``concept`` with extra config ``fields`` (a variant's keep/edit; ``start=
+        "onset"``: the steerer's spec starts at the world's onset step for the matrix's prompts)."""
         store = self.store(concept)
         last = [store.n_layers - 1]
+        spec = ApplySpec(start=self.model.world.onset_step(concept, PROMPT_FRAMES)) \
+            if fields.pop("start", None) == "onset" else None
         if method == "iti":
-            return mi.ITISteerer.fit(store, concept, mi.ITIConfig(k=8, remove=remove, **fields))
+            return mi.ITISteerer.fit(store, concept, mi.ITIConfig(k=8, remove=remove, **fields), spec=spec)
         if method in ("smitin", "smitin-s5"):
             cfg = mi.SMITINConfig(remove=remove, monitor_heads=8, interval=2 if method == "smitin" else 5, **fields)
-            return mi.SMITINSteerer.fit(store, concept, cfg)
+            return mi.SMITINSteerer.fit(store, concept, cfg, spec=spec)
         if method == "diffmeans":
-            return mi.DiffMeansSteerer.fit(store, concept, mi.DiffMeansConfig(remove=remove, layers=last, **fields))
+            return mi.DiffMeansSteerer.fit(store, concept, mi.DiffMeansConfig(remove=remove, layers=last, **fields),
+                                           spec=spec)
         if method == "regression":
             return mi.RegressionSteerer.fit(store, concept, mi.RegressionConfig(remove=remove, layers=last,
-                                                                                **fields))
+                                                                                **fields), spec=spec)
         chosen = {"min_auc": self.sae_min_auc} if self.sae_min_auc is not None else {
             "features": [self.analysis.best(concept, 1)[0]]}
         return mi.SAESteerer.fit(self.sae_store, concept, mi.SAESteererConfig(sae=self.sae, remove=remove, **chosen,
-                                                                              **fields), analysis=self.analysis)
+                                                                              **fields), analysis=self.analysis,
+                                 spec=spec)
 
     def __call__(self, concept: str, remove: bool) -> dict[str, Any]:
         info: dict[str, Any] = {}
@@ -251,6 +258,19 @@ def clap_cells(matrix: SteeringMatrix, model, clap, task: str = "continuation") 
     return out
 
 
+def save_cell_codes(matrix: SteeringMatrix, folder: Path, task: str = "continuation") -> None:
+    """Write each continuation cell's best-setting codes (``method`` -> int16 codes, prompt included) to
+    ``folder/CONCEPT-DIRECTION.safetensors`` with the detector's success in its metadata, so a later judge
+    (a retrained CLAP) can score the same generations without generating them again."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for (concept, direction), comp in matrix.comparisons.items():
+        rows = [r for r in comp.best(task) if r.get("result") is not None]
+        tensors = {r["method"]: r["result"].codes.to(torch.int16).contiguous() for r in rows}
+        meta = {"prompt_frames": str(PROMPT_FRAMES), "concept": concept, "direction": direction,
+                "success": json.dumps({r["method"]: r["success"] for r in rows})}
+        save_file(tensors, str(folder / f"{concept}-{direction}.safetensors"), metadata=meta)
+
+
 def _cells(matrix: SteeringMatrix, task: str) -> dict:
     keys = ("success", "success_lo", "success_hi", "validity", "validity_lo", "validity_hi", "collateral",
             "collateral_lo", "collateral_hi",
@@ -304,6 +324,8 @@ def main() -> None:
     ap.add_argument("--cal-n", type=int, default=16, help="held-out continuations the strength finder uses")
     ap.add_argument("--clap", default=None, help="also score each continuation cell with this CLAP (e.g. organism)")
     ap.add_argument("--partial", default=None, help="write the pairs done so far to this JSON file after each pair")
+    ap.add_argument("--save-codes", default=None, metavar="DIR",
+                    help="save each continuation cell's best-setting codes here (to re-judge them later)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (two runs of disjoint pairs can share cores)")
     args = ap.parse_args()
     overrides = parse_sweeps(args.sweep)
@@ -339,6 +361,8 @@ def main() -> None:
                     "smitin_s5_monitor": monitor_stops(one, "smitin-s5"), "build": log.get(f"{concept}/{direction}"),
                     "clap": clap_cells(one, model, clap) if clap is not None else None}
             print("pair " + json.dumps(pair), flush=True)
+            if args.save_codes:
+                save_cell_codes(one, Path(args.save_codes))
             done[pair["pair"]] = pair
             if args.partial:
                 Path(args.partial).write_text(json.dumps({"args": vars(args), "pairs": done}, indent=1))

@@ -119,15 +119,30 @@ def world_clips(seeds: Sequence[int], n_frames: int, **fixed: int) -> list[Clip]
     return clips
 
 
-def clap_examples(seeds: Sequence[int], extractor, n_frames: int, batch: int = 64, progress: bool = False
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(N, 1, frames, mels)`` features and ``(N, 6)`` labels of the world clips from ``seeds``."""
+def clap_examples(seeds: Sequence[int], extractor, n_frames: int, batch: int = 64, progress: bool = False,
+                  p_perturb: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(N, 1, frames, mels)`` features and ``(N, 6)`` labels of the world clips from ``seeds``; with
+    ``p_perturb`` > 0 that share of them (drawn per seed) has voices rewritten and is labelled by the detectors
+    (:mod:`~musicinterp.organism.clap_perturb`)."""
     from tqdm.auto import tqdm
+
+    from .clap_perturb import perturbed_clip
 
     feats, labels = [], []
     seeds = list(seeds)
     for start in tqdm(range(0, len(seeds), batch), desc="rendering clips", disable=not progress):
-        clips = world_clips(seeds[start:start + batch], n_frames)
-        feats.append(log_mel(render_at(clips, extractor.sampling_rate), extractor))
-        labels.append(torch.from_numpy(np.stack([clip_labels(c) for c in clips])))
+        codes, rows = [], []
+        for seed, clip in zip(seeds[start:start + batch], world_clips(seeds[start:start + batch], n_frames),
+                              strict=True):
+            rng = np.random.default_rng([int(seed), 11])
+            if p_perturb > 0 and rng.random() < p_perturb:
+                c, lab = perturbed_clip(clip, rng)
+            else:
+                c, lab = clip.codes.numpy(), clip_labels(clip)
+            codes.append(c)
+            rows.append(lab)
+        audio = to_rate(np.stack([render_clip(c) for c in codes]).astype(np.float64), V.SAMPLE_RATE,
+                        extractor.sampling_rate)
+        feats.append(log_mel(audio, extractor))
+        labels.append(torch.from_numpy(np.stack(rows)))
     return torch.cat(feats), torch.cat(labels)

@@ -93,7 +93,8 @@ def train_organism_clap(cfg: OrganismClapConfig, progress: bool = True) -> tuple
     log, t0 = ClapTrainLog(), time.perf_counter()
     tokenizer, extractor = build_clap_tokenizer(), clap_feature_extractor(cfg)
     feats, labels = clap_examples(range(TRAIN_SEED0, TRAIN_SEED0 + cfg.n_train_clips), extractor,
-                                  int(max(cfg.render_seconds, cfg.clip_seconds) * FRAME_RATE), progress=progress)
+                                  int(max(cfg.render_seconds, cfg.clip_seconds) * FRAME_RATE), progress=progress,
+                                  p_perturb=cfg.p_perturb)
     frames = window_frames(extractor)
     log.data_seconds = time.perf_counter() - t0
     torch.manual_seed(cfg.seed)

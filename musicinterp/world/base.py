@@ -91,6 +91,11 @@ class World:
         return None
 
     # ------------------------------------------------------------ steering
+    def onset_step(self, concept: str, prompt_frames: int) -> int | None:
+        """The first continuation step at which an edit toward ``concept`` lets its voice open a note on the
+        world's grid (``ApplySpec(start=...)``); ``None`` where the world knows no grid."""
+        return None
+
     @property
     def sweeps(self) -> dict[str, list[float]]:
         """Recommended strengths per method (by variant name, else method family)."""

@@ -3,7 +3,10 @@
 import pytest
 import torch
 
+from musicinterp.errors import InputError
 from musicinterp.organism import CONCEPTS, OrganismWorld, grammar_report, world_validity
+from musicinterp.organism import vocab as V
+from musicinterp.organism.world import Latents
 from musicinterp.world import WorldError
 
 
@@ -55,3 +58,19 @@ def test_clap_judges_and_measures_come_from_the_shipped_clap(organism):
     emb = embedder(codes)
     assert emb.shape == (4, 64) and abs(float((emb ** 2).sum(1).mean()) - 1) < 1e-6
     assert load_clap("organism").text_spread < 0.99
+
+
+def test_onset_step_lands_each_voice_on_a_frame_where_the_world_starts_its_notes():
+    world = OrganismWorld(400)
+    clips = [world.sample(s, Latents(drums=0, tempo=s % 2, timbre=0, bass=1)) for s in range(12)]
+    bass = torch.stack([c.codes[V.BASS] for c in clips])
+    for prompt_frames in (0, 100, 150, 200, 224, 250):
+        step = world.onset_step("bass", prompt_frames)
+        assert V.BASS <= step < V.BASS + 32
+        frame = prompt_frames + step - V.BASS  # MusicGen emits codebook k's token k steps late
+        assert ((bass[:, frame] >= 1) & (bass[:, frame] < V.BASS_ONSET_MAX)).all()  # a bass note starts here
+    assert world.onset_step("tempo", 200) == 24 and world.onset_step("drums", 200) == 25
+    with pytest.raises(WorldError):
+        world.onset_step("loudness", 200)
+    with pytest.raises(InputError):
+        world.onset_step("bass", -1)

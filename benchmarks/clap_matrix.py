@@ -1,0 +1,75 @@
+"""A CLAP judge against the exact detectors on the steering matrix's own generations, re-judged from saved codes.
+
+``benchmarks/steering_matrix.py --save-codes DIR`` writes each continuation cell's best-setting codes (prompt
+included) with the detector's success. This script renders the continuations (the frames after the prompt),
+scores them with the CLAP judge of the cell's concept, and reports, per cell, the CLAP's success beside the
+detector's and whether they agree within 10 points; then per pair and overall. Re-judging the same codes lets a
+retrained CLAP be compared with the one the matrix ran with, on identical audio.
+
+    python benchmarks/clap_matrix.py DIR [--clap organism]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import safe_open
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_json  # noqa: E402
+
+import musicinterp as mi  # noqa: E402
+
+
+def judge_pair(path: Path, world, model, clap) -> dict[str, dict]:
+    """Per method of one saved pair: detector success, CLAP success, agreement within 10 points."""
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+        codes = {k: f.get_tensor(k).long() for k in f.keys()}
+    concept, direction, start = meta["concept"], meta["direction"], int(meta["prompt_frames"])
+    detector = json.loads(meta["success"])
+    judge = next(j for j in world.clap_judges(clap) if j.concept == concept)
+    out = {}
+    for method, c in codes.items():
+        audio = np.asarray(model.codes_to_audio(c[..., start:]))
+        rate = float(judge.decide(judge.score_audio(list(audio), model.sample_rate)).mean())
+        clap_success = rate if direction == "add" else 1 - rate
+        out[method] = {"detector_success": round(detector[method], 4), "clap_success": round(clap_success, 4),
+                       "agree_10pt": abs(clap_success - detector[method]) <= 0.10}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("folder", help="the --save-codes folder of a steering matrix run")
+    ap.add_argument("--clap", default="organism")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    model = mi.load_model("organism")
+    clap = mi.judges.load_clap(args.clap)
+    files = sorted(Path(args.folder).glob("*.safetensors"))
+    if not files:
+        raise SystemExit(f"no saved cells (*.safetensors) in {args.folder}")
+    cells, pairs = {}, {}
+    for path in files:
+        one = judge_pair(path, model.world, model, clap)
+        pair = path.stem.replace("-", "/")
+        pairs[pair] = {"agree": sum(c["agree_10pt"] for c in one.values()), "cells": len(one)}
+        cells.update({f"{m}/{pair}": c for m, c in one.items()})
+        print(pair, pairs[pair], flush=True)
+    agree = sum(c["agree_10pt"] for c in cells.values())
+    print_json({"clap": args.clap, "within_10pt": agree, "cells_total": len(cells),
+                "share": round(agree / len(cells), 4), "pairs": pairs, "cells": cells,
+                "seconds": round(time.perf_counter() - t0, 1)})
+
+
+if __name__ == "__main__":
+    main()
