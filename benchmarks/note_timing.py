@@ -8,7 +8,8 @@ notes last 16 or 32 frames):
 the bass rate, validity, and how many clips carry each kind of violation. 16 continuations of 100 frames
 after 100-frame prompts. Then the onset-aligned start: steering every step from
 ``model.world.onset_step("bass", 100)`` on (the step whose bass token falls on the world's bar grid, where a
-bass note may begin), and from one and two steps either side of it. The last line is JSON.
+bass note may begin), and from one and two steps either side of it; and every step from step 0 with the
+strength ramped in (``Ramp(steps=10, 25, 50)``). The last line is JSON.
 
     python benchmarks/note_timing.py [--n 16]
 """
@@ -28,11 +29,12 @@ from _common import print_json  # noqa: E402
 
 import musicinterp as mi  # noqa: E402
 from musicinterp.organism.detectors import detect_all, grammar_report, world_validity  # noqa: E402
-from musicinterp.steering import ApplySpec, calibration_task, steer  # noqa: E402
+from musicinterp.steering import ApplySpec, Ramp, calibration_task, steer  # noqa: E402
 
 SETTINGS = {"iti": (2.0, 4.0), "diffmeans": (0.75, 1.5)}
 EVERY = (None, 4, 8, 16)
 OFFSETS = (-2, -1, 0, 1, 2)  # steps from the onset-aligned start
+RAMPS = (10, 25, 50)  # Ramp(steps=...): strength raised linearly from 0 over the first steps
 
 
 def main() -> None:
@@ -51,9 +53,9 @@ def main() -> None:
     task = calibration_task(model, "bass", n=args.n, prompt_frames=100, new_frames=100, seed=0)
     rows = []
 
-    def measure(name: str, strength: float, spec: ApplySpec | None, **fields) -> None:
-        res = steer(model, steerers[name], strength=strength, spec=spec, seed=0, decode_audio=False,
-                    row_keys=list(range(task.n)), **task.kwargs)
+    def measure(name: str, strength: float, spec: ApplySpec | None, schedule=None, **fields) -> None:
+        res = steer(model, steerers[name], strength=strength, spec=spec, schedule=schedule, seed=0,
+                    decode_audio=False, row_keys=list(range(task.n)), **task.kwargs)
         gen = res.codes[..., task.prompt_frames:]
         report = grammar_report(res.codes, task.prompt_frames)  # the prompt is context
         kinds = {k: int((v > 0).sum()) for k, v in report.items() if int((v > 0).sum())}
@@ -68,6 +70,8 @@ def main() -> None:
         for strength in strengths:
             for every in EVERY:
                 measure(name, strength, ApplySpec(every=every) if every else None, every=every or 1)
+            for ramp in RAMPS:
+                measure(name, strength, None, schedule=Ramp(steps=ramp), every=1, ramp=ramp)
             for off in OFFSETS:
                 measure(name, strength, ApplySpec(start=onset + off), every=1, start=onset + off,
                         from_onset_step=off)

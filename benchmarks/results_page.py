@@ -185,6 +185,8 @@ def note_timing(data: dict) -> str:
     onset = data.get("onset_step")
 
     def first_step(r: dict) -> str:
+        if "ramp" in r:
+            return f"0, ramped over {r['ramp']} steps"
         if "start" not in r:
             return "0"
         off = r["from_onset_step"]
