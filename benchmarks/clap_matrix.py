@@ -6,7 +6,7 @@ scores them with the CLAP judge of the cell's concept, and reports, per cell, th
 detector's and whether they agree within 10 points; then per pair and overall. Re-judging the same codes lets a
 retrained CLAP be compared with the one the matrix ran with, on identical audio.
 
-    python benchmarks/clap_matrix.py DIR [--clap organism]
+    python benchmarks/clap_matrix.py DIR [DIR ...] [--clap organism]
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from _common import print_json  # noqa: E402
 import musicinterp as mi  # noqa: E402
 
 
-def judge_pair(path: Path, world, model, clap) -> dict[str, dict]:
-    """Per method of one saved pair: detector success, CLAP success, agreement within 10 points."""
+def judge_pair(path: Path, world, model, clap) -> tuple[str, dict[str, dict]]:
+    """One saved pair's name (``concept/direction``) and, per method, detector success, CLAP success and
+    whether they agree within 10 points."""
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
         codes = {k: f.get_tensor(k).long() for k in f.keys()}
@@ -42,12 +43,12 @@ def judge_pair(path: Path, world, model, clap) -> dict[str, dict]:
         clap_success = rate if direction == "add" else 1 - rate
         out[method] = {"detector_success": round(detector[method], 4), "clap_success": round(clap_success, 4),
                        "agree_10pt": abs(clap_success - detector[method]) <= 0.10}
-    return out
+    return f"{concept}/{direction}", out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("folder", help="the --save-codes folder of a steering matrix run")
+    ap.add_argument("folders", nargs="+", help="--save-codes folders of steering matrix runs")
     ap.add_argument("--clap", default="organism")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -55,16 +56,19 @@ def main() -> None:
     t0 = time.perf_counter()
     model = mi.load_model("organism")
     clap = mi.judges.load_clap(args.clap)
-    files = sorted(Path(args.folder).glob("*.safetensors"))
+    files = sorted(p for folder in args.folders for p in Path(folder).glob("*.safetensors"))
     if not files:
-        raise SystemExit(f"no saved cells (*.safetensors) in {args.folder}")
-    cells, pairs = {}, {}
+        raise SystemExit(f"no saved cells (*.safetensors) in {', '.join(args.folders)}")
+    cells: dict[str, dict] = {}
     for path in files:
-        one = judge_pair(path, model.world, model, clap)
-        pair = path.stem.replace("-", "/")
-        pairs[pair] = {"agree": sum(c["agree_10pt"] for c in one.values()), "cells": len(one)}
+        pair, one = judge_pair(path, model.world, model, clap)
         cells.update({f"{m}/{pair}": c for m, c in one.items()})
-        print(pair, pairs[pair], flush=True)
+        print(pair, {m: (c["detector_success"], c["clap_success"]) for m, c in one.items()}, flush=True)
+    pairs: dict[str, dict[str, int]] = {}
+    for key, c in cells.items():
+        tally = pairs.setdefault(key.split("/", 1)[1], {"agree": 0, "cells": 0})
+        tally["agree"] += int(c["agree_10pt"])
+        tally["cells"] += 1
     agree = sum(c["agree_10pt"] for c in cells.values())
     print_json({"clap": args.clap, "within_10pt": agree, "cells_total": len(cells),
                 "share": round(agree / len(cells), 4), "pairs": pairs, "cells": cells,

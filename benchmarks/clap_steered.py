@@ -140,11 +140,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--settings", nargs="+", default=list(DEFAULT_SETTINGS), metavar="METHOD/CONCEPT/STRENGTH")
     ap.add_argument("--sae-steps", type=int, default=1200)
+    ap.add_argument("--clap", default="organism", help="the CLAP to judge with (a folder, or organism)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     model = mi.load_model("organism")
-    clap = mi.judges.load_clap("organism")
+    clap = mi.judges.load_clap(args.clap)
     clap_judges = {j.concept: j for j in model.world.clap_judges(clap)}
     audio_judges = {j.concept: j for j in mi.judges.audio_judges()}
     work = Path(tempfile.mkdtemp(prefix="mi-clap-steered-"))

@@ -62,7 +62,7 @@ class OrganismClapConfig:
     weight_decay: float = 0.01
     p_mention: float = 0.5  # each attribute named with this probability (caption dropout)
     p_single: float = 0.3  # captions naming a single attribute (as the zero-shot prompts do)
-    p_perturb: float = 0.0  # share of training clips with voices rewritten, labelled by the detectors
+    p_perturb: float = 0.5  # share of training clips with voices rewritten, labelled by the detectors
     seed: int = 0
 
     def to_dict(self) -> dict:
