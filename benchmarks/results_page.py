@@ -132,9 +132,12 @@ def _misses(row: dict) -> str:
 
 def steering_matrix_variants(data: dict) -> str:
     cal, clap = data["calibration_check"], data["clap_agreement"]
+    onset = sorted({f"{r['concept']}/{r['direction']}" for r in data["rows"] if r["variant"] == "onset"})
     out = [f"n = {data['n']} continuations per cell (the strength finder used {data['cal_n']} other prompts); "
-           f"pairs run: {', '.join(data['pairs'])}; methods: {', '.join(data['methods'])}. Each method in four "
-           "variants (plain, keep-set, bounded edit, both), each at its calibrated strength; "
+           f"pairs run: {', '.join(data['pairs'])}; methods: {', '.join(data['methods'])}. Each method in the "
+           "variants plain, keep-set, bounded edit and both"
+           + (", and the onset-aligned start (on " + ", ".join(onset) + ")" if onset else "")
+           + ", each at its calibrated strength; "
            f"{data['cells_pass_any_variant']} of {data['cells_total_any_variant']} method cells pass in some variant "
            f"({data['cells_point_pass_any_variant']} are inside every limit at their point values; at n = {data['n']} "
            f"even a cell with every clip valid has a validity interval from {data['validity_lo_all_valid']}, below "
@@ -162,6 +165,18 @@ def steering_matrix_variants(data: dict) -> str:
                        r["verdict"], _misses(r), r["control_success"], r["clap_success"]]
                       for r in data["rows"]]))
     return "\n".join(out) + monitor(data)
+
+
+def clap_matrix(data: dict) -> str:
+    rows = [[pair, t["agree"], t["cells"]] for pair, t in data["pairs"].items()]
+    off = [[key, c["detector_success"], c["clap_success"]] for key, c in data["cells"].items() if not c["agree_10pt"]]
+    out = [f"CLAP `{data['clap']}` against the detector on the matrix's saved cells: success within 10 points in "
+           f"{data['within_10pt']} of {data['cells_total']} cells ({fmt(data['share'])}; target >= 0.8).", "",
+           table(["pair", "cells within 10 points", "cells"], rows)]
+    if off:
+        out += ["", "The cells where they differ by more:", "",
+                table(["method/pair", "detector success", "CLAP success"], off)]
+    return "\n".join(out)
 
 
 def monitor(data: dict) -> str:
@@ -370,6 +385,7 @@ def clap_steered(data: dict) -> str:
 
 RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
     "clap_steered": ("The organism CLAP on steered audio: where it and the detector disagree", clap_steered),
+    "clap_matrix": ("The organism CLAP on the steering matrix's own generations", clap_matrix),
     "judges_agreement": ("The librosa audio judges against the exact detectors", judges_agreement),
     "sae_organism": ("SAE features on the organism", sae_organism),
     "probe_organism": ("Where the concepts are readable: probes on every head", probe_organism),
@@ -424,7 +440,8 @@ def section(name: str, data: dict) -> str:
 
 # the page follows a reader: the organism, steering, features and circuits, judges, then speed and the house
 ORDER = ("organism_quality", "probe_organism", "steering_matrix_variants", "steering_matrix", "precision_organism", "note_timing",
-         "sae_organism", "ablation_organism", "patch_sweep", "judges_agreement", "clap_organism", "clap_steered", "audio_metrics",
+         "sae_organism", "ablation_organism", "patch_sweep", "judges_agreement", "clap_organism", "clap_steered", "clap_matrix",
+         "audio_metrics",
          "trace_overhead", "steer_overhead", "sweep_batching", "probe_fit", "collect_store", "collect_distributed",
          "sae_train", "report_size", "structure")
 

@@ -24,6 +24,8 @@ from tokenizers.normalizers import Sequence as NormalizerSequence
 from tokenizers.pre_tokenizers import Whitespace
 from transformers import ClapConfig, ClapFeatureExtractor, PreTrainedTokenizerFast
 
+from ..errors import InputError
+
 # RoBERTa's special-token layout (ClapTextConfig defaults: bos 0, pad 1, eos 2)
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
 NEGATIONS = {"no drums": "no_drums", "no bass": "no_bass"}
@@ -65,12 +67,17 @@ class OrganismClapConfig:
     p_perturb: float = 0.5  # share of training clips with voices rewritten, labelled by the detectors
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.p_perturb <= 1.0:
+            raise InputError(f"OrganismClapConfig.p_perturb must be in [0, 1], got {self.p_perturb}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> OrganismClapConfig:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        known.setdefault("p_perturb", 0.0)  # written before rewritten clips existed: trained on world clips only
         for k in ("depths", "audio_heads"):
             if k in known:
                 known[k] = tuple(known[k])

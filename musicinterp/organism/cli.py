@@ -55,7 +55,7 @@ def _cmd_train_clap(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     out = clap_out(args.out)  # refused before any training: inside the package, or a folder not ours
-    given = {"steps": args.steps, "n_train_clips": args.clips}
+    given = {"steps": args.steps, "n_train_clips": args.clips, "p_perturb": args.p_perturb}
     cfg = OrganismClapConfig(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     model, log = train_organism_clap(cfg, progress=not args.quiet)
     extra = {"training": {"steps": log.steps[-1] + 1 if log.steps else 0, "loss": log.loss,
@@ -82,6 +82,8 @@ def add_organism_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--out", default=None, help="checkpoint folder (default: musicinterp_out/organism_clap here)")
     c.add_argument("--steps", type=int, default=None, help="training steps (default: as for the shipped checkpoint)")
     c.add_argument("--clips", type=int, default=None, help="rendered training clips (default: as for the shipped checkpoint)")
+    c.add_argument("--p-perturb", type=float, default=None,
+                   help="share of clips with voices rewritten, labelled by the detectors (default: as shipped, 0.5)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--threads", type=int, default=2)
     c.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -33,3 +33,9 @@ def test_config_builds_a_small_clap_at_the_declared_rate():
     assert 0.9 * audio.spec_size * (audio.spec_size // audio.num_mel_bins) <= window_frames(fe) \
         <= audio.spec_size * (audio.spec_size // audio.num_mel_bins)
     assert OrganismClapConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_saved_config_without_p_perturb_was_trained_on_world_clips_only():
+    assert OrganismClapConfig.from_dict({"steps": 3}).p_perturb == 0.0
+    assert OrganismClapConfig().p_perturb == 0.5  # the shipped recipe
+    assert OrganismClapConfig.from_dict(OrganismClapConfig(p_perturb=0.25).to_dict()).p_perturb == 0.25

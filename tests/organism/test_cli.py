@@ -32,3 +32,9 @@ def test_train_clap_writes_a_loadable_checkpoint(tmp_path, capsys):
     meta = json.loads((out / "organism_clap.json").read_text())
     assert meta["training"]["threads"] == 1 and meta["config"]["n_train_clips"] == 4
     assert load_clap(out, allow_degenerate_text=True).sample_rate == 16000  # one step: untrained text side
+
+
+def test_train_clap_refuses_a_share_of_rewritten_clips_outside_0_1(tmp_path, capsys):
+    assert main(["organism", "train-clap", "--out", str(tmp_path / "clap"), "--p-perturb", "1.5", "--quiet"]) == 2
+    assert "p_perturb must be in [0, 1], got 1.5" in capsys.readouterr().err
+    assert not (tmp_path / "clap").exists()
