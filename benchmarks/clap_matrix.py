@@ -4,7 +4,9 @@
 included) with the detector's success. This script renders the continuations (the frames after the prompt),
 scores them with the CLAP judge of the cell's concept, and reports, per cell, the CLAP's success beside the
 detector's and whether they agree within 10 points; then per pair and overall. Re-judging the same codes lets a
-retrained CLAP be compared with the one the matrix ran with, on identical audio.
+retrained CLAP be compared with the one the matrix ran with, on identical audio. Agreement is also split by
+the cell's validity (continuations read with their prompt): in cells where the grammar breaks, the detector
+counts tokens the synthesizer does not sound as the world's notes (a sustain no onset started is silent).
 
     python benchmarks/clap_matrix.py DIR [DIR ...] [--clap organism]
 """
@@ -26,6 +28,8 @@ from _common import print_json  # noqa: E402
 
 import musicinterp as mi  # noqa: E402
 
+VALID_CELL = 0.9  # a cell whose continuations obey the grammar at least this often counts as valid
+
 
 def judge_pair(path: Path, world, model, clap) -> tuple[str, dict[str, dict]]:
     """One saved pair's name (``concept/direction``) and, per method, detector success, CLAP success and
@@ -42,7 +46,8 @@ def judge_pair(path: Path, world, model, clap) -> tuple[str, dict[str, dict]]:
         rate = float(judge.decide(judge.score_audio(list(audio), model.sample_rate)).mean())
         clap_success = rate if direction == "add" else 1 - rate
         out[method] = {"detector_success": round(detector[method], 4), "clap_success": round(clap_success, 4),
-                       "agree_10pt": abs(clap_success - detector[method]) <= 0.10}
+                       "agree_10pt": abs(clap_success - detector[method]) <= 0.10,
+                       "validity": round(float(world.validity(c, start).float().mean()), 4)}
     return f"{concept}/{direction}", out
 
 
@@ -70,8 +75,12 @@ def main() -> None:
         tally["agree"] += int(c["agree_10pt"])
         tally["cells"] += 1
     agree = sum(c["agree_10pt"] for c in cells.values())
+    valid = [c for c in cells.values() if c["validity"] >= VALID_CELL]
     print_json({"clap": args.clap, "within_10pt": agree, "cells_total": len(cells),
-                "share": round(agree / len(cells), 4), "pairs": pairs, "cells": cells,
+                "share": round(agree / len(cells), 4), "pairs": pairs,
+                "valid_cells": len(valid), "valid_cells_within_10pt": sum(c["agree_10pt"] for c in valid),
+                "broken_cells": len(cells) - len(valid),
+                "broken_cells_within_10pt": agree - sum(c["agree_10pt"] for c in valid), "cells": cells,
                 "seconds": round(time.perf_counter() - t0, 1)})
 
 

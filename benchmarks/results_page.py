@@ -169,13 +169,17 @@ def steering_matrix_variants(data: dict) -> str:
 
 def clap_matrix(data: dict) -> str:
     rows = [[pair, t["agree"], t["cells"]] for pair, t in data["pairs"].items()]
-    off = [[key, c["detector_success"], c["clap_success"]] for key, c in data["cells"].items() if not c["agree_10pt"]]
+    off = [[key, c["detector_success"], c["clap_success"], c.get("validity")] for key, c in data["cells"].items()
+           if not c["agree_10pt"]]
     out = [f"CLAP `{data['clap']}` against the detector on the matrix's saved cells: success within 10 points in "
-           f"{data['within_10pt']} of {data['cells_total']} cells ({fmt(data['share'])}; target >= 0.8).", "",
-           table(["pair", "cells within 10 points", "cells"], rows)]
+           f"{data['within_10pt']} of {data['cells_total']} cells ({fmt(data['share'])}; target >= 0.8)"
+           + (f": {data['valid_cells_within_10pt']} of the {data['valid_cells']} cells whose continuations obey the "
+              f"grammar at least 90% of the time, {data['broken_cells_within_10pt']} of the {data['broken_cells']} "
+              "where it breaks more often (a note no onset started is not sounded)" if "valid_cells" in data else "")
+           + ".", "", table(["pair", "cells within 10 points", "cells"], rows)]
     if off:
         out += ["", "The cells where they differ by more:", "",
-                table(["method/pair", "detector success", "CLAP success"], off)]
+                table(["method/pair", "detector success", "CLAP success", "validity"], off)]
     return "\n".join(out)
 
 
