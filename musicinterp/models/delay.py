@@ -24,6 +24,12 @@ def apply_delay(codes: torch.Tensor, pad_id: int) -> torch.Tensor:
     return out
 
 
+def emit_step(codebook: int, frame: int) -> int:
+    """The generation step that emits codebook ``codebook``'s token for generated frame ``frame`` (both counted
+    from the continuation's start): the pattern puts it ``codebook`` steps after codebook 0's."""
+    return frame + codebook
+
+
 def undo_delay(delayed: torch.Tensor, n_codebooks: int | None = None) -> torch.Tensor:
     """``(B, K, S)`` delayed sequence (BOS column first) -> ``(B, K, S - K)`` codes."""
     if delayed.dim() != 3:

@@ -15,9 +15,10 @@ import torch
 
 from ..errors import InputError
 from ..world.base import World
+from . import vocab as V
 
 CODEBOOK_NAMES = ("lead", "drums", "brightness", "bass")
-CONCEPT_CODEBOOK = {"tempo": 0, "drums": 1, "timbre": 2, "bass": 3}  # the voice each planted concept lives in
+CONCEPT_CODEBOOK = {"tempo": V.LEAD, "drums": V.DRUMS, "timbre": V.BRIGHT, "bass": V.BASS}  # each concept's voice
 BAR_FRAMES = 32  # every voice's notes start on multiples of this from frame 0 (two slow lead notes, one bass note)
 # CLAP words of the nuisance a listener hears: (present, absent) as the exact nuisance judges read them
 CLAP_NUISANCE_WORDS = {"dynamics": ("loud", "quiet"), "mode": ("minor", "major")}
@@ -65,15 +66,13 @@ class OrganismSeam(World):
 
         return grammar_report(codes, start)
 
-    def onset_step(self, concept: str, prompt_frames: int) -> int:
-        """The first step of a continuation after ``prompt_frames`` at which an edit toward ``concept`` should
-        start, so that its voice's first steered token falls on the world's bar grid, where a note may begin:
-        the next frame on the grid, plus the voice's codebook delay (MusicGen's delay pattern emits codebook
-        ``k``'s token for a frame ``k`` steps after codebook 0's)."""
+    def onset_frame(self, concept: str, prompt_frames: int) -> tuple[int, int]:
+        """The voice's codebook and the next frame after the prompt on the world's bar grid (every note starts on a
+        multiple of :data:`BAR_FRAMES` from the clip's first frame)."""
         codebook = CONCEPT_CODEBOOK[self.check_concept(concept)]
         if prompt_frames < 0:
             raise InputError(f"prompt_frames must be >= 0, got {prompt_frames}")
-        return -prompt_frames % BAR_FRAMES + codebook
+        return codebook, -prompt_frames % BAR_FRAMES
 
     def words(self, concept: str) -> tuple[str, str]:
         """(present, absent) words of ``concept`` in the organism's vocabulary."""

@@ -17,6 +17,7 @@ import torch
 
 from ..compare.run import DEFAULT_SWEEPS
 from ..errors import MusicInterpError
+from ..models.delay import emit_step
 
 if TYPE_CHECKING:
     from ..ablation.metrics import Metric
@@ -91,10 +92,18 @@ class World:
         return None
 
     # ------------------------------------------------------------ steering
+    def onset_frame(self, concept: str, prompt_frames: int) -> tuple[int, int] | None:
+        """``(codebook, frame)``: the codebook of ``concept``'s voice and the first frame after a prompt of
+        ``prompt_frames`` (counted from the continuation's start) on the world's note grid, where that voice may
+        open a note; ``None`` where the world knows no grid."""
+        return None
+
     def onset_step(self, concept: str, prompt_frames: int) -> int | None:
         """The first continuation step at which an edit toward ``concept`` lets its voice open a note on the
-        world's grid (``ApplySpec(start=...)``); ``None`` where the world knows no grid."""
-        return None
+        world's grid (``ApplySpec(start=...)``): :meth:`onset_frame` through MusicGen's delay pattern;
+        ``None`` where the world knows no grid."""
+        found = self.onset_frame(concept, prompt_frames)
+        return None if found is None else emit_step(*found)
 
     @property
     def sweeps(self) -> dict[str, list[float]]:

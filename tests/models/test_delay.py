@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from musicinterp.models.delay import apply_delay, frames_to_new_tokens, undo_delay, valid_positions
+from musicinterp.models.delay import apply_delay, emit_step, frames_to_new_tokens, undo_delay, valid_positions
 
 
 def test_delay_round_trip():
@@ -25,6 +25,14 @@ def test_delay_matches_transformers_builder(tiny):
     start = torch.cat([torch.full((8, 1), 2048), codes.reshape(8, 9)], dim=1)
     _, mask = tiny.hf.decoder.build_delay_pattern_mask(start, 2048, max_length=13)
     assert torch.equal(mask.reshape(2, 4, 13), apply_delay(codes, 2048))
+
+
+def test_emit_step_is_where_the_delayed_sequence_holds_the_frame():
+    codes = torch.arange(4 * 9).reshape(1, 4, 9)
+    delayed = apply_delay(codes, pad_id=-1)  # column 0 is BOS; generation step s writes column s + 1
+    for k in range(4):
+        for f in range(9):
+            assert delayed[0, k, emit_step(k, f) + 1] == codes[0, k, f]
 
 
 def test_valid_positions_and_steps():

@@ -69,6 +69,7 @@ def test_onset_step_lands_each_voice_on_a_frame_where_the_world_starts_its_notes
         assert V.BASS <= step < V.BASS + 32
         frame = prompt_frames + step - V.BASS  # MusicGen emits codebook k's token k steps late
         assert ((bass[:, frame] >= 1) & (bass[:, frame] < V.BASS_ONSET_MAX)).all()  # a bass note starts here
+    assert world.onset_frame("bass", 200) == (V.BASS, 24)  # frame 224 = 7 bars of 32 frames
     assert world.onset_step("tempo", 200) == 24 and world.onset_step("drums", 200) == 25
     with pytest.raises(WorldError):
         world.onset_step("loudness", 200)

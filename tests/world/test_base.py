@@ -21,7 +21,7 @@ def test_a_bare_world_knows_nothing_and_says_what_to_do_instead():
     assert world.codebook_names(3) == ["cb0", "cb1", "cb2"]
     assert world.judges() == [] and world.default_judges() == [] and world.validity(torch.zeros(1, 4, 5)) is None
     assert world.concept_rates(torch.zeros(2, 4, 5, dtype=torch.long)) == {}
-    assert world.onset_step("drums", 200) is None  # no known note grid: steering starts at step 0
+    assert world.onset_frame("drums", 200) is None and world.onset_step("drums", 200) is None  # no known note grid
     with pytest.raises(WorldError, match="mi.compare.text_task"):
         world.tasks("drums")
     with pytest.raises(WorldError, match="pass codes or audio of your own"):
