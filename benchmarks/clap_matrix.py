@@ -5,8 +5,9 @@ included) with the detector's success. This script renders the continuations (th
 scores them with the CLAP judge of the cell's concept, and reports, per cell, the CLAP's success beside the
 detector's and whether they agree within 10 points; then per pair and overall. Re-judging the same codes lets a
 retrained CLAP be compared with the one the matrix ran with, on identical audio. Agreement is also split by
-the cell's validity (continuations read with their prompt): in cells where the grammar breaks, the detector
-counts tokens the synthesizer does not sound as the world's notes (a sustain no onset started is silent).
+the cell's validity (continuations read with their prompt): cells where the grammar breaks are where the
+audio and the tokens part most (a sustain no onset started sounds as a held tone with no attack, which the
+detectors count as the voice sounding but not as a note starting).
 
     python benchmarks/clap_matrix.py DIR [DIR ...] [--clap organism]
 """

@@ -10,8 +10,9 @@ fitted from ``balanced_set(concept, 128, seed=7)`` (pooled resid; the SAE as in 
 the 4 s continuation: the exact detector, grammar validity (``model.world.validity``), the CLAP judge on the
 rendered audio, and the librosa judge of the concept. Agreement is split into valid and broken clips; ``disagree``
 says, of the clips where CLAP and the detector disagree, how many are broken and how often librosa sides with CLAP.
-The "audible" detector counts only what the renderer sounds (bass: an orphan sustain, or a run of them, is silent
-though the detector counts it; the window is rendered alone, so a note sustained from the prompt is silent too).
+The "audible" detector counts only the bass notes an onset started (the renderer sounds an orphan sustain, or a
+run of them, as a held tone with no attack, which the detector counts as sounding; the window is rendered alone, so
+a note sustained from the prompt is such a held tone too).
 ``validity`` reads the window alone, as comparisons did before they read the prompt as context (its first frame
 may sustain a note from before); ``validity_in_context`` is today's check: the continuation with its prompt before
 it, where a first-frame sustain with no onset in the prompt breaks the grammar (violations by kind are counted so).
@@ -35,7 +36,7 @@ from _common import print_json  # noqa: E402
 import musicinterp as mi  # noqa: E402
 from musicinterp.organism import vocab as V  # noqa: E402
 from musicinterp.organism.detectors import CONCEPT_DETECTORS  # noqa: E402
-from musicinterp.organism.renderer import _voice_notes  # noqa: E402
+from musicinterp.organism.renderer import HELD, _voice_notes  # noqa: E402
 
 PROMPT_FRAMES = 200  # the continuation task's prompt (4 s), as in steering_matrix.py
 # cells where the steering matrix (n 64, calibrated strengths) saw CLAP and the detector disagree
@@ -73,12 +74,12 @@ def fit(model: Any, method: str, concept: str, work: Path, cache: dict[str, Any]
 
 
 def audible_bass_rate(gen: torch.Tensor) -> torch.Tensor:
-    """Fraction of frames where the renderer sounds the bass, read by the renderer's own note parser (an orphan
-    sustain, or a run of them, renders silence but the detector counts it)."""
+    """Fraction of frames in bass notes an onset started, read by the renderer's own note parser (an orphan
+    sustain, or a run of them, renders as a held tone with no attack: the detector counts it as sounding)."""
     rates = []
     for tokens in gen[:, V.BASS].long().numpy():
         notes = _voice_notes(tokens, V.BASS_ONSET_MAX, V.BASS_VELOCITIES, V.BASS_SUSTAIN, V.BASS_PITCHES)
-        rates.append(sum(end - start for start, end, _, _ in notes) / len(tokens))
+        rates.append(sum(end - start for start, end, _, vel in notes if vel != HELD) / len(tokens))
     return torch.tensor(rates)
 
 

@@ -175,7 +175,7 @@ def clap_matrix(data: dict) -> str:
            f"{data['within_10pt']} of {data['cells_total']} cells ({fmt(data['share'])}; target >= 0.8)"
            + (f": {data['valid_cells_within_10pt']} of the {data['valid_cells']} cells whose continuations obey the "
               f"grammar at least 90% of the time, {data['broken_cells_within_10pt']} of the {data['broken_cells']} "
-              "where it breaks more often (a note no onset started is not sounded)" if "valid_cells" in data else "")
+              "where it breaks more often (a note no onset started sounds as a held tone with no attack)" if "valid_cells" in data else "")
            + ".", "", table(["pair", "cells within 10 points", "cells"], rows)]
     if off:
         out += ["", "The cells where they differ by more:", "",

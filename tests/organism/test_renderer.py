@@ -1,6 +1,9 @@
 import numpy as np
 import pytest
+import torch
 
+from musicinterp.organism import vocab as V
+from musicinterp.organism.detectors import detect_all
 from musicinterp.organism.renderer import render, render_clip
 from musicinterp.organism.world import Latents, OrganismWorld
 
@@ -68,3 +71,64 @@ def test_render_shapes_and_arbitrary_codes():
     audio = render(rng.integers(0, 256, size=(2, 4, 50)))
     assert audio.shape == (2, 50 * 640) and audio.dtype == np.float32 and np.isfinite(audio).all()
     assert np.abs(audio).max() <= 1.0
+
+
+def _bass_codes(tokens):
+    codes = np.zeros((4, len(tokens)), dtype=np.int64)
+    codes[V.BASS] = tokens
+    return codes
+
+
+def _bass_line(tokens):
+    return render_clip(_bass_codes(tokens))
+
+
+def _band_rms(x, hz, width=6.0):
+    spec = np.abs(np.fft.rfft(x))
+    freqs = np.fft.rfftfreq(len(x), 1 / SR)
+    return float(np.sqrt((spec[np.abs(freqs - hz) < width] ** 2).sum()))
+
+
+def test_sustain_no_onset_started_sounds_its_pitch_like_the_detector_counts_it():
+    """A steered model's mid-note start: the bass detector counts those frames as sounding, so the codec sounds
+    them too (a held tone at the sustain's pitch), not silence."""
+    pitch = 12
+    held = [V.bass_sustain(pitch)] * 40
+    audio = _bass_line(held)
+    assert float(detect_all(torch.as_tensor(_bass_codes(held))[None])["bass"]) == 1.0
+    hz = 440.0 * 2 ** ((V.BASS_LOW_MIDI + pitch - 69) / 12)
+    assert _band_rms(audio, hz) > 20 * _band_rms(audio, hz * 1.5)
+    started = _bass_line([V.bass_onset(pitch, 0)] + [V.bass_sustain(pitch)] * 39)
+    assert _band_rms(audio, hz) > 0.3 * _band_rms(started, hz)
+
+
+def test_held_tone_has_no_attack_where_an_onset_has_one():
+    """Only an onset is heard as a new note: the held tone fades in over tens of ms, an onset in 5 ms."""
+    pitch = 12
+    held = _bass_line([V.bass_sustain(pitch)] * 20)
+    started = _bass_line([V.bass_onset(pitch, 0)] + [V.bass_sustain(pitch)] * 19)
+    first_5ms = slice(0, int(0.005 * SR) + 40)
+    assert np.abs(held[first_5ms]).max() < 0.25 * np.abs(started[first_5ms]).max()
+
+
+def test_sustain_of_another_pitch_ends_the_note_and_holds_its_own():
+    tokens = [V.bass_onset(10, 0)] + [V.bass_sustain(10)] * 19 + [V.bass_sustain(17)] * 20
+    audio = _bass_line(tokens)
+    second = audio[20 * 640 + 2000 :]
+    hz_new = 440.0 * 2 ** ((V.BASS_LOW_MIDI + 17 - 69) / 12)
+    hz_old = 440.0 * 2 ** ((V.BASS_LOW_MIDI + 10 - 69) / 12)
+    assert _band_rms(second, hz_new) > 5 * _band_rms(second, hz_old)
+
+
+def test_valid_clips_render_as_before_a_held_tone_existed():
+    """A world clip has no sustain without its onset, so every note keeps its attack (the CLAP's training audio
+    does not depend on the held-tone rule)."""
+    from musicinterp.organism.renderer import HELD, _voice_notes
+
+    clip = OrganismWorld(200).sample(4, latents=Latents(drums=1, tempo=1, timbre=1, bass=1))
+    codes = clip.codes.numpy()
+    for voice, args in ((V.LEAD, (V.LEAD_ONSET_MAX, V.LEAD_VELOCITIES, V.LEAD_SUSTAIN, V.LEAD_PITCHES)),
+                        (V.BASS, (V.BASS_ONSET_MAX, V.BASS_VELOCITIES, V.BASS_SUSTAIN, V.BASS_PITCHES))):
+        notes = _voice_notes(codes[voice], *args)
+        assert notes and all(vel != HELD for *_, vel in notes)
+        assert sum(end - start for start, end, *_ in notes) == int((codes[voice] > 0).sum())
