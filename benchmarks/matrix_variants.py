@@ -102,14 +102,14 @@ def _split(name: str) -> tuple[str, str]:
     return method, variant or "plain"
 
 
-def _cell_rows(pairs: dict[str, Any]) -> list[dict[str, Any]]:
+def _cell_rows(pairs: dict[str, Any], task: str) -> list[dict[str, Any]]:
     rows = []
     for pair_name, pair in pairs.items():
         concept, direction = pair_name.split("/")
         cal = (pair.get("build") or {}).get("calibration", {})
-        ctl = {r["method"]: r.get("control_success_at_reach") for r in pair["controls"]["continuation"]}
+        ctl = {r["method"]: r.get("control_success_at_reach") for r in pair["controls"].get(task, [])}
         clap = pair.get("clap") or {}
-        for name, by_c in pair["cells"]["continuation"].items():
+        for name, by_c in pair["cells"].get(task, {}).items():
             cell = by_c[concept][direction]
             method, variant = _split(name)
             c = cal.get(name, {})
@@ -141,12 +141,12 @@ def monitor_summary(pairs: dict[str, Any]) -> dict[str, Any]:
     return {"goal_reached": reached, "stopped": stopped, "per_pair": per_pair}
 
 
-def summarize(run: dict[str, Any]) -> dict[str, Any]:
-    """The figures of a variants run (``--partial`` file: the pairs done so far): verdicts per variant, each
-    cell, the keep-set's effect where plain fails on collateral, the strength finder's held-out check and
-    CLAP's agreement with the detectors."""
+def summarize(run: dict[str, Any], task: str = "continuation") -> dict[str, Any]:
+    """The figures of a variants run (``--partial`` file: the pairs done so far) on one of its tasks: verdicts
+    per variant, each cell, the keep-set's effect where plain fails on collateral, the strength finder's
+    held-out check and CLAP's agreement with the detectors."""
     pairs, args = run["pairs"], run.get("args", {})
-    rows = _cell_rows(pairs)
+    rows = _cell_rows(pairs, task)
     by_variant: dict[str, dict[str, int]] = {}
     for r in rows:
         r["point_pass"] = bool(r["success"] is not None and r["success"] >= 0.9 and r["validity"] >= 0.95
@@ -175,7 +175,8 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
     clap = [r for r in rows if r["clap_success"] is not None]
     passing = [r for r in rows if r["verdict"] == "pass"]
     return {
-        "n": args.get("n"), "cal_n": args.get("cal_n"), "controls": args.get("controls"),
+        "task": task, "n": args.get("n"), "cal_n": args.get("cal_n") if args.get("calibrate") else None,
+        "controls": args.get("controls"),
         "pairs": list(pairs), "methods": sorted({r["method"] for r in rows}),
         "by_variant": by_variant, "cells_pass_any_variant": len(any_pass),
         "cells_point_pass_any_variant": len({(r["method"], r["concept"], r["direction"]) for r in rows
@@ -239,9 +240,11 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser(description="Summarize one or more --partial files of steering_matrix.py")
     ap.add_argument("partials", nargs="+", help="--partial JSON files (disjoint pairs, same settings)")
+    ap.add_argument("--task", default="continuation", choices=("continuation", "text", "text-opposite"),
+                    help="the task whose cells to summarize (the runs must have run it)")
     ap.add_argument("--command", default=None, help="how they were produced, saved as _command")
     args = ap.parse_args()
-    summary = summarize(merge_partials([json.loads(open(f).read()) for f in args.partials]))
+    summary = summarize(merge_partials([json.loads(open(f).read()) for f in args.partials]), args.task)
     if args.command:
         summary["_command"] = args.command
     print(json.dumps(summary))

@@ -133,19 +133,28 @@ def _misses(row: dict) -> str:
 def steering_matrix_variants(data: dict) -> str:
     cal, clap = data["calibration_check"], data["clap_agreement"]
     onset = sorted({f"{r['concept']}/{r['direction']}" for r in data["rows"] if r["variant"] == "onset"})
-    out = [f"n = {data['n']} continuations per cell (the strength finder used {data['cal_n']} other prompts); "
-           f"pairs run: {', '.join(data['pairs'])}; methods: {', '.join(data['methods'])}. Each method in the "
-           "variants plain, keep-set, bounded edit and both"
-           + (", and the onset-aligned start (on " + ", ".join(onset) + ")" if onset else "")
-           + ", each at its calibrated strength; "
-           f"{data['cells_pass_any_variant']} of {data['cells_total_any_variant']} method cells pass in some variant "
-           f"({data['cells_point_pass_any_variant']} are inside every limit at their point values; at n = {data['n']} "
-           f"even a cell with every clip valid has a validity interval from {data['validity_lo_all_valid']}, below "
-           "the 0.95 limit, so no cell can pass at this n); "
-           f"{data['passing_beat_control']} of {data['passing']} passing rows beat their random-direction control "
-           f"(control success <= 10%); the finder's strength, where calibration reached 90%, reached 85% on the "
-           f"evaluation prompts in {cal['reach_0.85']} of {cal['cells']} rows; CLAP success within 10 points of "
-           f"the detector's in {clap['within_10pt']} of {clap['cells']} rows.", ""]
+    task = data.get("task", "continuation")
+    what = "continuations" if task == "continuation" else f"generations of the {task} task"
+    how = (f"the strength finder used {data['cal_n']} other prompts" if data.get("cal_n")
+           else "each method at the strength the command gives it")
+    variants = sorted({r["variant"] for r in data["rows"]})
+    out = [f"n = {data['n']} {what} per cell ({how}); "
+           f"pairs run: {', '.join(data['pairs'])}; methods: {', '.join(data['methods'])}. "
+           + ("Each method in the variants plain, keep-set, bounded edit and both"
+              + (", and the onset-aligned start (on " + ", ".join(onset) + ")" if onset else "")
+              + ", each at its calibrated strength; " if variants != ["plain"] else "Each method as published; ")
+           + f"{data['cells_pass_any_variant']} of {data['cells_total_any_variant']} method cells pass in some variant "
+           f"({data['cells_point_pass_any_variant']} are inside every limit at their point values"
+           + (f"; at n = {data['n']} even a cell with every clip valid has a validity interval from "
+              f"{data['validity_lo_all_valid']}, below the 0.95 limit, so no cell can pass at this n"
+              if (data["validity_lo_all_valid"] or 0) < 0.95 else "") + ")"
+           + "".join(part for part, count in (
+               (f"; {data['passing_beat_control']} of {data['passing']} passing rows beat their random-direction "
+                "control (control success <= 10%)", data["passing"]),
+               (f"; the finder's strength, where calibration reached 90%, reached 85% on the evaluation prompts in "
+                f"{cal['reach_0.85']} of {cal['cells']} rows", cal["cells"]),
+               (f"; CLAP success within 10 points of the detector's in {clap['within_10pt']} of {clap['cells']} rows",
+                clap["cells"])) if count) + ".", ""]
     out.append(table(["variant", "pass", "fail", "undecided", "cells", "inside the limits at point values"],
                      [[v, c["pass"], c["fail"], c["undecided"], c["cells"], c["point_pass"]]
                       for v, c in data["by_variant"].items()]))
@@ -185,7 +194,7 @@ def clap_matrix(data: dict) -> str:
 
 def monitor(data: dict) -> str:
     mon = data.get("smitin_monitor")
-    if not mon:
+    if not mon or not mon.get("per_pair"):  # a run whose tasks read no monitor (text tasks: no prompt)
         return ""
     head = (f"The calibrated SMITIN monitor (s = 2, tau from judged generations): where the detector found the goal "
             f"reached, the monitor crossed tau and set the strength to zero in {mon['stopped']} of "
@@ -401,6 +410,8 @@ RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
     "note_timing": ("When steering breaks notes: adding bass", note_timing),
     "steering_matrix_variants": ("Precision steering: the matrix's variants at calibrated strengths",
                                  steering_matrix_variants),
+    "steering_matrix_text": ("The steering matrix's text tasks at the continuation's calibrated strengths",
+                             steering_matrix_variants),
     "structure": ("The house: structure figures", structure),
     "audio_metrics": ("Audio measures: FAD and KAD on Gaussians and organism renders", audio_metrics),
     "steering_matrix": ("The steering matrix on the organism, with intervals and controls", steering_matrix),
@@ -420,7 +431,7 @@ TITLES = {  # benchmarks shown as a table of their numbers, under a title a read
     "judges_agreement": "The librosa audio judges against the exact detectors",
     "report_size": "The report: size, build time and offline load time",
 }
-SCRIPT = {"steering_matrix_variants": "matrix_variants"}  # result stems whose script has another name
+SCRIPT = {"steering_matrix_variants": "matrix_variants", "steering_matrix_text": "steering_matrix"}  # result stems whose script has another name
 
 
 def what_it_measures(stem: str) -> str:
@@ -435,6 +446,8 @@ def what_it_measures(stem: str) -> str:
 def section(name: str, data: dict) -> str:
     stem = name.split("-")[0]
     title, render = RENDER.get(stem, (TITLES.get(stem, stem.replace("_", " ").capitalize()), None))
+    if data.get("task", "continuation") != "continuation" and stem == "steering_matrix_text":
+        title = f"{title}: {data['task']}"
     body = render(data) if render else table(["figure", "value"], [[k, v] for k, v in flat(data)])
     about = what_it_measures(stem)
     wall = f" ({data['_wall_s'] / 60:.1f} min)" if isinstance(data.get("_wall_s"), (int, float)) else ""
@@ -443,7 +456,7 @@ def section(name: str, data: dict) -> str:
 
 
 # the page follows a reader: the organism, steering, features and circuits, judges, then speed and the house
-ORDER = ("organism_quality", "probe_organism", "steering_matrix_variants", "steering_matrix", "precision_organism", "note_timing",
+ORDER = ("organism_quality", "probe_organism", "steering_matrix_variants", "steering_matrix_text", "steering_matrix", "precision_organism", "note_timing",
          "sae_organism", "ablation_organism", "patch_sweep", "judges_agreement", "clap_organism", "clap_steered", "clap_matrix",
          "audio_metrics",
          "trace_overhead", "steer_overhead", "sweep_batching", "probe_fit", "collect_store", "collect_distributed",
