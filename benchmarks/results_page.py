@@ -388,7 +388,7 @@ def clap_steered(data: dict) -> str:
                      rate(st["librosa_vs_detector"]["all"], n),
                      f"{d['n']}" + (f", librosa with CLAP in {d['librosa_sides_with_clap']:.0%}" if d["n"] else "")])
     return (f"{data['n']} continuations per setting, each clip judged by the exact detector, by the detector counting "
-            "only notes the synthesizer sounds (audible), by the organism CLAP and by the librosa judge "
+            "only notes an onset started (audible), by the organism CLAP and by the librosa judge "
             f"({', '.join(data['librosa_judges'].values())}) on the rendered audio:\n\n"
             + table(["setting", "validity (prompt as context)", "validity (window alone)", "detector", "audible",
                      "CLAP", "librosa", "CLAP agrees with the detector",
