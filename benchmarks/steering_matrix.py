@@ -275,7 +275,7 @@ def _cells(matrix: SteeringMatrix, task: str) -> dict:
     keys = ("success", "success_lo", "success_hi", "validity", "validity_lo", "validity_hi", "collateral",
             "collateral_lo", "collateral_hi",
             "nll_increase", "within_limits", "strength", "strength_from", "control_success", "beats_control",
-            "verdict", "most_moved")
+            "verdict", "most_moved", "unmeasured")
     return {m: {c: {d: {k: _r(v) for k, v in cell.items() if k in keys} for d, cell in by_d.items()}
                 for c, by_d in by_c.items()} for m, by_c in matrix.cells(task).items()}
 

@@ -21,6 +21,13 @@ from ..judges.base import Limits  # noqa: F401  (the limits a verdict reads)
 Z95 = 1.959963984540054
 N_BOOT = 2000
 HALFWIDTH_TARGET = 0.05  # the collateral interval a decisive matrix needs: +/- 5 points
+MIN_DECIDED, MIN_DECIDED_SHARE = 8, 0.10  # a collateral judge's rate needs this many decided prompts per side
+
+
+def min_decided(n: int) -> int:
+    """Decided prompts (of ``n``) a collateral judge needs on each side before its change counts as a move (never
+    more than half of them, so a small run's judges count where they decide on most prompts)."""
+    return min(max(MIN_DECIDED, math.ceil(MIN_DECIDED_SHARE * n)), math.ceil(n / 2))
 
 
 def wilson(present: np.ndarray, z: float = Z95) -> tuple[float, float, float]:

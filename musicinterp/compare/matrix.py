@@ -44,7 +44,7 @@ def cell_verdict(rows: list[dict[str, Any]]) -> str | None:
     verdicts = [r.get("verdict", "undecided") for r in rows]
     return "pass" if "pass" in verdicts else "fail" if verdicts and all(v == "fail" for v in verdicts) \
         else "undecided"
-_DROP = ("collateral_by_concept", "collateral_by_judge", "result")
+_DROP = ("collateral_by_concept", "collateral_by_judge", "collateral_unmeasured", "result")
 
 
 def _most_moved(row: dict[str, Any]) -> str | None:
@@ -104,17 +104,19 @@ class SteeringMatrix:
                 mine = [x for x in comp.rows if x["task"] == task and x["method"] == r["method"]]
                 out.append({**{k: v for k, v in r.items() if k not in _DROP}, "concept": concept,
                             "direction": direction, "setting_verdict": r.get("verdict"), "verdict": cell_verdict(mine),
-                            "most_moved": _most_moved(r)})
+                            "most_moved": _most_moved(r), "unmeasured": sorted(r.get("collateral_unmeasured") or {})})
         return out
 
     def cells(self, task: str = "continuation") -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
         """``cells[method][concept][direction]`` = the best setting's success, validity, collateral,
-        NLL increase, within-limits flag and strength, and ``most_moved``: the judge its collateral comes from."""
+        NLL increase, within-limits flag and strength, ``most_moved``: the judge its collateral comes from, and
+        ``unmeasured``: the collateral judges that decided too few prompts to read a move from."""
         if task not in self.tasks:
             raise InputError(f"task must be one of {self.tasks}, got {task!r}")
         out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         for row in self.best_rows(task):
-            cell = {k: row.get(k) for k in CELL_FIELDS} | {"most_moved": row["most_moved"]}
+            cell = {k: row.get(k) for k in CELL_FIELDS} | {"most_moved": row["most_moved"],
+                                                           "unmeasured": row["unmeasured"]}
             out.setdefault(row["method"], {}).setdefault(row["concept"], {})[row["direction"]] = cell
         return out
 

@@ -113,7 +113,7 @@ class Comparison:
 
         rows = [{**r, "within_limits": True} for r in self.unsteered.values()]
         rows += [{**r, "within_limits": self.within_limits(r)} for r in self.rows]
-        drop = {"collateral_by_judge", "result"}
+        drop = {"collateral_by_judge", "collateral_unmeasured", "result"}
         frame = pd.DataFrame([{k: v for k, v in r.items() if k not in drop} for r in rows])
         if self.floor and len(frame):  # each row next to its task's floor (None where it was not measured)
             frame["collateral_floor"] = [self.floor[t]["collateral"] if t in self.floor else None

@@ -23,6 +23,7 @@ from .fidelity import fidelity
 from .intervals import (
     Limits,
     max_move,
+    min_decided,
     n_for_halfwidth,
     paired_difference,
     percentile_interval,
@@ -91,6 +92,20 @@ class Scorer:
         return row, examples
 
 
+def unmeasured_judges(steered: dict[str, np.ndarray], base: dict[str, np.ndarray], keys: Sequence[str]
+                      ) -> dict[str, list[int]]:
+    """Collateral judges that decide fewer than :func:`min_decided` prompts on either side, with how many they
+    decide (steered, unsteered): a rate over a handful is noise, not a change (the mode judge reads the bass's
+    roots, so once the bass is removed it decides only where a stray bass note is left)."""
+    out = {}
+    for k in keys:
+        counts = [int((~np.isnan(side[k])).sum()) for side in (steered, base)]
+        need = min_decided(steered[k].size)
+        if any(c < need for c in counts):
+            out[k] = counts
+    return out
+
+
 def with_intervals(row: dict[str, Any], ex: Examples, base: Examples | None, limits: Limits,
                    seed: int = 0) -> dict[str, Any]:
     """``row`` with 95% intervals: ``success_lo/hi`` and ``validity_lo/hi`` (Wilson), ``collateral_lo/hi``
@@ -103,6 +118,13 @@ def with_intervals(row: dict[str, Any], ex: Examples, base: Examples | None, lim
         return row
     idx = resamples(ex.success.size, seed=seed)
     keys = sorted(set(ex.collateral) & set(base.collateral))
+    thin = unmeasured_judges(ex.collateral, base.collateral, keys)
+    if thin:  # their rates come from a handful of prompts: reported, not read as collateral
+        keys = [k for k in keys if k not in thin]
+        row["collateral_unmeasured"] = thin
+        if "collateral_by_judge" in row:
+            row["collateral_by_judge"] = {k: v for k, v in row["collateral_by_judge"].items() if k not in thin}
+            row["collateral"] = max(row["collateral_by_judge"].values(), default=0.0)
     steered = np.stack([ex.collateral[k] for k in keys]) if keys else np.zeros((0, ex.success.size))
     unsteered = np.stack([base.collateral[k] for k in keys]) if keys else np.zeros((0, ex.success.size))
     row["collateral_lo"], row["collateral_hi"] = percentile_interval(max_move(steered, unsteered, idx))

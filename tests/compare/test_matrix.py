@@ -52,7 +52,8 @@ def test_matrix_cells_equal_the_comparisons_best_rows(tiny_store_for_compare):
             for method in ("iti", "diffmeans"):
                 pick, inside = _oracle_best([r for r in comp.rows if r["task"] == task], method)
                 cell = cells[method][concept][direction]
-                assert set(cell) == set(CELL_FIELDS) | {"most_moved"}
+                assert set(cell) == set(CELL_FIELDS) | {"most_moved", "unmeasured"}
+                assert cell["unmeasured"] == sorted(pick.get("collateral_unmeasured") or {})
                 moves = pick.get("collateral_by_judge") or {}
                 assert cell["most_moved"] == (max(moves, key=moves.get) if moves else None)
                 assert cell["within_limits"] is inside
@@ -86,7 +87,7 @@ def test_cells_pick_within_limits_and_count_passing():
     cells = matrix.cells()
     assert {k: v for k, v in cells["a"]["drums"]["add"].items() if v is not None} == {
         "success": 0.95, "validity": 1.0, "collateral": 0.0, "nll_increase": 0.1, "within_limits": True,
-        "strength": 1.0}  # rows without intervals: no interval fields, no verdict
+        "strength": 1.0, "unmeasured": []}  # rows without intervals: no interval fields, no verdict
     assert cells["b"]["drums"]["add"]["within_limits"] is False and cells["b"]["drums"]["add"]["success"] == 0.99
     assert cells["b"]["drums"]["remove"]["within_limits"] is True
     assert matrix.cells_passing() == 2 and matrix.cells_total() == 4  # a/add 0.95, b/remove 0.90

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from musicinterp.compare.intervals import Limits
+from musicinterp.compare.intervals import Limits, min_decided
 from musicinterp.compare.scoring import Examples, floor_figures, with_intervals
 
 
@@ -41,3 +41,35 @@ def test_collateral_interval_covers_the_observed_move():
     figures = floor_figures(row, n)
     assert figures["n_for_halfwidth_5pt"] == pytest.approx(
         n * ((row["collateral_hi"] - row["collateral_lo"]) / 2 / 0.05) ** 2, abs=1)
+
+
+def _mode_like(decided: int, n: int, rate: float) -> list[float]:
+    """A judge deciding ``decided`` of ``n`` prompts (the rest NaN), present in ``rate`` of those."""
+    yes = int(round(rate * decided))
+    return [1.0] * yes + [0.0] * (decided - yes) + [np.nan] * (n - decided)
+
+
+def test_a_judge_deciding_on_a_handful_of_prompts_is_unmeasured_not_collateral():
+    """Removing bass leaves the mode judge (read from the bass's roots) 3 decided prompts of 256: their rate is
+    noise, so it is reported as unmeasured and the collateral comes from the judges that can read the clips."""
+    n = 256
+    base = _examples([0] * n, {"rate_mode": _mode_like(n, n, 0.5), "rate_drums": [1, 0] * (n // 2)}, [1] * n)
+    steered = _examples([1] * n, {"rate_mode": _mode_like(3, n, 1.0), "rate_drums": [1, 0] * (n // 2)}, [1] * n)
+    row = with_intervals({"collateral": 0.5, "collateral_by_judge": {"rate_mode": 0.5, "rate_drums": 0.0}},
+                         steered, base, Limits())
+    assert row["collateral_unmeasured"] == {"rate_mode": [3, n]}
+    assert row["collateral"] == 0.0 and row["collateral_by_judge"] == {"rate_drums": 0.0}
+    assert row["collateral_hi"] == 0.0 and row["verdict"] == "pass"
+
+
+def test_a_judge_deciding_on_enough_prompts_still_counts():
+    n = 256
+    base = _examples([0] * n, {"rate_mode": _mode_like(n, n, 0.5)}, [1] * n)
+    steered = _examples([1] * n, {"rate_mode": _mode_like(64, n, 1.0)}, [1] * n)
+    row = with_intervals({"collateral": 0.5, "collateral_by_judge": {"rate_mode": 0.5}}, steered, base, Limits())
+    assert "collateral_unmeasured" not in row and row["collateral"] == 0.5
+    assert row["collateral_lo"] > 0.10 and row["verdict"] == "fail"
+
+
+def test_min_decided_is_a_share_of_the_prompts_with_a_floor():
+    assert (min_decided(4), min_decided(16), min_decided(64), min_decided(256)) == (2, 8, 8, 26)
