@@ -137,24 +137,27 @@ def steering_matrix_variants(data: dict) -> str:
     what = "continuations" if task == "continuation" else f"generations of the {task} task"
     how = (f"the strength finder used {data['cal_n']} other prompts" if data.get("cal_n")
            else "each method at the strength the command gives it")
-    variants = sorted({r["variant"] for r in data["rows"]})
-    out = [f"n = {data['n']} {what} per cell ({how}); "
-           f"pairs run: {', '.join(data['pairs'])}; methods: {', '.join(data['methods'])}. "
-           + ("Each method in the variants plain, keep-set, bounded edit and both"
-              + (", and the onset-aligned start (on " + ", ".join(onset) + ")" if onset else "")
-              + ", each at its calibrated strength; " if variants != ["plain"] else "Each method as published; ")
-           + f"{data['cells_pass_any_variant']} of {data['cells_total_any_variant']} method cells pass in some variant "
-           f"({data['cells_point_pass_any_variant']} are inside every limit at their point values"
-           + (f"; at n = {data['n']} even a cell with every clip valid has a validity interval from "
+    if sorted({r["variant"] for r in data["rows"]}) == ["plain"]:
+        ran = "Each method as published; "
+    else:
+        ran = ("Each method in the variants plain, keep-set, bounded edit and both"
+               + (", and the onset-aligned start (on " + ", ".join(onset) + ")" if onset else "")
+               + ", each at its calibrated strength; ")
+    cannot = (f"; at n = {data['n']} even a cell with every clip valid has a validity interval from "
               f"{data['validity_lo_all_valid']}, below the 0.95 limit, so no cell can pass at this n"
-              if (data["validity_lo_all_valid"] or 0) < 0.95 else "") + ")"
-           + "".join(part for part, count in (
-               (f"; {data['passing_beat_control']} of {data['passing']} passing rows beat their random-direction "
-                "control (control success <= 10%)", data["passing"]),
-               (f"; the finder's strength, where calibration reached 90%, reached 85% on the evaluation prompts in "
-                f"{cal['reach_0.85']} of {cal['cells']} rows", cal["cells"]),
-               (f"; CLAP success within 10 points of the detector's in {clap['within_10pt']} of {clap['cells']} rows",
-                clap["cells"])) if count) + ".", ""]
+              if (data["validity_lo_all_valid"] or 0) < 0.95 else "")
+    clauses = [  # each only where the run has rows it counts
+        (f"; {data['passing_beat_control']} of {data['passing']} passing rows beat their random-direction control "
+         "(control success <= 10%)", data["passing"]),
+        (f"; the finder's strength, where calibration reached 90%, reached 85% on the evaluation prompts in "
+         f"{cal['reach_0.85']} of {cal['cells']} rows", cal["cells"]),
+        (f"; CLAP success within 10 points of the detector's in {clap['within_10pt']} of {clap['cells']} rows",
+         clap["cells"])]
+    out = [f"n = {data['n']} {what} per cell ({how}); pairs run: {', '.join(data['pairs'])}; methods: "
+           f"{', '.join(data['methods'])}. {ran}{data['cells_pass_any_variant']} of "
+           f"{data['cells_total_any_variant']} method cells pass in some variant "
+           f"({data['cells_point_pass_any_variant']} are inside every limit at their point values{cannot})"
+           + "".join(text for text, count in clauses if count) + ".", ""]
     out.append(table(["variant", "pass", "fail", "undecided", "cells", "inside the limits at point values"],
                      [[v, c["pass"], c["fail"], c["undecided"], c["cells"], c["point_pass"]]
                       for v, c in data["by_variant"].items()]))
@@ -446,7 +449,7 @@ def what_it_measures(stem: str) -> str:
 def section(name: str, data: dict) -> str:
     stem = name.split("-")[0]
     title, render = RENDER.get(stem, (TITLES.get(stem, stem.replace("_", " ").capitalize()), None))
-    if data.get("task", "continuation") != "continuation" and stem == "steering_matrix_text":
+    if stem == "steering_matrix_text":  # one section per task
         title = f"{title}: {data['task']}"
     body = render(data) if render else table(["figure", "value"], [[k, v] for k, v in flat(data)])
     about = what_it_measures(stem)

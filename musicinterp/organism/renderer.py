@@ -50,6 +50,11 @@ def _voice_notes(tokens: np.ndarray, onset_max: int, per_pitch: int, sustain: in
     return notes
 
 
+def _played(velocity: int) -> tuple[int, float]:
+    """(velocity, attack seconds) a note is played with: a :data:`HELD` note at the softest velocity, faded in."""
+    return (0, HELD_ATTACK_S) if velocity == HELD else (velocity, ATTACK_S)
+
+
 def _tone(freq: float, n: int, harmonics: np.ndarray, decay_s: float, sr: int, attack_s: float = ATTACK_S
           ) -> np.ndarray:
     t = np.arange(n) / sr
@@ -95,7 +100,7 @@ def render_clip(codes: np.ndarray | torch.Tensor, sample_rate: int = V.SAMPLE_RA
         n_harm = 1 + int(round(level * 0.75))
         harmonics = np.array([1.0 / h ** (1.6 - level / 16) for h in range(1, n_harm + 1)])
         n = (end - start) * hop
-        vel, attack = (0, HELD_ATTACK_S) if vel == HELD else (vel, ATTACK_S)
+        vel, attack = _played(vel)
         tone = _tone(_midi_hz(V.LEAD_LOW_MIDI + pitch), n, harmonics, decay_s=0.25 + 0.05 * vel, sr=sample_rate,
                      attack_s=attack)
         out[start * hop : start * hop + n] += (0.12 + 0.05 * vel) * tone / max(1.0, np.abs(harmonics).sum() ** 0.5)
@@ -103,7 +108,7 @@ def render_clip(codes: np.ndarray | torch.Tensor, sample_rate: int = V.SAMPLE_RA
     for start, end, pitch, vel in _voice_notes(codes[V.BASS], V.BASS_ONSET_MAX, V.BASS_VELOCITIES,
                                                 V.BASS_SUSTAIN, V.BASS_PITCHES):
         n = (end - start) * hop
-        vel, attack = (0, HELD_ATTACK_S) if vel == HELD else (vel, ATTACK_S)
+        vel, attack = _played(vel)
         tone = _tone(_midi_hz(V.BASS_LOW_MIDI + pitch), n, np.array([1.0, 0.3, 0.1]), decay_s=0.6, sr=sample_rate,
                      attack_s=attack)
         out[start * hop : start * hop + n] += (0.3 + 0.05 * vel) * tone
