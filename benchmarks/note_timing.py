@@ -8,8 +8,10 @@ notes last 16 or 32 frames):
 the bass rate, validity, and how many clips carry each kind of violation. 16 continuations of 100 frames
 after 100-frame prompts. Then the onset-aligned start: steering every step from
 ``model.world.onset_step("bass", 100)`` on (the step whose bass token falls on the world's bar grid, where a
-bass note may begin), and from one and two steps either side of it; and every step from step 0 with the
-strength ramped in (``Ramp(steps=10, 25, 50)``). The last line is JSON.
+bass note may begin), and from one and two steps either side of it; edits that act only on that grid (from the
+onset step, every 16 or every 32 steps: the bass token of each pushed step falls where a note of either tempo
+may start, and the steps between are left alone to sustain it), and a kick (only the onset step, or it and the
+next); and every step from step 0 with the strength ramped in (``Ramp(steps=10, 25, 50)``). The last line is JSON.
 
     python benchmarks/note_timing.py [--n 16]
 """
@@ -34,7 +36,9 @@ from musicinterp.steering import ApplySpec, Ramp, calibration_task, steer  # noq
 SETTINGS = {"iti": (2.0, 4.0), "diffmeans": (0.75, 1.5)}
 EVERY = (None, 4, 8, 16)
 OFFSETS = (-2, -1, 0, 1, 2)  # steps from the onset-aligned start
-RAMPS = (10, 25, 50)  # Ramp(steps=...): strength raised linearly from 0 over the first steps
+RAMPS = (10, 25, 50)
+GRID = {"grid every 16": {"every": 16}, "grid every 32": {"every": 32}, "kick 1 step": {"stop": 1},
+        "kick 2 steps": {"stop": 2}}  # edits from the onset step (``stop`` counted from it)  # Ramp(steps=...): strength raised linearly from 0 over the first steps
 
 
 def main() -> None:
@@ -75,6 +79,10 @@ def main() -> None:
             for off in OFFSETS:
                 measure(name, strength, ApplySpec(start=onset + off), every=1, start=onset + off,
                         from_onset_step=off)
+            for label, grid in GRID.items():
+                spec = ApplySpec(start=onset, every=grid.get("every"),
+                                 stop=onset + grid["stop"] if "stop" in grid else None)
+                measure(name, strength, spec, every=grid.get("every", 1), start=onset, grid=label)
     print_json({"n": args.n, "onset_step": onset, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)})
 
 

@@ -181,17 +181,31 @@ def steering_matrix_variants(data: dict) -> str:
 
 def clap_matrix(data: dict) -> str:
     rows = [[pair, t["agree"], t["cells"]] for pair, t in data["pairs"].items()]
-    off = [[key, c["detector_success"], c["clap_success"], c.get("validity")] for key, c in data["cells"].items()
-           if not c["agree_10pt"]]
+    off = [[key, c["detector_success"], c["clap_success"], c.get("clap_success_calibrated", ""), c.get("validity")]
+           for key, c in data["cells"].items() if not c["agree_10pt"]]
     out = [f"CLAP `{data['clap']}` against the detector on the matrix's saved cells: success within 10 points in "
            f"{data['within_10pt']} of {data['cells_total']} cells ({fmt(data['share'])}; target >= 0.8)"
            + (f": {data['valid_cells_within_10pt']} of the {data['valid_cells']} cells whose continuations obey the "
               f"grammar at least 90% of the time, {data['broken_cells_within_10pt']} of the {data['broken_cells']} "
               "where it breaks more often (a note no onset started sounds as a held tone with no attack)" if "valid_cells" in data else "")
-           + ".", "", table(["pair", "cells within 10 points", "cells"], rows)]
+           + "." + (f" With each concept's threshold calibrated on {data['calibration_clips']} labelled clips with "
+                    "voices rewritten (as a user calibrates a real CLAP on labelled audio; thresholds "
+                    + ", ".join(f"{k} {fmt(v)}" for k, v in data["thresholds"].items())
+                    + f"): {data['within_10pt_calibrated']} of {data['cells_total']} ({fmt(data['share_calibrated'])})."
+                    if "within_10pt_calibrated" in data else ""),
+           "", table(["pair", "cells within 10 points", "cells"], rows)]
+    tc = data.get("tempo_clips")
+    if tc:
+        lo, hi = data["tempo_band"]
+        out += ["", f"On tempo, clip by clip: CLAP and the detector disagree on {tc['disagree']} clips, "
+                f"{tc['disagree_between']} of them ({fmt(tc['disagree_between'] / max(tc['disagree'], 1))}) with a lead "
+                f"onset rate between the world's two tempi ({lo:.2f}-{hi:.2f} onsets per second, where no world clip "
+                f"lies and the detector's 3.6 decides); of the {tc['agree']} clips where they agree, "
+                f"{tc['agree_between']} ({fmt(tc['agree_between'] / max(tc['agree'], 1))})."]
     if off:
         out += ["", "The cells where they differ by more:", "",
-                table(["method/pair", "detector success", "CLAP success", "validity"], off)]
+                table(["method/pair", "detector success", "CLAP success", "CLAP success, calibrated", "validity"],
+                      off)]
     return "\n".join(out)
 
 
@@ -220,6 +234,8 @@ def note_timing(data: dict) -> str:
             return f"0, ramped over {r['ramp']} steps"
         if "start" not in r:
             return "0"
+        if "grid" in r:
+            return f"{r['start']} (onset step; {r['grid']})"
         off = r["from_onset_step"]
         return f"{r['start']} (onset step{f' {off:+d}' if off else ''})"
 

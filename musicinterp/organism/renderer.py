@@ -1,7 +1,9 @@
 """A small synthesizer that turns organism codes into 32 kHz audio.
 
 Each concept is audible: drums as kick/snare/hat hits, tempo as the lead's
-note rate, timbre as the lead's harmonic brightness, bass as a low line.
+note rate, timbre as the lead's harmonic brightness, bass as a low line; the
+dynamics nuisance as level (velocity steps a listener tells apart, one gain for
+every clip).
 Works on any codes (including invalid ones a steered model may produce).
 Like a neural codec, it sounds every frame it is given: a run of sustains
 that no onset of their pitch started (what a steered model emits when it
@@ -21,6 +23,14 @@ from . import vocab as V
 def _midi_hz(midi: float) -> float:
     return 440.0 * 2 ** ((midi - 69) / 12)
 
+
+# Velocity steps a listener can tell apart: the lead's levels 6 dB apart, the drums' 4 dB, and one master gain
+# for every clip (the world's loudest clip peaks at 0.96), so "loud" is a level and not a mix. A clip whose peak
+# would still clip (a steered model stacking notes) is scaled down to a 0.99 peak.
+LEAD_GAINS = (0.06, 0.12, 0.24)  # lead amplitude per velocity
+DRUM_GAINS = (0.25, 0.4, 0.63, 1.0)  # drum hit gain per velocity
+BASS_GAINS = (0.3, 0.35)  # bass amplitude per velocity
+MASTER_GAIN = 0.25
 
 HELD = -1  # the velocity of a note no onset started: it sounds without an attack
 ATTACK_S, HELD_ATTACK_S = 0.005, 0.04  # an onset's attack; a held tone's fade-in (no transient to hear)
@@ -67,7 +77,7 @@ def _tone(freq: float, n: int, harmonics: np.ndarray, decay_s: float, sr: int, a
 
 
 def _drum(instrument: int, velocity: int, variant: int, sr: int, rng: np.random.Generator) -> np.ndarray:
-    gain = 0.35 + 0.2 * velocity
+    gain = DRUM_GAINS[velocity]
     if instrument == 0:  # kick: falling sine
         n = int(0.25 * sr)
         t = np.arange(n) / sr
@@ -103,7 +113,7 @@ def render_clip(codes: np.ndarray | torch.Tensor, sample_rate: int = V.SAMPLE_RA
         vel, attack = _played(vel)
         tone = _tone(_midi_hz(V.LEAD_LOW_MIDI + pitch), n, harmonics, decay_s=0.25 + 0.05 * vel, sr=sample_rate,
                      attack_s=attack)
-        out[start * hop : start * hop + n] += (0.12 + 0.05 * vel) * tone / max(1.0, np.abs(harmonics).sum() ** 0.5)
+        out[start * hop : start * hop + n] += LEAD_GAINS[vel] * tone / max(1.0, np.abs(harmonics).sum() ** 0.5)
 
     for start, end, pitch, vel in _voice_notes(codes[V.BASS], V.BASS_ONSET_MAX, V.BASS_VELOCITIES,
                                                 V.BASS_SUSTAIN, V.BASS_PITCHES):
@@ -111,7 +121,7 @@ def render_clip(codes: np.ndarray | torch.Tensor, sample_rate: int = V.SAMPLE_RA
         vel, attack = _played(vel)
         tone = _tone(_midi_hz(V.BASS_LOW_MIDI + pitch), n, np.array([1.0, 0.3, 0.1]), decay_s=0.6, sr=sample_rate,
                      attack_s=attack)
-        out[start * hop : start * hop + n] += (0.3 + 0.05 * vel) * tone
+        out[start * hop : start * hop + n] += BASS_GAINS[vel] * tone
 
     for f, tok in enumerate(codes[V.DRUMS].tolist()):
         if 1 <= tok < V.DRUM_MAX:
@@ -120,6 +130,7 @@ def render_clip(codes: np.ndarray | torch.Tensor, sample_rate: int = V.SAMPLE_RA
             seg += hit[: len(seg)]
 
     audio = out[: n_frames * hop]
+    audio = audio * MASTER_GAIN
     peak = np.abs(audio).max()
     if peak > 0.99:
         audio = audio * (0.99 / peak)

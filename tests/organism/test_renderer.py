@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -132,3 +134,34 @@ def test_valid_clips_render_as_before_a_held_tone_existed():
         notes = _voice_notes(codes[voice], *args)
         assert notes and all(vel != HELD for *_, vel in notes)
         assert sum(end - start for start, end, *_ in notes) == int((codes[voice] > 0).sum())
+
+
+def _lead_line(velocity: int, pitch: int = 20) -> np.ndarray:
+    codes = torch.zeros(V.N_CODEBOOKS, 50, dtype=torch.long)
+    codes[V.LEAD, 0] = V.lead_onset(pitch, velocity)
+    codes[V.LEAD, 1:] = V.lead_sustain(pitch)
+    return render_clip(codes)
+
+
+def test_lead_velocity_steps_are_6_db_apart():
+    """A listener tells the lead's levels apart: each velocity step doubles the amplitude (6 dB), with the note's
+    shape otherwise the same over its first 100 ms (its decay lengthens with velocity only slowly)."""
+    first = slice(0, int(0.1 * SR))
+    rms = [float(np.sqrt(np.mean(_lead_line(v)[first] ** 2))) for v in range(V.LEAD_VELOCITIES)]
+    for soft, loud in zip(rms, rms[1:], strict=False):
+        assert 20 * np.log10(loud / soft) == pytest.approx(6.0, abs=0.8)
+
+
+def test_one_gain_for_every_clip_so_loud_is_a_level():
+    """The same clip at the world's three dynamics levels rises in level, drums and all (no per-clip
+    normalisation pulls a loud clip back to the others)."""
+    world = OrganismWorld(200)
+    clip = world.sample(11, latents=Latents(drums=1, tempo=0, timbre=0, bass=1))
+    levels = []
+    for dynamics in (0, 1, 2):
+        audio = render_clip(world.render_codes(clip.latents, dataclasses.replace(clip.nuisance, dynamics=dynamics),
+                                               200))
+        assert np.abs(audio).max() < 0.99  # the world's clips are never scaled down
+        levels.append(float(np.sqrt(np.mean(audio ** 2))))
+    steps = 20 * np.log10(np.array(levels[1:]) / np.array(levels[:-1]))
+    assert (steps > 1.0).all() and steps.sum() > 4.0
