@@ -388,6 +388,8 @@ def main() -> None:
         "ran": [f"{c}/{d}" for c, d in matrix.comparisons],
         "unsteered": {c: {d: _r(row["success"]) for d, row in by.items()}
                       for c, by in matrix.unsteered(head).items()},
+        "unsteered_validity": {c: {d: [_r(row.get(k)) for k in ("validity", "validity_lo", "validity_hi")]
+                                   for d, row in by.items()} for c, by in matrix.unsteered(head).items()},
         "explain": {t: [{k: _r(v) for k, v in row.items()} for row in matrix.explain(t).to_dict("records")]
                     for t in tasks},
         "collateral_floor": {t: {c: {d: _r(v) for d, v in by.items()} for c, by in matrix.collateral_floor(t).items()}
