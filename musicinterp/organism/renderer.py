@@ -25,7 +25,7 @@ def _midi_hz(midi: float) -> float:
 
 
 # Velocity steps a listener can tell apart: the lead's levels 6 dB apart, the drums' 4 dB, and one master gain
-# for every clip (the world's loudest clip peaks at 0.96), so "loud" is a level and not a mix. A clip whose peak
+# for every clip (the loudest of 1000 world clips peaks at 0.96), so "loud" is a level and not a mix. A clip whose peak
 # would still clip (a steered model stacking notes) is scaled down to a 0.99 peak.
 LEAD_GAINS = (0.06, 0.12, 0.24)  # lead amplitude per velocity
 DRUM_GAINS = (0.25, 0.4, 0.63, 1.0)  # drum hit gain per velocity
@@ -129,8 +129,7 @@ def render_clip(codes: np.ndarray | torch.Tensor, sample_rate: int = V.SAMPLE_RA
             seg = out[f * hop : f * hop + len(hit)]
             seg += hit[: len(seg)]
 
-    audio = out[: n_frames * hop]
-    audio = audio * MASTER_GAIN
+    audio = out[: n_frames * hop] * MASTER_GAIN
     peak = np.abs(audio).max()
     if peak > 0.99:
         audio = audio * (0.99 / peak)
