@@ -57,7 +57,7 @@ class OrganismClapConfig:
     text_heads: int = 2
     projection_dim: int = 64
     n_train_clips: int = 4096
-    steps: int = 3000
+    steps: int = 4500
     batch_size: int = 64
     lr: float = 2e-3
     warmup: int = 20
