@@ -42,6 +42,7 @@ from musicinterp.organism.renderer import render  # noqa: E402
 
 TEMPO_THRESHOLD = CONCEPT_DETECTORS["tempo"].threshold
 CALIBRATION_SEED0 = HELDOUT_SEED0 + 700_000  # rewritten clips no other benchmark uses
+TEMPO_TALLY = ("agree", "agree_between", "disagree", "disagree_between")  # tempo clip counts
 VALID_CELL = 0.9  # a cell whose continuations obey the grammar at least this often counts as valid
 
 
@@ -77,7 +78,7 @@ def judge_pair(path: Path, world, model, clap, band: tuple[float, float], calibr
     concept, direction, start = meta["concept"], meta["direction"], int(meta["prompt_frames"])
     detector = json.loads(meta["success"])
     judge = next(j for j in world.clap_judges(clap) if j.concept == concept)
-    out, clips = {}, {"agree": 0, "agree_between": 0, "disagree": 0, "disagree_between": 0}
+    out, clips = {}, dict.fromkeys(TEMPO_TALLY, 0)
     for method, c in codes.items():
         audio = np.asarray(model.codes_to_audio(c[..., start:]))
         scores = judge.score_audio(list(audio), model.sample_rate)
@@ -130,7 +131,7 @@ def main() -> None:
     cells: dict[str, dict] = {}
     band = tempo_band()
     calibrated = calibrated_judges(model.world, clap, args.calibration) if args.calibration else {}
-    tempo_clips = {"agree": 0, "agree_between": 0, "disagree": 0, "disagree_between": 0}
+    tempo_clips = dict.fromkeys(TEMPO_TALLY, 0)
     for path in files:
         pair, one, clips = judge_pair(path, model.world, model, clap, band, calibrated)
         tempo_clips = {k: tempo_clips[k] + clips[k] for k in tempo_clips}

@@ -36,9 +36,9 @@ from musicinterp.steering import ApplySpec, Ramp, calibration_task, steer  # noq
 SETTINGS = {"iti": (2.0, 4.0), "diffmeans": (0.75, 1.5)}
 EVERY = (None, 4, 8, 16)
 OFFSETS = (-2, -1, 0, 1, 2)  # steps from the onset-aligned start
-RAMPS = (10, 25, 50)
+RAMPS = (10, 25, 50)  # Ramp(steps=...): strength raised linearly from 0 over the first steps
 GRID = {"grid every 16": {"every": 16}, "grid every 32": {"every": 32}, "kick 1 step": {"stop": 1},
-        "kick 2 steps": {"stop": 2}}  # edits from the onset step (``stop`` counted from it)  # Ramp(steps=...): strength raised linearly from 0 over the first steps
+        "kick 2 steps": {"stop": 2}}  # edits from the onset step (``stop`` counted from it)
 
 
 def main() -> None:
