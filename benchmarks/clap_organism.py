@@ -16,7 +16,9 @@
     seeds with and without it), Spearman of FAD against f.
 (d) Zero-shot presence as in (a) on held-out clips with voices rewritten at random
     (:func:`~musicinterp.organism.clap_perturb.perturbed_clip`: bass lines, drum densities, lead note lengths and
-    brightness the world does not write, as steered generations have), where only the detectors know the truth.
+    brightness the world does not write, as steered generations have), where only the detectors know the truth;
+    also split into the clips whose rewritten lead holds notes (a new pitch with no onset, which breaks the
+    grammar as a steered model does) and the rest.
 
     python benchmarks/clap_organism.py [--n 512] [--n-fad 128] [--clap organism]
 """
@@ -41,6 +43,7 @@ import musicinterp as mi  # noqa: E402
 from musicinterp.judges.clap import DEFAULT_TEMPLATES  # noqa: E402
 from musicinterp.organism.clap_data import ATTRIBUTES, HELDOUT_SEED0, clip_labels, world_clips  # noqa: E402
 from musicinterp.organism.clap_perturb import perturbed_clip  # noqa: E402
+from musicinterp.organism.detectors import grammar_report  # noqa: E402
 from musicinterp.organism.renderer import render  # noqa: E402
 
 PLANTED = ("drums", "tempo", "timbre", "bass")
@@ -157,7 +160,11 @@ def main() -> None:
     figures = {"clap": args.clap, "n_heldout": args.n, "zero_shot": zero_shot(world, handle, codes, audio, labels),
                "retrieval": retrieval(world, handle, audio, labels)}
     p_codes, p_labels = perturbed_heldout(args.n)
-    figures["zero_shot_perturbed"] = zero_shot(world, handle, p_codes, render(p_codes), p_labels)
+    p_audio = render(p_codes)
+    figures["zero_shot_perturbed"] = zero_shot(world, handle, p_codes, p_audio, p_labels)
+    held = (grammar_report(p_codes)["lead_sustain"] > 0).numpy()
+    for name, rows in (("held_lead", held), ("no_held_lead", ~held)):
+        figures[f"zero_shot_perturbed_{name}"] = zero_shot(world, handle, p_codes[rows], p_audio[rows], p_labels[rows])
     print({k: figures[k] for k in ("zero_shot", "retrieval", "zero_shot_perturbed")}, flush=True)
     figures["fad"] = distances(world, model, handle, args.n_fad)
     figures["n_fad"] = args.n_fad

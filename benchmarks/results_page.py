@@ -310,6 +310,13 @@ def clap_organism(data: dict) -> str:
                 "truth from the detectors):", "",
                 table(["concept", "clips", "agreement with the exact detector", "AUC"],
                       [[c, e["n"], rate(e["agreement"], e["n"]), e["auc"]] for c, e in zp.items()]), ""]
+    if "zero_shot_perturbed_held_lead" in data:
+        held, rest = data["zero_shot_perturbed_held_lead"], data["zero_shot_perturbed_no_held_lead"]
+        out += ["Split by whether the rewritten lead holds notes (a new pitch with no onset: soft, no attack, and not "
+                "counted by the tempo detector nor read by the dynamics judge):", "",
+                table(["concept", "clips with held notes", "agreement", "other clips", "agreement"],
+                      [[c, held[c]["n"], rate(held[c]["agreement"], held[c]["n"]), rest[c]["n"],
+                        rate(rest[c]["agreement"], rest[c]["n"])] for c in held]), ""]
     out += [f"Text-to-audio retrieval over the 16 combinations of the four planted concepts: recall@1 "
            f"{fmt(ret['recall_at_1'])} (target >= 0.8), precision@10 {fmt(ret['precision_at_10'])}; each clip's best "
            f"caption of the 16 is its own in {rate(ret['audio_to_text_accuracy'], ret['clips'])}.", "",

@@ -11,14 +11,20 @@ it carries the same rates:
 * drums: random hits at a random density, or none;
 * lead: the clip's own pitches and velocities re-timed to random note lengths
   (so its onset rate, the tempo detector's reading, spans both sides of the
-  threshold), with the brightness phases following the new onsets;
+  threshold), with the brightness phases following the new onsets; in half of
+  the re-timed leads a random share of the notes starts *held*, a new pitch
+  with no onset, as a steered model writes when it breaks the grammar;
 * brightness: every level shifted by a random offset.
 
-Every rewritten line obeys the grammar (a note opens on an onset), so what is
-rendered is what the detectors read. A perturbed clip's labels come from the
-detectors and the dynamics judge, not from its latents; mode is left unknown
-once the bass or the lead is rewritten (it is heard only as the bass against
-the melody of the world).
+Every other rewritten line obeys the grammar (a note opens on an onset). A
+held note sounds without an attack (the synthesizer fades it in) and the tempo
+detector does not count it, so a lead whose pitch changes often but whose
+onsets are few is labelled slow: without such clips the CLAP never hears a
+held tone in training and takes the pitch changes of a steered, broken lead
+for fast notes. A perturbed clip's labels come from the detectors and the
+dynamics judge, not from its latents; mode is left unknown once the bass or
+the lead is rewritten (it is heard only as the bass against the melody of the
+world).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from .world import Clip
 
 VOICES = ("bass", "drums", "lead", "brightness")
 P_VOICE = 0.4  # each voice of a perturbed clip is rewritten with this probability (at least one is)
+P_HELD_LINE = 0.5  # share of re-timed leads in which notes may start held (a new pitch with no onset)
+HELD_SHARE = (0.2, 0.9)  # in such a lead, each note after the first starts held with a probability drawn here
 
 
 def _line(n_frames: int, rng: np.random.Generator, mean_len: float, p_rest: float, pitches: np.ndarray,
@@ -78,20 +86,26 @@ def random_drums(n_frames: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def retimed_lead(lead: np.ndarray, bright: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The lead re-timed to random note lengths (3..40 frames: 1.25..16 onsets a second) with the clip's own
-    pitches and velocities, and the brightness row with its levels kept and its phases following the new onsets."""
+    """The lead re-timed to random note lengths (3..40 frames: 1.25..16 notes a second) with the clip's own
+    pitches and velocities, and the brightness row with its levels kept and its phases following the new onsets.
+    With probability :data:`P_HELD_LINE` each note after the first starts held (its pitch's sustain, no onset)
+    with a probability drawn from :data:`HELD_SHARE`; a held note does not restart the brightness phase."""
     onsets = lead[(lead >= 1) & (lead < V.LEAD_ONSET_MAX)] - 1
     pitches = np.unique(onsets // V.LEAD_VELOCITIES) if len(onsets) else np.array([12])
     velocities = onsets % V.LEAD_VELOCITIES if len(onsets) else np.array([1])
     mean_len = float(np.exp(rng.uniform(np.log(3), np.log(40))))
+    held_share = float(rng.uniform(*HELD_SHARE)) if rng.random() < P_HELD_LINE else 0.0
     new_lead = np.zeros_like(lead)
     new_bright = bright.copy()
     levels = np.clip(bright, 0, V.BRIGHT_MAX - 1) // V.BRIGHT_PHASES
-    for start, end, pitch, vel in _line(len(lead), rng, mean_len, 0.0, pitches, velocities):
-        new_lead[start] = V.lead_onset(pitch, vel)
+    phase_start = 0
+    for i, (start, end, pitch, vel) in enumerate(_line(len(lead), rng, mean_len, 0.0, pitches, velocities)):
+        held = i > 0 and rng.random() < held_share
+        new_lead[start] = V.lead_sustain(pitch) if held else V.lead_onset(pitch, vel)
         new_lead[start + 1:end] = V.lead_sustain(pitch)
+        phase_start = phase_start if held else start
         for f in range(start, end):
-            new_bright[f] = V.bright_token(int(levels[f]), f - start)
+            new_bright[f] = V.bright_token(int(levels[f]), f - phase_start)
     return new_lead, new_bright
 
 
