@@ -32,11 +32,11 @@ from safetensors import safe_open
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
+from clap_organism import perturbed_heldout  # noqa: E402
 
 import musicinterp as mi  # noqa: E402
 from musicinterp.organism import vocab as V  # noqa: E402
 from musicinterp.organism.clap_data import ATTRIBUTES, HELDOUT_SEED0, world_clips  # noqa: E402
-from musicinterp.organism.clap_perturb import perturbed_clip  # noqa: E402
 from musicinterp.organism.detectors import CONCEPT_DETECTORS, lead_onset_rate  # noqa: E402
 from musicinterp.organism.renderer import render  # noqa: E402
 
@@ -56,10 +56,8 @@ def tempo_band(n: int = 400) -> tuple[float, float]:
 
 def calibrated_judges(world, clap, n: int) -> dict[str, Any]:
     """Each planted concept's CLAP judge with its threshold calibrated on ``n`` rewritten held-out clips."""
-    pairs = [perturbed_clip(c, np.random.default_rng([CALIBRATION_SEED0 + i, 11]))
-             for i, c in enumerate(world_clips(range(CALIBRATION_SEED0, CALIBRATION_SEED0 + n), 200))]
-    audio = render(torch.from_numpy(np.stack([codes for codes, _ in pairs])))
-    labels = np.stack([lab for _, lab in pairs])
+    codes, labels = perturbed_heldout(n, CALIBRATION_SEED0)
+    audio = render(codes)
     judges = {}
     for judge in world.clap_judges(clap):
         judge.calibrate(list(audio), labels[:, ATTRIBUTES.index(judge.concept)] == 1, V.SAMPLE_RATE)

@@ -133,9 +133,9 @@ def distances(world, model, handle, n: int) -> dict:
     return out
 
 
-def perturbed_heldout(n: int) -> tuple[torch.Tensor, np.ndarray]:
-    """``n`` held-out clips (seeds apart from (a)'s), each with voices rewritten: codes and detector labels."""
-    seed0 = HELDOUT_SEED0 + 500_000
+def perturbed_heldout(n: int, seed0: int = HELDOUT_SEED0 + 500_000) -> tuple[torch.Tensor, np.ndarray]:
+    """``n`` held-out clips from world seeds ``seed0`` on (by default apart from (a)'s), each with voices
+    rewritten: codes and detector labels."""
     pairs = [perturbed_clip(c, np.random.default_rng([seed0 + i, 11]))
              for i, c in enumerate(world_clips(range(seed0, seed0 + n), 200))]
     return torch.from_numpy(np.stack([p[0] for p in pairs])), np.stack([p[1] for p in pairs])
