@@ -115,21 +115,29 @@ class MelEmbedder:
     """Log-mel spectrogram (librosa, power in dB) mean and std over time -> ``2 * n_mels`` numbers.
 
     Audio is read at ``sample_rate`` (the model's, when a model is given); codes are rendered by ``model``.
+    Clips are rendered and transformed ``batch_size`` at a time: the complex spectrogram of a whole set (about
+    6 MB a 4 s clip) would grow with it, past a machine's memory at a few thousand clips.
     """
 
     name = "mel"
 
     def __init__(self, model: Any | None = None, *, sample_rate: int | None = None, n_mels: int = 32,
-                 n_fft: int = 2048, hop_length: int = 640) -> None:
+                 n_fft: int = 2048, hop_length: int = 640, batch_size: int = 64) -> None:
         rate = sample_rate or getattr(model, "sample_rate", None)
         if rate is None or int(rate) <= 0:
             raise MeasureError(f"MelEmbedder needs a positive sample_rate or a model, got {sample_rate}")
         if not 1 <= n_mels <= 512:
             raise MeasureError(f"n_mels must be in [1, 512], got {n_mels}")
+        if batch_size < 1:
+            raise MeasureError(f"MelEmbedder batch_size must be at least 1, got {batch_size}")
         self.model, self.sample_rate, self.n_mels = model, int(rate), int(n_mels)
-        self.n_fft, self.hop_length = int(n_fft), int(hop_length)
+        self.n_fft, self.hop_length, self.batch_size = int(n_fft), int(hop_length), int(batch_size)
 
     def __call__(self, clips: Clips) -> np.ndarray:
+        return np.concatenate([self._embed(clips[i:i + self.batch_size])
+                               for i in range(0, max(len(clips), 1), self.batch_size)])
+
+    def _embed(self, clips: Clips) -> np.ndarray:
         import librosa
 
         audio = _as_audio(clips, self.model)

@@ -122,6 +122,19 @@ def test_mel_embedder_on_audio_and_on_rendered_codes():
         MelEmbedder(sample_rate=32_000)(codes)
 
 
+
+def test_mel_embedder_in_batches_equals_one_clip_at_a_time():
+    from musicinterp.organism import OrganismWorld
+    from musicinterp.organism.renderer import render
+
+    audio = render(OrganismWorld().batch(range(7), n_frames=50)[0])
+    alone = np.concatenate([MelEmbedder(sample_rate=32_000)(audio[i:i + 1]) for i in range(7)])
+    np.testing.assert_allclose(MelEmbedder(sample_rate=32_000, batch_size=3)(audio), alone, rtol=1e-10)
+    np.testing.assert_allclose(MelEmbedder(sample_rate=32_000)(audio), alone, rtol=1e-10)
+    with pytest.raises(MeasureError, match="batch_size must be at least 1, got 0"):
+        MelEmbedder(sample_rate=32_000, batch_size=0)
+
+
 def test_audio_distances_result():
     emb = MelEmbedder(sample_rate=8_000, n_mels=4, n_fft=256, hop_length=128)
     rng = np.random.default_rng(0)
