@@ -160,17 +160,17 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
             calibrated: bool = False) -> Comparison:
     """Compare steering methods on any model: every method on the same tasks, the unsteered baseline in the table.
 
-    ``judges`` read the generated frames (default: the model world's concept and
-    nuisance judges, ``model.world.default_judges()``); the one whose name or
-    concept is ``target`` (default: the steerers' common concept) gives success,
-    every judge of another concept gives collateral (change of its rate against the
-    unsteered rate). On continuations the ``continuity`` judges (key kept, tempo
+    ``judges`` read the generated frames (default: the model world's concept and nuisance judges,
+    ``model.world.default_judges()``); the one whose name or concept is ``target`` (default: the steerers'
+    common concept) gives success, every judge of another concept gives collateral (change of its rate against
+    the unsteered rate). On continuations the ``continuity`` judges (key kept, tempo
     kept; default from the world) join collateral. Fidelity: NLL of the generated
     frames under the unsteered model, token distance to the unsteered generations,
     and validity where the world has a grammar. ``sweeps`` maps a steerer name (or
     method family) to its strengths; the world's recommended sweeps fill the rest. With ``batched``
     each task runs as one generation (unsteered rows and every steerer's every strength,
-    up to ``max_rows`` rows a generation), else one generation per setting. With
+    up to ``max_rows`` rows a generation, prompts in parts where ``2n`` rows pass it:
+    :func:`~musicinterp.compare.tasks.prompt_parts`), else one generation per setting. With
     ``paired`` (the default) every setting samples prompt ``i`` with the same keyed
     noise as the unsteered baseline (common random numbers): a setting that changes
     nothing reproduces the baseline's codes, so collateral is not sampling noise.
@@ -200,8 +200,9 @@ def compare(model: MusicGen, steerers: dict[str, Steerer], tasks: Sequence[Task]
     for task in tasks:
         task_seed = seed if task.seed is None else task.seed
         base_codes, settings = run_task(model, steerers, strengths, task, task_seed, batched, max_rows, paired)
+        cap = max_rows if batched else None
         base, base_ex = _add_baselines(comp, scorer, task, base_codes,
-                                       resampled_baseline(model, task, task_seed, paired) if noise_floor else None)
+                                       resampled_baseline(model, task, task_seed, paired, cap) if noise_floor else None)
         bar.update(1 + noise_floor)
         comp.baseline_codes.update({task.name: base_codes} if keep_results else {})
         _add_rows(comp, scorer, task, base_codes, (base, base_ex), settings, strengths, strength_from,

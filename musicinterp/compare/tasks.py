@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from ..engine.generation import generate
-from ..engine.settings import task_batch, tile  # noqa: F401  (re-exported: task helpers)
+from ..engine.settings import take_rows, task_batch, tile  # noqa: F401  (re-exported: task helpers)
 from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..steering import ApplySpec, Steerer, steer
@@ -89,6 +89,20 @@ class SettingResult:
     readings: torch.Tensor | None = None  # (steps, n) monitor readings
     tau: float = 0.5
     warmup: int = 0
+    edited: torch.Tensor | None = None  # (steps,) bool, monitored methods: a step that edited some row
+
+
+def _joined(parts: list[SettingResult]) -> SettingResult:
+    """One setting's results on consecutive parts of a task's prompts, as one result on all of them."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    codes = torch.cat([p.codes for p in parts])
+    if first.edited is None:  # a steerer without a monitor acts on the same steps in every part
+        return SettingResult(codes, max(p.steps_edited for p in parts))
+    edited = torch.stack([p.edited for p in parts]).any(0)
+    return SettingResult(codes, float(edited.sum()), torch.cat([p.readings for p in parts], 1), first.tau,
+                         first.warmup, edited)
 
 
 def setting_fields(res: SettingResult) -> dict[str, float]:
@@ -121,24 +135,52 @@ def run_task(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str,
         unsteered = generate(model, **once).codes
         return unsteered, {name: [_as_setting(steer(model, st, strength=s, **once), float(s)) for s in strengths[name]]
                            for name, st in steerers.items()}
+    parts = [_run_batched(model, steerers, strengths, task, seed, max_rows, paired, start, stop)
+             for start, stop in prompt_parts(task.n, max_rows, paired)]
+    return (torch.cat([base for base, _ in parts]),
+            {name: [_joined([out[name][i] for _, out in parts]) for i in range(len(strengths[name]))]
+             for name in steerers})
+
+
+def prompt_parts(n: int, max_rows: int | None, paired: bool) -> list[tuple[int, int]]:
+    """``(start, stop)`` prompt ranges generated apart: all ``n`` at once unless the baseline and one setting
+    (``2n`` rows) pass ``max_rows``, then ``max_rows // 2`` prompts a part. Only paired sampling is split: each
+    row's noise comes from its prompt's key, so the parts give the same codes as one generation."""
+    if max_rows is None or not paired or 2 * n <= max_rows:
+        return [(0, n)]
+    size = max(1, max_rows // 2)
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _run_batched(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str, Sequence[float]], task: Task,
+                 seed: int, max_rows: int | None, paired: bool, start: int, stop: int
+                 ) -> tuple[torch.Tensor, dict[str, list[SettingResult]]]:
+    """Prompts ``start:stop`` of ``task``: the baseline and every setting, packed into generations of at most
+    ``max_rows`` rows (whole steerers together), each prompt sampled with its own key."""
+    part = replace(task, kwargs=take_rows(task.kwargs, start, stop)) if (start, stop) != (0, task.n) else task
     base: torch.Tensor | None = None
     out: dict[str, list[SettingResult]] = {}
-    for group in _groups([(name, len(strengths[name])) for name in steerers], task.n, max_rows):
-        codes, results = _one_batch(model, {name: steerers[name] for name in group}, strengths, task, seed,
-                                    with_baseline=base is None, paired=paired)
+    for group in _groups([(name, len(strengths[name])) for name in steerers], part.n, max_rows):
+        codes, results = _one_batch(model, {name: steerers[name] for name in group}, strengths, part, seed,
+                                    with_baseline=base is None, paired=paired, first_key=start)
         base = codes if base is None else base
         out.update(results)
     if base is None:  # no steerers: the baseline alone
-        base = generate(model, seed=seed, decode_audio=False, row_keys=keys, **task.kwargs).codes
+        keys = list(range(start, stop)) if paired else None
+        base = generate(model, seed=seed, decode_audio=False, row_keys=keys, **part.kwargs).codes
     return base, out
 
 
-def resampled_baseline(model: MusicGen, task: Task, seed: int, paired: bool = True) -> torch.Tensor:
+def resampled_baseline(model: MusicGen, task: Task, seed: int, paired: bool = True,
+                       max_rows: int | None = None) -> torch.Tensor:
     """``task`` generated unsteered with other noise than :func:`run_task`'s baseline: keys ``n..2n-1``
-    when paired, else the next seed. Scored against the baseline it gives the sampling noise floor."""
-    keys = list(range(task.n, 2 * task.n)) if paired else None
-    return generate(model, seed=seed if paired else seed + 1, decode_audio=False, row_keys=keys,
-                    **task.kwargs).codes
+    when paired, else the next seed. Scored against the baseline it gives the sampling noise floor.
+    Paired, at most ``max_rows`` prompts are generated at once."""
+    if not paired:
+        return generate(model, seed=seed + 1, decode_audio=False, **task.kwargs).codes
+    n, size = task.n, task.n if max_rows is None else max(1, max_rows)
+    return torch.cat([generate(model, seed=seed, decode_audio=False, row_keys=list(range(n + a, n + min(a + size, n))),
+                               **take_rows(task.kwargs, a, min(a + size, n))).codes for a in range(0, n, size)])
 
 
 def _groups(sizes: list[tuple[str, int]], n: int, max_rows: int | None) -> list[list[str]]:
@@ -156,16 +198,17 @@ def _groups(sizes: list[tuple[str, int]], n: int, max_rows: int | None) -> list[
 
 
 def _one_batch(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[str, Sequence[float]], task: Task,
-               seed: int, with_baseline: bool, paired: bool = True
+               seed: int, with_baseline: bool, paired: bool = True, first_key: int = 0
                ) -> tuple[torch.Tensor | None, dict[str, list[SettingResult]]]:
-    """Blocks of ``task.n`` rows, one per (steerer, strength) and optionally a first unsteered one."""
+    """Blocks of ``task.n`` rows, one per (steerer, strength) and optionally a first unsteered one; prompt ``i``
+    is sampled with key ``first_key + i``."""
     n = task.n
     blocks = [(name, float(s)) for name in steerers for s in strengths[name]]
     if with_baseline:
         blocks.insert(0, ("", 0.0))
     per_steerer = [torch.tensor([s if owner == name else 0.0 for owner, s in blocks]).repeat_interleave(n)
                    for name in steerers]
-    keys = list(range(n)) * len(blocks) if paired else None
+    keys = list(range(first_key, first_key + n)) * len(blocks) if paired else None
     res = steer(model, list(steerers.values()), strength=per_steerer, seed=seed, decode_audio=False, row_keys=keys,
                 **tile(task.kwargs, len(blocks)))
     log_names = list(res.logs)  # one log per steerer, in order (a repeated method name gets a #i suffix)
@@ -178,8 +221,9 @@ def _one_batch(model: MusicGen, steerers: dict[str, Steerer], strengths: dict[st
                 continue
             rows = slice(j * n, (j + 1) * n)
             if used is not None:
-                edited = float((used[:, rows] > 0).any(1).sum())
-                out[name].append(SettingResult(res.codes[rows], edited, readings[:, rows], trace.tau, trace.warmup))
+                edited = (used[:, rows] > 0).any(1)
+                out[name].append(SettingResult(res.codes[rows], float(edited.sum()), readings[:, rows], trace.tau,
+                                               trace.warmup, edited))
             else:
                 acted = float(len(res.logs[log_name].steps)) if strength else 0.0
                 out[name].append(SettingResult(res.codes[rows], acted))

@@ -104,6 +104,19 @@ def tile(kwargs: dict[str, Any], times: int) -> dict[str, Any]:
     return out
 
 
+def take_rows(kwargs: dict[str, Any], start: int, stop: int) -> dict[str, Any]:
+    """Task kwargs for prompts ``start:stop`` only (a long task generated in parts)."""
+    out = dict(kwargs)
+    for key in ("prompt_codes", "input_ids", "attention_mask"):
+        if out.get(key) is not None:
+            out[key] = torch.as_tensor(out[key])[start:stop]
+    if out.get("text") is not None:
+        out["text"] = list(out["text"])[start:stop]
+    if out.get("batch") is not None:
+        out["batch"] = len(range(start, min(stop, out["batch"])))
+    return out
+
+
 def task_batch(kwargs: dict[str, Any]) -> int:
     """How many generations a task's kwargs ask for."""
     for key in ("prompt_codes", "input_ids"):

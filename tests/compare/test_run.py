@@ -8,15 +8,17 @@ from musicinterp.compare.run import Task, run_comparison
 from musicinterp.steering import ITIConfig, ITISteerer
 
 
-@pytest.mark.parametrize(("max_rows", "sampled"), [(None, False), (8, False), (None, True)])
+@pytest.mark.parametrize(("max_rows", "sampled"), [(None, False), (8, False), (None, True), (5, True), (5, False), (2, True)])
 def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare, max_rows, sampled):
-    """One generation, or one per steerer (the cap splits them); greedy, or sampled with paired keyed noise."""
+    """One generation, or one per steerer (the cap splits them), or the prompts in parts (a cap of 5 rows: prompts
+    0-1, then 2; of 2 rows: one prompt a part, and the noise floor's prompts two at a time); greedy, or sampled
+    with paired keyed noise."""
     from musicinterp.steering import SMITINConfig, SMITINSteerer
 
     model, store = tiny_store_for_compare
     steerers = {"iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, strength=4.0)),
                 "smitin": SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=1))}
-    prompts = torch.randint(0, 2048, (2, 4, 6), generator=torch.Generator().manual_seed(1))
+    prompts = torch.randint(0, 2048, (3, 4, 6), generator=torch.Generator().manual_seed(1))
     task = Task("continuation", {"prompt_codes": prompts, "n_frames": 5, "do_sample": sampled}, prompt_frames=6)
     kw = dict(tasks=[task], sweeps={"iti": [0.0, 60.0, 400.0], "smitin": [30.0, 300.0]}, progress=False,
               keep_results=True)
@@ -24,6 +26,7 @@ def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare, max
     looped = run_comparison(model, steerers, "drums", batched=False, **kw)
     assert len(batched.rows) == len(looped.rows) == 5
     assert batched.unsteered["continuation"]["nll"] == pytest.approx(looped.unsteered["continuation"]["nll"], abs=1e-5)
+    assert batched.floor["continuation"]["nll"] == pytest.approx(looped.floor["continuation"]["nll"], abs=1e-5)
     for a, b in zip(batched.rows, looped.rows, strict=True):
         assert (a["method"], a["strength"]) == (b["method"], b["strength"])
         assert torch.equal(a["result"].codes, b["result"].codes)
@@ -35,6 +38,15 @@ def test_batched_sweep_matches_one_setting_at_a_time(tiny_store_for_compare, max
     assert batched.rows[0]["strength"] == 0.0 and batched.rows[0]["collateral"] == 0.0
     assert batched.rows[0]["nll"] == pytest.approx(batched.unsteered["continuation"]["nll"], abs=1e-5)
     assert load_model  # the harness is model-agnostic in its inputs: a random model runs it
+
+
+def test_long_tasks_are_generated_in_parts_of_prompts_only_when_paired():
+    from musicinterp.compare.tasks import prompt_parts
+
+    assert prompt_parts(48, 96, True) == [(0, 48)]
+    assert prompt_parts(100, 96, True) == [(0, 48), (48, 96), (96, 100)]
+    assert prompt_parts(100, 96, False) == [(0, 100)]  # unkeyed noise depends on the batch: never split
+    assert prompt_parts(100, None, True) == [(0, 100)]
 
 
 def test_rows_are_packed_into_generations_of_at_most_max_rows():
@@ -224,7 +236,7 @@ def test_calibrated_steerers_run_at_their_found_strength_and_rows_say_so(tiny_st
     found = ITISteerer.fit(store, "drums", ITIConfig(k=3))
     found.meta["calibrated_strength"] = 7.5
     plain = ITISteerer.fit(store, "drums", ITIConfig(k=2))
-    prompts = torch.randint(0, 2048, (2, 4, 6), generator=torch.Generator().manual_seed(1))
+    prompts = torch.randint(0, 2048, (3, 4, 6), generator=torch.Generator().manual_seed(1))
     task = Task("continuation", {"prompt_codes": prompts, "n_frames": 3, "do_sample": False}, prompt_frames=6)
     comp = run_comparison(model, {"found": found, "plain": plain}, "drums", tasks=[task], progress=False,
                           sweeps={"found": [1.0, 2.0], "plain": [1.0, 2.0]}, calibrated=True, controls=1,
