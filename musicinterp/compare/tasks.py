@@ -179,8 +179,9 @@ def resampled_baseline(model: MusicGen, task: Task, seed: int, paired: bool = Tr
     if not paired:
         return generate(model, seed=seed + 1, decode_audio=False, **task.kwargs).codes
     n, size = task.n, task.n if max_rows is None else max(1, max_rows)
-    return torch.cat([generate(model, seed=seed, decode_audio=False, row_keys=list(range(n + a, n + min(a + size, n))),
-                               **take_rows(task.kwargs, a, min(a + size, n))).codes for a in range(0, n, size)])
+    parts = [(a, min(a + size, n)) for a in range(0, n, size)]
+    return torch.cat([generate(model, seed=seed, decode_audio=False, row_keys=list(range(n + a, n + b)),
+                               **take_rows(task.kwargs, a, b)).codes for a, b in parts])
 
 
 def _groups(sizes: list[tuple[str, int]], n: int, max_rows: int | None) -> list[list[str]]:
