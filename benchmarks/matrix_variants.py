@@ -29,10 +29,12 @@ from musicinterp.steering.configs import SteererConfigError
 VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {}, "keep": {"keep": True}, "bounded": {"edit": "bounded"}, "both": {"keep": True, "edit": "bounded"},
     "onset": {"start": "onset"},  # steering from the world's onset step on (World.onset_step): notes open on the grid
-}
+    "settle": {"start": "settle"},  # from the first grid step a bar in (onset_step(after=SETTLE_FRAMES)): from
+}                                   # text alone the model settles what the text left open, then the edit starts
 KEEP_LABELS = ("drums", "tempo", "timbre", "bass", "dynamics", "mode")  # what the organism's stores label
 BOUNDED_HIGH = 4.0  # top of the bounded edit's search (beta = 1 lands on the class level)
 CAL_N, CAL_SEED, CAL_ROUNDS, CAL_POINTS = 16, 1, 2, 3
+SETTLE_FRAMES = 32  # the "settle" variant's unsteered lead-in: one bar of the organism's grid
 
 
 def variant_name(method: str, variant: str) -> str:
@@ -61,10 +63,11 @@ def fit_variants(fit, concept: str, methods: list[str], variants: list[str], log
 
 
 def calibrate_all(model, steerers: dict[str, Any], concept: str, remove: bool, high_for, limits: Limits,
-                  n: int = CAL_N) -> tuple[dict[str, list[float]], dict[str, Any]]:
-    """Calibrate every steerer on ``n`` held-out continuations; returns the strength to evaluate each at (for
-    the ones the finder chose none for) and, per steerer, what the finder found."""
-    task = model.world.tasks(concept, n=n, seed=CAL_SEED, add=not remove)[0]
+                  n: int = CAL_N, task_name: str = "continuation") -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Calibrate every steerer on ``n`` held-out prompts of the task ``task_name`` (another seed than the
+    evaluation's); returns the strength to evaluate each at (for the ones the finder chose none for) and, per
+    steerer, what the finder found."""
+    task = next(t for t in model.world.tasks(concept, n=n, seed=CAL_SEED, add=not remove) if t.name == task_name)
     fallback, report = {}, {}
     for name, steerer in steerers.items():
         bounded = getattr(steerer.config, "edit", "add") == "bounded"

@@ -36,8 +36,11 @@ within), the other tasks' cells, and ``minutes``.
 
 Precision variants (``--variants plain keep bounded both``, :mod:`matrix_variants`): each method also with
 a keep-set (the other planted concepts and the nuisances dynamics and mode projected off), with the bounded
-edit, and with both; ``--calibrate`` runs every steerer at the strength the strength finder calibrates on 16
-held-out continuations (seed 1) instead of the grid; ``--sae-min-auc`` steers the SAE's feature set (AUC at or
+edit, and with both; ``onset`` starts the edit at the world's onset step (``World.onset_step``: the first
+step where the voice may open a note on the world's grid), ``settle`` at the first such step a bar in
+(``after=32``), so that from text alone the model first settles what the text left open; ``--calibrate`` runs
+every steerer at the strength the strength finder calibrates on 16 held-out prompts (seed 1) of the task
+``--calibrate-on`` names (continuations by default) instead of the grid; ``--sae-min-auc`` steers the SAE's feature set (AUC at or
 above it) instead of its best feature; ``--clap organism`` scores each continuation cell with the CLAP judge
 too; ``--save-codes DIR`` saves each continuation cell's best-setting codes (``benchmarks/clap_matrix.py`` re-judges
 them with another CLAP); ``--partial FILE`` writes the pairs done after each pair, which ``python benchmarks/matrix_variants.py
@@ -68,7 +71,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
-from matrix_variants import VARIANTS, calibrate_all, fit_variants, variant_name  # noqa: E402
+from matrix_variants import SETTLE_FRAMES, VARIANTS, calibrate_all, fit_variants, variant_name  # noqa: E402
 
 import musicinterp as mi  # noqa: E402
 from musicinterp.compare.controls import dose_response  # noqa: E402
@@ -113,9 +116,11 @@ class Builder:
 
     def __init__(self, model, work: Path, sae_steps: int, log: dict[str, Any],
                  methods: tuple[str, ...] | list[str] = METHODS, variants: tuple[str, ...] = ("plain",),
-                 calibrate: bool = False, sae_min_auc: float | None = None, cal_n: int = 16) -> None:
+                 calibrate: bool = False, sae_min_auc: float | None = None, cal_n: int = 16,
+                 cal_task: str = "continuation", prompt_frames: int = PROMPT_FRAMES) -> None:
         self.model, self.work, self.log, self.methods = model, work, log, list(methods)
         self.variants, self.calibrate, self.sae_min_auc, self.cal_n = list(variants), calibrate, sae_min_auc, cal_n
+        self.cal_task, self.prompt_frames = cal_task, prompt_frames
         self.fallback: dict[tuple[str, bool], dict[str, list[float]]] = {}
         self.stores: dict[str, Any] = {}
         if "sae" not in self.methods:
@@ -136,11 +141,14 @@ class Builder:
 
     def fit(self, concept: str, remove: bool, method: str, **fields: Any):
         """One method's steerer for ``concept`` with extra config ``fields`` (a variant's keep/edit; ``start=
-        "onset"``: the steerer's spec starts at the world's onset step for the matrix's prompts)."""
+        "onset"``: the steerer's spec starts at the world's onset step for the matrix's prompts; ``"settle"``:
+        at the first one :data:`SETTLE_FRAMES` frames in)."""
         store = self.store(concept)
         last = [store.n_layers - 1]
-        spec = ApplySpec(start=self.model.world.onset_step(concept, PROMPT_FRAMES)) \
-            if fields.pop("start", None) == "onset" else None
+        start = fields.pop("start", None)
+        after = {"onset": 0, "settle": SETTLE_FRAMES}.get(start)
+        spec = None if after is None else ApplySpec(start=self.model.world.onset_step(concept, self.prompt_frames,
+                                                                                       after=after))
         if method == "iti":
             return mi.ITISteerer.fit(store, concept, mi.ITIConfig(k=8, remove=remove, **fields), spec=spec)
         if method in ("smitin", "smitin-s5"):
@@ -190,7 +198,9 @@ class Builder:
             limits = Limits(max_collateral=0.10, min_validity=0.95)
             high = lambda name: max(sweeps_for(concept, not remove)[name.split("+")[0]])  # noqa: E731
             self.fallback[(concept, remove)], info["calibration"] = calibrate_all(self.model, out, concept, remove,
-                                                                                  high, limits, self.cal_n)
+                                                                                  high, limits, self.cal_n,
+                                                                                  self.cal_task)
+            info["calibrated_on"] = self.cal_task
         self.log[f"{concept}/{direction}"] = info
         print(f"built {direction} {concept}: { {k: v for k, v in info.items() if k != 'calibration'} }", flush=True)
         return out
@@ -321,7 +331,9 @@ def main() -> None:
                     help="every steerer at the strength the strength finder calibrates (not the grid)")
     ap.add_argument("--sae-min-auc", type=float, default=None,
                     help="SAE: steer the feature set with AUC >= this (default: the single best feature)")
-    ap.add_argument("--cal-n", type=int, default=16, help="held-out continuations the strength finder uses")
+    ap.add_argument("--cal-n", type=int, default=16, help="held-out prompts the strength finder uses")
+    ap.add_argument("--calibrate-on", default="continuation", choices=TASKS,
+                    help="the task whose held-out prompts (seed 1) the strength finder uses")
     ap.add_argument("--clap", default=None, help="also score each continuation cell with this CLAP (e.g. organism)")
     ap.add_argument("--partial", default=None, help="write the pairs done so far to this JSON file after each pair")
     ap.add_argument("--save-codes", default=None, metavar="DIR",
@@ -334,8 +346,10 @@ def main() -> None:
     model = mi.load_model("organism")
     work = Path(tempfile.mkdtemp(prefix="mi-matrix-"))
     log: dict[str, Any] = {}
+    # the onset variants' start counts from the prompt of the tasks run: 200 frames, none from text alone
     build = Builder(model, work, args.sae_steps, log, args.methods, tuple(args.variants), args.calibrate,
-                    args.sae_min_auc, args.cal_n)
+                    args.sae_min_auc, args.cal_n, args.calibrate_on,
+                    PROMPT_FRAMES if "continuation" in args.tasks else 0)
     clap = mi.judges.load_clap(args.clap) if args.clap else None
     done: dict[str, Any] = {}
     print(f"methods ready after {(time.perf_counter() - t0) / 60:.1f} min", flush=True)

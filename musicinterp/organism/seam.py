@@ -66,13 +66,14 @@ class OrganismSeam(World):
 
         return grammar_report(codes, start)
 
-    def onset_frame(self, concept: str, prompt_frames: int) -> tuple[int, int]:
-        """The voice's codebook and the next frame after the prompt on the world's bar grid (every note starts on a
-        multiple of :data:`BAR_FRAMES` from the clip's first frame)."""
+    def onset_frame(self, concept: str, prompt_frames: int, after: int = 0) -> tuple[int, int]:
+        """The voice's codebook and the first continuation frame at or after ``after`` on the world's bar grid
+        (every note starts on a multiple of :data:`BAR_FRAMES` from the clip's first frame)."""
         codebook = CONCEPT_CODEBOOK[self.check_concept(concept)]
-        if prompt_frames < 0:
-            raise InputError(f"prompt_frames must be >= 0, got {prompt_frames}")
-        return codebook, -prompt_frames % BAR_FRAMES
+        for name, value in (("prompt_frames", prompt_frames), ("after", after)):
+            if value < 0:
+                raise InputError(f"{name} must be >= 0, got {value}")
+        return codebook, after + -(prompt_frames + after) % BAR_FRAMES
 
     def words(self, concept: str) -> tuple[str, str]:
         """(present, absent) words of ``concept`` in the organism's vocabulary."""

@@ -92,17 +92,19 @@ class World:
         return None
 
     # ------------------------------------------------------------ steering
-    def onset_frame(self, concept: str, prompt_frames: int) -> tuple[int, int] | None:
-        """``(codebook, frame)``: the codebook of ``concept``'s voice and the first frame after a prompt of
-        ``prompt_frames`` (counted from the continuation's start) on the world's note grid, where that voice may
-        open a note; ``None`` where the world knows no grid."""
+    def onset_frame(self, concept: str, prompt_frames: int, after: int = 0) -> tuple[int, int] | None:
+        """``(codebook, frame)``: the codebook of ``concept``'s voice and the first frame, at least ``after``
+        frames into the continuation of a prompt of ``prompt_frames`` (counted from the continuation's start),
+        on the world's note grid, where that voice may open a note; ``None`` where the world knows no grid."""
         return None
 
-    def onset_step(self, concept: str, prompt_frames: int) -> int | None:
+    def onset_step(self, concept: str, prompt_frames: int, after: int = 0) -> int | None:
         """The first continuation step at which an edit toward ``concept`` lets its voice open a note on the
         world's grid (``ApplySpec(start=...)``): :meth:`onset_frame` through MusicGen's delay pattern;
-        ``None`` where the world knows no grid."""
-        found = self.onset_frame(concept, prompt_frames)
+        ``None`` where the world knows no grid. ``after`` lets the model play that many frames unsteered
+        first: from text alone it settles what the text left open (tempo, loudness, the other voices) in
+        its first bar, and an edit that waits for it moves those less."""
+        found = self.onset_frame(concept, prompt_frames, after)
         return None if found is None else emit_step(*found)
 
     @property

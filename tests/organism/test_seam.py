@@ -69,9 +69,17 @@ def test_onset_step_lands_each_voice_on_a_frame_where_the_world_starts_its_notes
         assert V.BASS <= step < V.BASS + 32
         frame = prompt_frames + step - V.BASS  # MusicGen emits codebook k's token k steps late
         assert ((bass[:, frame] >= 1) & (bass[:, frame] < V.BASS_ONSET_MAX)).all()  # a bass note starts here
+    for prompt_frames, after in ((0, 32), (0, 33), (200, 24), (200, 25), (150, 70)):
+        step = world.onset_step("bass", prompt_frames, after=after)
+        assert after <= step - V.BASS < after + 32  # the first grid frame not before `after`
+        frame = prompt_frames + step - V.BASS
+        assert ((bass[:, frame] >= 1) & (bass[:, frame] < V.BASS_ONSET_MAX)).all()
     assert world.onset_frame("bass", 200) == (V.BASS, 24)  # frame 224 = 7 bars of 32 frames
+    assert world.onset_step("drums", 0, after=32) == 33 and world.onset_step("drums", 0, after=1) == 33
     assert world.onset_step("tempo", 200) == 24 and world.onset_step("drums", 200) == 25
     with pytest.raises(WorldError):
         world.onset_step("loudness", 200)
     with pytest.raises(InputError):
         world.onset_step("bass", -1)
+    with pytest.raises(InputError, match="after"):
+        world.onset_step("bass", 0, after=-1)
