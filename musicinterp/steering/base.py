@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..engine.interventions import Intervention, StepContext
+from ..engine.interventions import Intervention, StepContext, StepWindow
 from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..store.errors import StoreModelMismatchError
@@ -213,7 +213,11 @@ class Steerer:
         reads = schedule.interventions(run.window) if monitor is not None else []
         callbacks = []
         if monitor is not None:
+            read_window = StepWindow(run.window.start, run.window.stop, 1)
+
             def end_of_step(step: int, batch: int) -> None:
+                if not read_window.contains(step):  # a step another steerer's edit visits: nothing read yet
+                    return
                 used = run.per_prompt(step, batch)
                 if not run.window.contains(step):
                     used = torch.zeros_like(used)

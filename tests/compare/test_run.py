@@ -248,3 +248,24 @@ def test_calibrated_steerers_run_at_their_found_strength_and_rows_say_so(tiny_st
     again = run_comparison(model, {"found": found}, "drums", tasks=[task], progress=False,
                            sweeps={"found": [1.0, 2.0]}, noise_floor=False)  # not asked: the grid
     assert [(r["strength"], r["strength_from"]) for r in again.rows] == [(1.0, "grid"), (2.0, "grid")]
+
+
+def test_a_monitor_that_starts_late_runs_batched_beside_a_steerer_from_step_zero(tiny_store_for_compare):
+    """SMITIN's monitor reads only from its window's start; in one generation with a steerer that edits from step
+    0, the steps before it are visited too, and its rows equal SMITIN's generation alone."""
+    from musicinterp.steering import ApplySpec, SMITINConfig, SMITINSteerer
+
+    model, store = tiny_store_for_compare
+    steerers = {"iti": ITISteerer.fit(store, "drums", ITIConfig(k=3, strength=4.0)),
+                "smitin": SMITINSteerer.fit(store, "drums", SMITINConfig(monitor_heads=4, warmup=1),
+                                            spec=ApplySpec(start=2))}
+    prompts = torch.randint(0, 2048, (2, 4, 6), generator=torch.Generator().manual_seed(2))
+    task = Task("continuation", {"prompt_codes": prompts, "n_frames": 5, "do_sample": True}, prompt_frames=6)
+    kw = dict(tasks=[task], sweeps={"iti": [60.0], "smitin": [300.0]}, progress=False, keep_results=True)
+    batched = run_comparison(model, steerers, "drums", batched=True, **kw)
+    looped = run_comparison(model, steerers, "drums", batched=False, **kw)
+    (a,), (b,) = ([r for r in comp.rows if r["method"] == "smitin"] for comp in (batched, looped))
+    assert torch.equal(a["result"].codes, b["result"].codes)
+    assert a["monitor_final"] == pytest.approx(b["monitor_final"], abs=1e-5)
+    assert torch.allclose(a["result"].readings, b["result"].readings, atol=1e-5)
+    assert a["result"].readings.shape[0] == 6  # steps 2..7 of 8 (5 frames, 3 steps of delay): none before its start
