@@ -162,16 +162,7 @@ def summarize(run: dict[str, Any], task: str = "continuation") -> dict[str, Any]
     n = args.get("n") or 0
     keyed = {(r["method"], r["variant"], r["concept"], r["direction"]): r for r in rows}
     any_pass = {(r["method"], r["concept"], r["direction"]) for r in rows if r["verdict"] == "pass"}
-    keep_effect = []
-    for (method, variant, concept, direction), plain in keyed.items():
-        keep = keyed.get((method, "keep", concept, direction))
-        if variant != "plain" or keep is None or plain["collateral"] is None or plain["collateral"] <= 0.10:
-            continue
-        keep_effect.append({"method": method, "pair": f"{concept}/{direction}", "plain_success": plain["success"],
-                            "plain_collateral": plain["collateral"], "keep_success": keep["success"],
-                            "keep_collateral": keep["collateral"],
-                            "halved_at_equal_success": keep["collateral"] <= plain["collateral"] / 2
-                            and plain["success"] >= 0.9 and keep["success"] >= plain["success"] - 0.05})
+    keep_effect, settle_effect = variant_effect(keyed, "keep"), variant_effect(keyed, "settle")
     for r in rows:  # the bars each cell misses at its point values (the verdict reads the intervals)
         r["misses"] = missed_bars(r) if r["success"] is not None else ""
     checked = [r for r in rows if r["cal_success"] is not None and r["cal_success"] >= 0.9]
@@ -191,6 +182,8 @@ def summarize(run: dict[str, Any], task: str = "continuation") -> dict[str, Any]
         "passing": len(passing),
         "keep_effect": keep_effect,
         "keep_halves": sum(k["halved_at_equal_success"] for k in keep_effect),
+        "settle_effect": settle_effect,
+        "settle_halves": sum(k["halved_at_equal_success"] for k in settle_effect),
         "calibration_check": {"cells": len(checked), "reach_0.85": sum(r["success"] >= 0.85 for r in checked)},
         "clap_agreement": {"cells": len(clap), "within_10pt": sum(
             abs(r["clap_success"] - r["success"]) <= 0.10 for r in clap)},
@@ -200,6 +193,22 @@ def summarize(run: dict[str, Any], task: str = "continuation") -> dict[str, Any]
         "minutes": {p: pair["minutes"] for p, pair in pairs.items()},
         "rows": rows,
     }
+
+
+def variant_effect(keyed: dict[tuple, dict[str, Any]], variant: str) -> list[dict[str, Any]]:
+    """Per cell whose plain variant's collateral is over 10 points: ``variant``'s success and collateral beside
+    the plain one's, and whether it at least halves the collateral at equal success (within 5 points)."""
+    out = []
+    for (method, name, concept, direction), plain in keyed.items():
+        other = keyed.get((method, variant, concept, direction))
+        if name != "plain" or other is None or plain["collateral"] is None or plain["collateral"] <= 0.10:
+            continue
+        out.append({"method": method, "pair": f"{concept}/{direction}", "plain_success": plain["success"],
+                    "plain_collateral": plain["collateral"], f"{variant}_success": other["success"],
+                    f"{variant}_collateral": other["collateral"],
+                    "halved_at_equal_success": other["collateral"] <= plain["collateral"] / 2
+                    and plain["success"] >= 0.9 and other["success"] >= plain["success"] - 0.05})
+    return out
 
 
 def _merge_pair(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

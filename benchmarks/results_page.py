@@ -130,6 +130,14 @@ def _misses(row: dict) -> str:
     return misses
 
 
+VARIANT_WORDS = {"plain": "plain", "keep": "keep-set", "bounded": "bounded edit", "both": "both",
+                 "onset": "onset-aligned start", "settle": "settled start (from the first grid step a bar in)"}
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def steering_matrix_variants(data: dict) -> str:
     cal, clap = data["calibration_check"], data["clap_agreement"]
     onset = sorted({f"{r['concept']}/{r['direction']}" for r in data["rows"] if r["variant"] == "onset"})
@@ -137,12 +145,13 @@ def steering_matrix_variants(data: dict) -> str:
     what = "continuations" if task == "continuation" else f"generations of the {task} task"
     how = (f"the strength finder used {data['cal_n']} other prompts" if data.get("cal_n")
            else "each method at the strength the command gives it")
-    if sorted({r["variant"] for r in data["rows"]}) == ["plain"]:
+    variants = [v for v in VARIANT_WORDS if v in {r["variant"] for r in data["rows"]} and v != "onset"]
+    if variants == ["plain"] and not onset:
         ran = "Each method as published; "
     else:
-        ran = ("Each method in the variants plain, keep-set, bounded edit and both"
+        ran = ("Each method in the variants " + _and([VARIANT_WORDS[v] for v in variants])
                + (", and the onset-aligned start (on " + ", ".join(onset) + ")" if onset else "")
-               + ", each at its calibrated strength; ")
+               + (", each at its calibrated strength; " if data.get("cal_n") else "; "))
     cannot = (f"; at n = {data['n']} even a cell with every clip valid has a validity interval from "
               f"{data['validity_lo_all_valid']}, below the 0.95 limit, so no cell can pass at this n"
               if (data["validity_lo_all_valid"] or 0) < 0.95 else "")
@@ -168,6 +177,13 @@ def steering_matrix_variants(data: dict) -> str:
                           "keep collateral", "halved"],
                          [[k["method"], k["pair"], k["plain_success"], k["plain_collateral"], k["keep_success"],
                            k["keep_collateral"], k["halved_at_equal_success"]] for k in data["keep_effect"]]))
+    if data.get("settle_effect"):
+        out += ["", "Where the plain method's collateral is over 10 points: the same edit started a bar in (settled "
+                "start) beside it, at the same strength:", ""]
+        out.append(table(["method", "pair", "plain success", "plain collateral", "settled success",
+                          "settled collateral", "halved"],
+                         [[k["method"], k["pair"], k["plain_success"], k["plain_collateral"], k["settle_success"],
+                           k["settle_collateral"], k["halved_at_equal_success"]] for k in data["settle_effect"]]))
     out += ["", "Every cell (strength from: the finder's choice, the weakest strength that reached 90% on the "
             "calibration prompts while breaking a limit there, or the top of the search when none reached it):", ""]
     out.append(table(["method", "variant", "pair", "strength", "from", "success", "validity", "collateral",
@@ -473,7 +489,8 @@ def section(name: str, data: dict) -> str:
     stem = name.split("-")[0]
     title, render = RENDER.get(stem, (TITLES.get(stem, stem.replace("_", " ").capitalize()), None))
     if stem == "steering_matrix_text":  # one section per task
-        title = f"{title}: {data['task']}"
+        variants = sorted({r["variant"] for r in data["rows"]} - {"plain"})
+        title = f"{title}: {data['task']}" + (f", {_and([VARIANT_WORDS[v] for v in variants])}" if variants else "")
     body = render(data) if render else table(["figure", "value"], [[k, v] for k, v in flat(data)])
     about = what_it_measures(stem)
     wall = f" ({data['_wall_s'] / 60:.1f} min)" if isinstance(data.get("_wall_s"), (int, float)) else ""
