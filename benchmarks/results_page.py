@@ -170,20 +170,16 @@ def steering_matrix_variants(data: dict) -> str:
     out.append(table(["variant", "pass", "fail", "undecided", "cells", "inside the limits at point values"],
                      [[v, c["pass"], c["fail"], c["undecided"], c["cells"], c["point_pass"]]
                       for v, c in data["by_variant"].items()]))
-    if data["keep_effect"]:
-        out += ["", "Where the plain method's collateral is over 10 points: the keep-set variant beside it "
-                "(target: collateral at least halved at equal success):", ""]
-        out.append(table(["method", "pair", "plain success", "plain collateral", "keep success",
-                          "keep collateral", "halved"],
-                         [[k["method"], k["pair"], k["plain_success"], k["plain_collateral"], k["keep_success"],
-                           k["keep_collateral"], k["halved_at_equal_success"]] for k in data["keep_effect"]]))
-    if data.get("settle_effect"):
-        out += ["", "Where the plain method's collateral is over 10 points: the same edit started a bar in (settled "
-                "start) beside it, at the same strength:", ""]
-        out.append(table(["method", "pair", "plain success", "plain collateral", "settled success",
-                          "settled collateral", "halved"],
-                         [[k["method"], k["pair"], k["plain_success"], k["plain_collateral"], k["settle_success"],
-                           k["settle_collateral"], k["halved_at_equal_success"]] for k in data["settle_effect"]]))
+    effects = (("keep", "keep", "the keep-set variant beside it (target: collateral at least halved at equal success)"),
+               ("settle", "settled", "the same edit started a bar in (settled start) beside it, at the same strength"))
+    for variant, word, what in effects:
+        if data.get(f"{variant}_effect"):
+            out += ["", f"Where the plain method's collateral is over 10 points: {what}:", ""]
+            out.append(table(["method", "pair", "plain success", "plain collateral", f"{word} success",
+                              f"{word} collateral", "halved"],
+                             [[k["method"], k["pair"], k["plain_success"], k["plain_collateral"],
+                               k[f"{variant}_success"], k[f"{variant}_collateral"], k["halved_at_equal_success"]]
+                              for k in data[f"{variant}_effect"]]))
     out += ["", "Every cell (strength from: the finder's choice, the weakest strength that reached 90% on the "
             "calibration prompts while breaking a limit there, or the top of the search when none reached it):", ""]
     out.append(table(["method", "variant", "pair", "strength", "from", "success", "validity", "collateral",
