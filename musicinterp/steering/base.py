@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..engine.interventions import Intervention, StepContext, StepWindow
+from ..engine.interventions import Intervention, StepContext
 from ..errors import InputError
 from ..models.musicgen import MusicGen
 from ..store.errors import StoreModelMismatchError
@@ -211,19 +211,7 @@ class Steerer:
         edits = self.build(model, run)
         monitor = schedule if isinstance(schedule, Monitor) else None
         reads = schedule.interventions(run.window) if monitor is not None else []
-        callbacks = []
-        if monitor is not None:
-            read_window = StepWindow(run.window.start, run.window.stop, 1)
-
-            def end_of_step(step: int, batch: int) -> None:
-                if not read_window.contains(step):  # a step another steerer's edit visits: nothing read yet
-                    return
-                used = run.per_prompt(step, batch)
-                if not run.window.contains(step):
-                    used = torch.zeros_like(used)
-                monitor.end_step(step)
-                monitor.record(step, used)
-            callbacks.append(end_of_step)
+        callbacks = [monitor.step_callback(run.window, run.per_prompt)] if monitor is not None else []
         # monitor reads come first: at each layer they see the state before this layer's own push
         return Prepared(interventions=reads + edits, edits=list(edits), callbacks=callbacks, log=log,
                         monitor=monitor, schedule=schedule)

@@ -23,6 +23,7 @@ generation has moved from it. tau is then a change, calibrated on generations
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -175,6 +176,21 @@ class Monitor(Schedule):
             self._baseline_n += 1
             return torch.zeros_like(raw)
         return raw - self._baseline_sum / self._baseline_n
+
+    def step_callback(self, window: StepWindow, strength: Callable[[int, int], torch.Tensor]
+                      ) -> Callable[[int, int], None]:
+        """The end-of-step hook of one steered generation: fold the step's reading in and record the strength
+        used (``strength(step, batch)``, zero outside ``window``). Steps before the window, which another
+        steerer's edit visits when both run in one generation, are skipped: nothing was read there."""
+        reads = StepWindow(window.start, window.stop, 1)
+
+        def end_of_step(step: int, batch: int) -> None:
+            if not reads.contains(step):
+                return
+            used = strength(step, batch)
+            self.end_step(step)
+            self.record(step, used if window.contains(step) else torch.zeros_like(used))
+        return end_of_step
 
     def record(self, step: int, used: torch.Tensor) -> None:
         """Keep this step's reading and the strength used (called by the steerer's end-of-step hook)."""
