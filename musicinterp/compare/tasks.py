@@ -148,7 +148,12 @@ def prompt_parts(n: int, max_rows: int | None, paired: bool) -> list[tuple[int, 
     row's noise comes from its prompt's key, so the parts give the same codes as one generation."""
     if max_rows is None or not paired or 2 * n <= max_rows:
         return [(0, n)]
-    size = max(1, max_rows // 2)
+    return _ranges(n, max_rows // 2)
+
+
+def _ranges(n: int, size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` ranges of at most ``size`` (at least 1) covering ``0..n``."""
+    size = max(1, size)
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
@@ -178,10 +183,10 @@ def resampled_baseline(model: MusicGen, task: Task, seed: int, paired: bool = Tr
     Paired, at most ``max_rows`` prompts are generated at once."""
     if not paired:
         return generate(model, seed=seed + 1, decode_audio=False, **task.kwargs).codes
-    n, size = task.n, task.n if max_rows is None else max(1, max_rows)
-    parts = [(a, min(a + size, n)) for a in range(0, n, size)]
+    n = task.n
     return torch.cat([generate(model, seed=seed, decode_audio=False, row_keys=list(range(n + a, n + b)),
-                               **take_rows(task.kwargs, a, b)).codes for a, b in parts])
+                               **take_rows(task.kwargs, a, b)).codes
+                      for a, b in _ranges(n, n if max_rows is None else max_rows)])
 
 
 def _groups(sizes: list[tuple[str, int]], n: int, max_rows: int | None) -> list[list[str]]:
