@@ -30,6 +30,7 @@ from musicinterp.compare.intervals import wilson
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PAGE = HERE.parent / "docs" / "results.md"
+sys.path.insert(0, str(HERE))  # sibling benchmark modules render their own tables (matrix_ledger)
 
 
 def fmt(v: Any) -> str:
@@ -189,6 +190,19 @@ def steering_matrix_variants(data: dict) -> str:
                        r["verdict"], _misses(r), r["control_success"], r["clap_success"]]
                       for r in data["rows"]]))
     return "\n".join(out) + monitor(data)
+
+
+def matrix_ledger(data: dict) -> str:
+    """Per task: how many cells pass, wait for more prompts or fail, by which mechanism; then every cell."""
+    from matrix_ledger import markdown, ordered
+
+    summary, words = data["summary"], data["mechanisms"]
+    rows = [[task, f"{s['pass']} of {s['cells']}", s["undecided"], s["fail"],
+             "; ".join(f"{k} {v}" for k, v in s["mechanisms"].items())] for task, s in summary.items()]
+    keys = table(["mechanism", "what it means"], [[k, v] for k, v in words.items()])
+    cells = "\n\n".join(f"### {task}\n\n{markdown(data['cells'][task])}" for task in ordered(data["cells"]))
+    return (table(["task", "pass", "undecided", "fail", "cells outside a limit, by the bar they miss most and why"], rows)
+            + f"\n\nRead from: {', '.join(data['sources'])}.\n\n{keys}\n\n{cells}")
 
 
 def clap_matrix(data: dict) -> str:
@@ -451,6 +465,7 @@ RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
     "steering_matrix_text": ("The steering matrix's text tasks at the continuation's calibrated strengths",
                              steering_matrix_variants),
     "structure": ("The house: structure figures", structure),
+    "matrix_ledger": ("Every cell of the steering matrix, decided on all the saved runs", matrix_ledger),
     "audio_metrics": ("Audio measures: FAD and KAD on Gaussians and organism renders", audio_metrics),
     "steering_matrix": ("The steering matrix on the organism, with intervals and controls", steering_matrix),
 }
@@ -495,7 +510,7 @@ def section(name: str, data: dict) -> str:
 
 
 # the page follows a reader: the organism, steering, features and circuits, judges, then speed and the house
-ORDER = ("organism_quality", "probe_organism", "steering_matrix_variants", "steering_matrix_text", "steering_matrix", "precision_organism", "note_timing",
+ORDER = ("organism_quality", "probe_organism", "matrix_ledger", "steering_matrix_variants", "steering_matrix_text", "steering_matrix", "precision_organism", "note_timing",
          "sae_organism", "ablation_organism", "patch_sweep", "judges_agreement", "clap_organism", "clap_steered", "clap_matrix",
          "audio_metrics",
          "trace_overhead", "steer_overhead", "sweep_batching", "probe_fit", "collect_store", "collect_distributed",

@@ -38,9 +38,14 @@ def wilson(present: np.ndarray, z: float = Z95) -> tuple[float, float, float]:
     if n == 0:
         return math.nan, math.nan, math.nan
     p = float(x.mean())
+    return (p, *wilson_bounds(p, n, z))
+
+
+def wilson_bounds(p: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval ``(low, high)`` of a rate ``p`` observed on ``n`` examples."""
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return p, max(0.0, centre - half), min(1.0, centre + half)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _rates(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -104,3 +109,45 @@ def n_for_halfwidth(low: float, high: float, n: int, target: float = HALFWIDTH_T
     if math.isnan(half) or n <= 0:
         return None
     return max(n, math.ceil(n * (half / target) ** 2))
+
+
+def n_to_clear(rate: float, bar: float, z: float = Z95, cap: int = 10**7) -> int | None:
+    """The fewest examples at which a Wilson interval around ``rate`` lies wholly above ``bar`` (``rate`` > bar)
+    or wholly below it (``rate`` < bar); ``None`` when ``rate`` sits on the bar or it needs more than ``cap``."""
+    if math.isnan(rate) or rate == bar:
+        return None
+    above = rate > bar
+
+    def clear(n: int) -> bool:
+        lo, hi = wilson_bounds(rate, n, z)
+        return lo >= bar if above else hi <= bar
+
+    high = 1
+    while not clear(high):
+        high *= 2
+        if high > cap:
+            return None
+    low = high // 2  # clear(low) is False (or low = 0)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if clear(mid) else (mid, high)
+    return high
+
+
+def n_to_decide(row: dict, limits: Limits) -> int | None:
+    """Prompts an undecided row needs before every interval clears its limit, if its point values held: Wilson
+    intervals for success and validity (:func:`n_to_clear`), the collateral's bootstrap half-width shrinking as
+    1/sqrt(n) from the row's ``n``. ``None`` when some point value is on the wrong side of its limit (more prompts
+    would decide it a fail) or on it."""
+    n = int(row["n"])
+    needs = [n_to_clear(row["success"], limits.min_success)]
+    if row.get("validity") is not None and not math.isnan(row["validity"]):
+        needs.append(n_to_clear(row["validity"], limits.min_validity))
+    margin = limits.max_collateral - row["collateral"]
+    half = row["collateral_hi"] - row["collateral"]
+    needs.append(None if margin <= 0 else n if half <= margin else math.ceil(n * (half / margin) ** 2))
+    rates_wrong = row["success"] < limits.min_success or (
+        row.get("validity") is not None and row["validity"] < limits.min_validity)
+    if rates_wrong or any(x is None for x in needs):
+        return None
+    return max(n, *needs)

@@ -9,6 +9,8 @@ from musicinterp.compare.intervals import (
     Limits,
     max_move,
     n_for_halfwidth,
+    n_to_clear,
+    n_to_decide,
     paired_difference,
     resamples,
     verdict,
@@ -65,3 +67,34 @@ def test_verdicts_need_every_interval_clear_of_its_limit():
 def test_n_for_halfwidth_scales_as_one_over_root_n():
     assert n_for_halfwidth(0.0, 0.2, 32) == 128  # half-width 0.10 at 32 -> 0.05 needs 4x the prompts
     assert n_for_halfwidth(0.0, 0.05, 32) == 32  # already narrower: no fewer prompts than measured
+
+
+def test_n_to_clear_all_valid_needs_73_prompts_against_095():
+    # every clip valid: the Wilson low end is n / (n + z^2), which reaches 0.95 at n = 73 (72.99)
+    assert n_to_clear(1.0, 0.95) == 73
+    assert wilson(np.ones(73))[1] >= 0.95 > wilson(np.ones(72))[1]
+
+
+def test_n_to_clear_agrees_with_wilson_on_whole_counts():
+    # 97 of every 100 valid: n_to_clear lies between the last hundred whose interval straddles 0.95 and the first
+    # that clears it, read off wilson() on real 0/1 arrays
+    hundreds = [k for k in range(1, 30) if wilson(np.array(([1] * 97 + [0] * 3) * k))[1] >= 0.95]
+    assert hundreds, "0.97 should clear 0.95 within 2900 examples"
+    n = n_to_clear(0.97, 0.95)
+    assert (hundreds[0] - 1) * 100 < n <= hundreds[0] * 100
+    # below the bar: the interval must lie wholly under it (60% success against 90%)
+    m = n_to_clear(0.6, 0.9)
+    assert wilson(np.array([1, 1, 1, 0, 0] * (m // 5 + 1)))[2] <= 0.9
+    assert n_to_clear(0.95, 0.95) is None
+
+
+def test_n_to_decide_takes_the_slowest_bar_and_refuses_wrong_side_points():
+    limits = Limits(min_success=0.9, min_validity=0.95, max_collateral=0.10)
+    row = {"n": 512, "success": 1.0, "validity": 0.961, "collateral": 0.04, "collateral_hi": 0.07}
+    need = n_to_decide(row, limits)
+    assert need == n_to_clear(0.961, 0.95) and need > 512  # validity decides; collateral already clear
+    # collateral half-width 0.09 against a margin of 0.03: (0.09 / 0.03)^2 = 9 times the prompts
+    wide = {**row, "validity": 1.0, "collateral": 0.07, "collateral_hi": 0.16}
+    assert n_to_decide(wide, limits) == 9 * 512
+    assert n_to_decide({**row, "validity": 0.94}, limits) is None
+    assert n_to_decide({**row, "collateral": 0.12, "collateral_hi": 0.2}, limits) is None
