@@ -25,6 +25,7 @@ from .intervals import (
     max_move,
     min_decided,
     n_for_halfwidth,
+    n_to_decide,
     paired_difference,
     percentile_interval,
     resamples,
@@ -131,6 +132,8 @@ def with_intervals(row: dict[str, Any], ex: Examples, base: Examples | None, lim
     row["success_gain"], row["success_gain_lo"], row["success_gain_hi"] = paired_difference(
         ex.success, base.success, idx)
     row["verdict"] = verdict(row, limits)
+    if row["verdict"] == "undecided":  # how many prompts would decide it, were its point values to hold
+        row["n_to_decide"] = n_to_decide({**row, "n": ex.success.size}, limits)
     if ex.embeddings:
         row.update(measure_fields(ex.embeddings, base.embeddings, seed=seed))
     return row

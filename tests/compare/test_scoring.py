@@ -24,11 +24,15 @@ def test_a_clean_success_on_many_prompts_passes_and_on_few_is_undecided():
     n = 128
     base = _examples([0] * n, {"rate_bass": [1, 0] * (n // 2)}, [1] * n)
     steered = _examples([1] * n, {"rate_bass": [1, 0] * (n // 2)}, [1] * n)
-    row = with_intervals({"collateral": 0.0}, steered, base, Limits())
+    row = with_intervals({"collateral": 0.0, "success": 1.0, "validity": 1.0}, steered, base, Limits())
     assert row["success_lo"] > 0.9 and row["validity_lo"] > 0.95 and row["verdict"] == "pass"
     few = _examples([1] * 16, {"rate_bass": [1, 0] * 8}, [1] * 16)
     few_base = _examples([0] * 16, {"rate_bass": [1, 0] * 8}, [1] * 16)
-    assert with_intervals({"collateral": 0.0}, few, few_base, Limits())["verdict"] == "undecided"
+    undecided = with_intervals({"collateral": 0.0, "success": 1.0, "validity": 1.0}, few, few_base, Limits())
+    assert undecided["verdict"] == "undecided"
+    # 16 of 16 clear 90% success and 95% validity only from 35 and 73 prompts (Wilson low ends n / (n + z^2))
+    assert undecided["n_to_decide"] == 73
+    assert "n_to_decide" not in row
 
 
 def test_collateral_interval_covers_the_observed_move():
