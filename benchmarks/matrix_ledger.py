@@ -46,8 +46,9 @@ MECHANISMS = {
     ("validity", "bass-add"): "the bass opens on a sustain or changes note mid-bar: a start on the grid spares the "
                               "first note, not the later ones",
     ("validity", "other"): "the push changes notes mid-note (a sustain of another pitch)",
-    ("collateral", "dynamics"): "the lead's loudness moves: in the world every voice's velocity follows one "
-                                "loudness, and the concept's direction overlaps the loudness direction",
+    ("collateral", "dynamics"): "the lead's loudness moves: the push puts in notes louder than the prompt's "
+                                "loudness gives, and in the world every voice's velocity follows one loudness, so "
+                                "the lead's follows (benchmarks/dynamics_coupling.py)",
     ("collateral", "mode"): "mode is read from the bass's roots: the judge decides only clips with a bass, so its "
                             "rate moves on few clips",
     ("collateral", "continuity"): "the continuation leaves the prompt's key or tempo (the continuity judges)",

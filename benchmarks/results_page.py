@@ -205,6 +205,25 @@ def matrix_ledger(data: dict) -> str:
             + f"\n\nRead from: {', '.join(data['sources'])}.\n\n{keys}\n\n{cells}")
 
 
+def dynamics_coupling(data: dict) -> str:
+    """Per method: the lead judged loud unsteered and steered, the velocities, and how they move together."""
+    def pct(r: list) -> str:
+        return f"{r[0]:.0%} [{r[1]:.0%}, {r[2]:.0%}]"
+
+    rows = [[m, f"{d['strength']:g}", pct(d["loud_unsteered"]), pct(d["loud_steered"]),
+             f"{d['lead_velocity_unsteered']:.2f} -> {d['lead_velocity_steered']:.2f}",
+             f"{d['drum_velocity_steered']:.2f} (the prompt's loudness gives {d['drum_velocity_expected']:.2f})",
+             d["corr_lead_change_drum_gap"], d["corr_steered_lead_drums"],
+             f"{d['judge_flipped']} of {d['clips']} (drums {d['drum_gap_flipped']:.2f} over, against "
+             f"{d['drum_gap_kept']:.2f} in the others)"] for m, d in data["methods"].items()]
+    return (f"{data['n']} continuations of clips without drums ({data['prompt_frames']} + {data['new_frames']} "
+            "frames), unsteered and steered with the same sampling keys; velocities are means over onsets (lead "
+            "0..2, drums 0..3):\n\n"
+            + table(["method", "strength", "lead loud, unsteered", "lead loud, steered", "lead velocity",
+                     "added drums' velocity", "corr(lead change, drums over the prompt's level)",
+                     "corr(steered lead, drums)", "clips the loudness judge flips"], rows))
+
+
 def clap_matrix(data: dict) -> str:
     rows = [[pair, t["agree"], t["cells"]] for pair, t in data["pairs"].items()]
     off = [[key, c["detector_success"], c["clap_success"], c.get("clap_success_calibrated", ""), c.get("validity")]
@@ -465,6 +484,7 @@ RENDER: dict[str, tuple[str, Callable[[dict], str]]] = {
     "steering_matrix_text": ("The steering matrix's text tasks at the continuation's calibrated strengths",
                              steering_matrix_variants),
     "structure": ("The house: structure figures", structure),
+    "dynamics_coupling": ("Why adding drums moves the lead's loudness", dynamics_coupling),
     "matrix_ledger": ("Every cell of the steering matrix, decided on all the saved runs", matrix_ledger),
     "audio_metrics": ("Audio measures: FAD and KAD on Gaussians and organism renders", audio_metrics),
     "steering_matrix": ("The steering matrix on the organism, with intervals and controls", steering_matrix),
@@ -510,7 +530,7 @@ def section(name: str, data: dict) -> str:
 
 
 # the page follows a reader: the organism, steering, features and circuits, judges, then speed and the house
-ORDER = ("organism_quality", "probe_organism", "matrix_ledger", "steering_matrix_variants", "steering_matrix_text", "steering_matrix", "precision_organism", "note_timing",
+ORDER = ("organism_quality", "probe_organism", "matrix_ledger", "steering_matrix_variants", "steering_matrix_text", "steering_matrix", "dynamics_coupling", "precision_organism", "note_timing",
          "sae_organism", "ablation_organism", "patch_sweep", "judges_agreement", "clap_organism", "clap_steered", "clap_matrix",
          "audio_metrics",
          "trace_overhead", "steer_overhead", "sweep_batching", "probe_fit", "collect_store", "collect_distributed",
