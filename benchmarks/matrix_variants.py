@@ -30,7 +30,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {}, "keep": {"keep": True}, "bounded": {"edit": "bounded"}, "both": {"keep": True, "edit": "bounded"},
     "onset": {"start": "onset"},  # steering from the world's onset step on (World.onset_step): notes open on the grid
     "settle": {"start": "settle"},  # from the first grid step a bar in (onset_step(after=SETTLE_FRAMES)): from
-}                                   # text alone the model settles what the text left open, then the edit starts
+                                    # text alone the model settles what the text left open, then the edit starts
+    "keep-loudness": {"keep": ("dynamics",)},  # keep only what the plain pushes move most: the lead's loudness
+}                                              # (benchmarks/dynamics_coupling.py), not every other concept
 KEEP_LABELS = ("drums", "tempo", "timbre", "bass", "dynamics", "mode")  # what the organism's stores label
 BOUNDED_HIGH = 4.0  # top of the bounded edit's search (beta = 1 lands on the class level)
 CAL_N, CAL_SEED, CAL_ROUNDS, CAL_POINTS = 16, 1, 2, 3
@@ -44,7 +46,7 @@ def variant_name(method: str, variant: str) -> str:
 def variant_fields(concept: str, variant: str) -> dict[str, Any]:
     """Config fields of ``variant`` for a steerer of ``concept``."""
     fields = dict(VARIANTS[variant])
-    if fields.pop("keep", False):
+    if fields.get("keep") is True:
         fields["keep"] = tuple(c for c in KEEP_LABELS if c != concept)
     return fields
 
@@ -163,6 +165,7 @@ def summarize(run: dict[str, Any], task: str = "continuation") -> dict[str, Any]
     keyed = {(r["method"], r["variant"], r["concept"], r["direction"]): r for r in rows}
     any_pass = {(r["method"], r["concept"], r["direction"]) for r in rows if r["verdict"] == "pass"}
     keep_effect, settle_effect = variant_effect(keyed, "keep"), variant_effect(keyed, "settle")
+    loudness_effect = variant_effect(keyed, "keep-loudness")
     for r in rows:  # the bars each cell misses at its point values (the verdict reads the intervals)
         r["misses"] = missed_bars(r) if r["success"] is not None else ""
     checked = [r for r in rows if r["cal_success"] is not None and r["cal_success"] >= 0.9]
@@ -184,6 +187,8 @@ def summarize(run: dict[str, Any], task: str = "continuation") -> dict[str, Any]
         "keep_halves": sum(k["halved_at_equal_success"] for k in keep_effect),
         "settle_effect": settle_effect,
         "settle_halves": sum(k["halved_at_equal_success"] for k in settle_effect),
+        "keep-loudness_effect": loudness_effect,
+        "keep-loudness_halves": sum(k["halved_at_equal_success"] for k in loudness_effect),
         "calibration_check": {"cells": len(checked), "reach_0.85": sum(r["success"] >= 0.85 for r in checked)},
         "clap_agreement": {"cells": len(clap), "within_10pt": sum(
             abs(r["clap_success"] - r["success"]) <= 0.10 for r in clap)},

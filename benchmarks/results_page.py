@@ -132,7 +132,8 @@ def _misses(row: dict) -> str:
 
 
 VARIANT_WORDS = {"plain": "plain", "keep": "keep-set", "bounded": "bounded edit", "both": "both",
-                 "onset": "onset-aligned start", "settle": "settled start (from the first grid step a bar in)"}
+                 "onset": "onset-aligned start", "settle": "settled start (from the first grid step a bar in)",
+                 "keep-loudness": "keep-set of the lead's loudness alone"}
 
 
 def _and(words: list[str]) -> str:
@@ -172,7 +173,9 @@ def steering_matrix_variants(data: dict) -> str:
                      [[v, c["pass"], c["fail"], c["undecided"], c["cells"], c["point_pass"]]
                       for v, c in data["by_variant"].items()]))
     effects = (("keep", "keep", "the keep-set variant beside it (target: collateral at least halved at equal success)"),
-               ("settle", "settled", "the same edit started a bar in (settled start) beside it, at the same strength"))
+               ("settle", "settled", "the same edit started a bar in (settled start) beside it, at the same strength"),
+               ("keep-loudness", "keep-loudness", "the keep-set of the lead's loudness alone beside it (target: "
+                "collateral at least halved at equal success)"))
     for variant, word, what in effects:
         if data.get(f"{variant}_effect"):
             out += ["", f"Where the plain method's collateral is over 10 points: {what}:", ""]

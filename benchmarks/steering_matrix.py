@@ -208,16 +208,19 @@ class Builder:
 
 def sweeps_for(concept: str, add: bool, overrides: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
     """Each method's grid, and each precision variant's (bounded edits: beta 0.5-2)."""
-    base = {k: list(v) for k, v in (DEFAULT_SWEEPS if add else REMOVE_SWEEPS).items()} | (overrides or {})
+    overrides = overrides or {}
+    base = {k: list(v) for k, v in (DEFAULT_SWEEPS if add else REMOVE_SWEEPS).items()}
+    base |= {k: v for k, v in overrides.items() if "+" not in k}
     for method in METHODS:
         for variant, fields in VARIANTS.items():
             if variant != "plain":
                 base[variant_name(method, variant)] = list(BOUNDED_GRID) if "edit" in fields else base[method]
-    return base
+    return base | {k: v for k, v in overrides.items() if "+" in k}  # a variant's own grid (iti+bounded=2.9)
 
 
 def parse_sweeps(items: list[str]) -> dict[str, list[float]]:
-    """``["smitin=5,7.5", ...]`` -> ``{"smitin": [5.0, 7.5]}``; the error names the bad item."""
+    """``["smitin=5,7.5", "iti+bounded=2.9"]`` -> ``{"smitin": [5.0, 7.5], "iti+bounded": [2.9]}`` (a method's grid,
+    or one variant's); the error names the bad item."""
     out = {}
     for item in items:
         name, _, values = item.partition("=")
@@ -225,8 +228,10 @@ def parse_sweeps(items: list[str]) -> dict[str, list[float]]:
             strengths = [float(v) for v in values.split(",") if v]
         except ValueError:
             strengths = []
-        if name not in METHODS or not strengths:
-            raise SystemExit(f"--sweep {item!r}: expected METHOD=S1,S2,... with METHOD one of {', '.join(METHODS)}")
+        method, _, variant = name.partition("+")
+        if method not in METHODS or (variant and variant not in VARIANTS) or not strengths:
+            raise SystemExit(f"--sweep {item!r}: expected METHOD[+VARIANT]=S1,S2,... with METHOD one of "
+                             f"{', '.join(METHODS)} and VARIANT one of {', '.join(v for v in VARIANTS if v != 'plain')}")
         out[name] = strengths
     return out
 
