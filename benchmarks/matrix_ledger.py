@@ -104,6 +104,23 @@ def decisive(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(best.values())
 
 
+def collateral_by_n(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Settings run at two sizes on the same first prompts: the collateral at the smallest n and at the largest.
+    The collateral is the largest of several judges' moves, so at small n it is biased up by their noise."""
+    by: dict[tuple, list] = {}
+    for r in rows:
+        key = (r["task"], r["method"], r["variant"], r["concept"], r["direction"], f"{r['strength']:.3g}")
+        by.setdefault(key, []).append(r)
+    out = []
+    for (task, method, variant, concept, direction, _), rs in sorted(by.items()):
+        small, large = min(rs, key=lambda r: r["n"]), max(rs, key=lambda r: r["n"])
+        if large["n"] > small["n"]:
+            out.append({"task": task, "cell": f"{method}+{variant} {concept}/{direction}", "n_small": small["n"],
+                        "collateral_small": small["collateral"], "n_large": large["n"],
+                        "collateral_large": large["collateral"]})
+    return out
+
+
 def shortfalls(r: dict[str, Any]) -> dict[str, float]:
     """How far each point value lies outside its limit (0 inside)."""
     validity = 1.0 if r.get("validity") is None else r["validity"]
@@ -220,11 +237,13 @@ def main() -> None:
     ap.add_argument("runs", nargs="*", type=Path, help="saved steering_matrix results (default: all in benchmarks/results)")
     args = ap.parse_args()
     paths = args.runs or sorted(RESULTS.glob("steering_matrix*.json"))
-    led = ledger(load_rows(paths))
+    rows = load_rows(paths)
+    led = ledger(rows)
     for task in ordered(led):
         print(f"\n### {task}\n\n{markdown(led[task])}")
     print_json({"sources": [p.stem for p in paths], "limits": vars(LIMITS), "summary": summary(led),
-                "mechanisms": {"/".join(k): v for k, v in MECHANISMS.items()}, "cells": led})
+                "mechanisms": {"/".join(k): v for k, v in MECHANISMS.items()},
+                "collateral_by_n": collateral_by_n(rows), "cells": led})
 
 
 if __name__ == "__main__":

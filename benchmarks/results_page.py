@@ -204,8 +204,16 @@ def matrix_ledger(data: dict) -> str:
              "; ".join(f"{k} {v}" for k, v in s["mechanisms"].items())] for task, s in summary.items()]
     keys = table(["mechanism", "what it means"], [[k, v] for k, v in words.items()])
     cells = "\n\n".join(f"### {task}\n\n{markdown(data['cells'][task])}" for task in ordered(data["cells"]))
+    by_n = data.get("collateral_by_n", [])
+    fell = sum(x["collateral_large"] < x["collateral_small"] for x in by_n)
+    shrink = (f"\n\nThe same setting at two sizes (the larger run's first prompts the same): the collateral, the "
+              f"largest of several judges' moves, fell in {fell} of {len(by_n)} (median change "
+              f"{np.median([x['collateral_large'] - x['collateral_small'] for x in by_n]):+.3f}):\n\n"
+              + table(["task", "setting", "n", "collateral", "larger n", "collateral there"],
+                      [[x["task"], x["cell"], x["n_small"], x["collateral_small"], x["n_large"], x["collateral_large"]]
+                       for x in by_n])) if by_n else ""
     return (table(["task", "pass", "undecided", "fail", "cells outside a limit, by the bar they miss most and why"], rows)
-            + f"\n\nRead from: {', '.join(data['sources'])}.\n\n{keys}\n\n{cells}")
+            + f"\n\nRead from: {', '.join(data['sources'])}.\n\n{keys}{shrink}\n\n{cells}")
 
 
 def dynamics_coupling(data: dict) -> str:
