@@ -533,6 +533,9 @@ def section(name: str, data: dict) -> str:
     if stem == "steering_matrix_text":  # one section per task
         variants = sorted({r["variant"] for r in data["rows"]} - {"plain"})
         title = f"{title}: {data['task']}" + (f", {_and([VARIANT_WORDS[v] for v in variants])}" if variants else "")
+    elif stem == "steering_matrix_variants" and name != stem:  # a later run of some variants
+        variants = sorted({r["variant"] for r in data["rows"]} - {"plain"})
+        title = f"{title}: {_and([VARIANT_WORDS[v] for v in variants])}"
     body = render(data) if render else table(["figure", "value"], [[k, v] for k, v in flat(data)])
     about = what_it_measures(stem)
     wall = f" ({data['_wall_s'] / 60:.1f} min)" if isinstance(data.get("_wall_s"), (int, float)) else ""
