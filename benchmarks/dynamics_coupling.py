@@ -27,18 +27,14 @@ from _common import print_json  # noqa: E402
 import musicinterp as mi  # noqa: E402
 from musicinterp.compare.intervals import wilson  # noqa: E402
 from musicinterp.organism import vocab as V  # noqa: E402
-from musicinterp.organism.judges import LOUD_THRESHOLD  # noqa: E402
+from musicinterp.organism.judges import LOUD_THRESHOLD, DynamicsJudge  # noqa: E402
 
 DRUM_ACCENT_MEAN = 0.75  # the world's drum velocity above its loudness: accent every fourth hit + {0, 1}
 
 
 def lead_velocity(codes: torch.Tensor) -> np.ndarray:
-    """Per clip, the mean velocity of the lead's onsets (NaN without one)."""
-    t = codes[:, V.LEAD]
-    on = (t >= 1) & (t < V.LEAD_ONSET_MAX)
-    vel = ((t - 1) % V.LEAD_VELOCITIES).float()
-    out = (vel * on).sum(-1) / on.sum(-1).clamp(min=1)
-    return torch.where(on.sum(-1) > 0, out, torch.nan).numpy()
+    """Per clip, the mean velocity of the lead's onsets: the organism's dynamics judge's own score."""
+    return DynamicsJudge().score_codes(codes)
 
 
 def drum_velocity(codes: torch.Tensor) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_json  # noqa: E402
+from matrix_variants import _split  # noqa: E402  (a cell name "method+variant" -> (method, variant))
 
 from musicinterp.compare.intervals import Limits, n_to_decide  # noqa: E402
 
@@ -56,11 +57,6 @@ MECHANISMS = {
                             "voices)",
     ("collateral", "other"): "another planted concept moves with the steered one",
 }
-
-
-def _split(name: str) -> tuple[str, str]:
-    method, _, variant = name.partition("+")
-    return method, variant or "plain"
 
 
 def _survey_rows(data: dict[str, Any], source: str) -> list[dict[str, Any]]:
